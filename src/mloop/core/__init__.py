@@ -1,0 +1,1 @@
+"""Core: configuration, errors, identifiers, hashes, clocks and logging. Imports nothing above it."""

@@ -1,0 +1,104 @@
+"""Tables of experiment tracking: experiments, runs, params, metrics, tags."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mloop.store.schema import Base, BigId
+
+KEY = 250
+
+
+class Experiment(Base):
+    __tablename__ = "experiments"
+
+    experiment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    artifact_location: Mapped[str] = mapped_column(String(1000))
+    lifecycle_stage: Mapped[str] = mapped_column(String(32), default="active")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ExperimentTag(Base):
+    __tablename__ = "experiment_tags"
+
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    key: Mapped[str] = mapped_column(String(KEY), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(250))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    start_time: Mapped[int] = mapped_column(BigInteger, index=True)
+    end_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    heartbeat_at: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str] = mapped_column(String(256))
+    artifact_uri: Mapped[str] = mapped_column(String(1000))
+    parent_run_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    lifecycle_stage: Mapped[str] = mapped_column(String(32), default="active")
+
+    __table_args__ = (Index(None, "experiment_id", "start_time"),)
+
+
+class Param(Base):
+    __tablename__ = "params"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    key: Mapped[str] = mapped_column(String(KEY), primary_key=True, index=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    key: Mapped[str] = mapped_column(String(KEY), primary_key=True, index=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Metric(Base):
+    """Every logged metric value (the history)."""
+
+    __tablename__ = "metrics"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(KEY))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
+    step: Mapped[int] = mapped_column(BigInteger, default=0)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index(None, "run_id", "key", "step"),)
+
+
+class LatestMetric(Base):
+    """The value at the highest step of each (run, metric): what search filters and sorts on."""
+
+    __tablename__ = "latest_metrics"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    key: Mapped[str] = mapped_column(String(KEY), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
+    step: Mapped[int] = mapped_column(BigInteger, default=0)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index(None, "key", "value"),)

@@ -1,0 +1,108 @@
+"""The metadata store: migrations on open, the same behaviour on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from mloop.core.errors import ConfigError, StoreUnavailable
+from mloop.store import get_store
+from mloop.store.db import MetadataStore
+from mloop.store.migrate import alembic_heads, current_revisions, head_revisions
+from mloop.store.schema import load_all
+
+
+def test_heads_read_from_files_agree_with_alembic() -> None:
+    assert set(head_revisions()) == alembic_heads()
+
+
+def test_opening_a_new_store_applies_every_migration(db_url: str) -> None:
+    store = get_store()
+    with store.read() as conn:
+        assert current_revisions(conn) == set(head_revisions())
+        tables = set(inspect(conn).get_table_names())
+    assert {"runs", "metrics", "model_versions", "lineage_edges", "audit_log"} <= tables
+
+
+def test_migrated_schema_matches_the_orm_tables(db_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    store = get_store()
+    with store.read() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), load_all())
+    assert diff == []
+
+
+def test_every_foreign_key_is_indexed(db_url: str) -> None:
+    store = get_store()
+    with store.read() as conn:
+        inspector = inspect(conn)
+        for table in inspector.get_table_names():
+            indexed = [tuple(ix["column_names"]) for ix in inspector.get_indexes(table)]
+            pk = tuple(inspector.get_pk_constraint(table)["constrained_columns"])
+            indexed.append(pk)
+            indexed += [tuple(uq["column_names"]) for uq in inspector.get_unique_constraints(table)]
+            for fk in inspector.get_foreign_keys(table):
+                columns = tuple(fk["constrained_columns"])
+                assert any(ix[: len(columns)] == columns for ix in indexed), (table, columns)
+
+
+def test_reopening_a_current_store_does_not_migrate_again(db_url: str) -> None:
+    get_store()
+    import mloop.store
+
+    mloop.store.reset()
+    store = MetadataStore(db_url)
+    with store.read() as conn:
+        versions = conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one()
+    assert versions == len(head_revisions())
+
+
+def _open_and_write(url: str, index: int) -> int:
+    from mloop.store.db import MetadataStore
+    from mloop.store.schema.lineage import LineageEdge
+
+    store = MetadataStore(url)
+    row = {
+        "from_kind": "run", "from_id": f"r{index}", "relation": "made",
+        "to_kind": "model_version", "to_id": f"m/{index}", "created_at": 0, "properties": None,
+    }
+    store.transaction(lambda conn: store.insert_ignore(conn, LineageEdge.__table__, [row]))
+    return index
+
+
+def test_several_processes_can_open_a_new_store_at_once(db_url: str) -> None:
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        assert sorted(pool.starmap(_open_and_write, [(db_url, i) for i in range(4)])) == [0, 1, 2, 3]
+    from mloop.store.schema.lineage import LineageEdge
+
+    with get_store().read() as conn:
+        assert len(conn.execute(select(LineageEdge)).all()) == 4
+        assert current_revisions(conn) == set(head_revisions())
+
+
+def test_sqlite_store_runs_in_wal_mode_with_a_busy_timeout(mloop_home: Path) -> None:
+    store = get_store()
+    assert store.is_sqlite
+    with store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert store.sqlite_path == mloop_home / ".mloop" / "mloop.db"
+
+
+def test_a_bad_database_url_names_the_setting() -> None:
+    with pytest.raises(ConfigError, match="db_url"):
+        MetadataStore("not a url")
+    with pytest.raises(ConfigError, match="sqlite and postgresql"):
+        MetadataStore("mysql://root@localhost/test")
+
+
+def test_an_unreachable_server_is_a_clear_error() -> None:
+    with pytest.raises(StoreUnavailable, match="MLOOP_DB_URL"):
+        MetadataStore("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
