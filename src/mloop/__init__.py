@@ -1,0 +1,113 @@
+"""mloop: the whole machine-learning loop in one package.
+
+Data → features → training → registry → serving → monitoring → retraining, with lineage
+across every step. The tracking API keeps MLflow's names::
+
+    import mloop
+
+    with mloop.start_run(run_name="baseline"):
+        mloop.log_param("model", "rf")
+        mloop.log_metric("auc", 0.91)
+
+Names are loaded on first use, so ``import mloop`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # tracking (MLflow's fluent names)
+    "set_experiment": "mloop.tracking",
+    "get_experiment_by_name": "mloop.tracking",
+    "start_run": "mloop.tracking",
+    "end_run": "mloop.tracking",
+    "active_run": "mloop.tracking",
+    "last_active_run": "mloop.tracking",
+    "get_run": "mloop.tracking",
+    "log_param": "mloop.tracking",
+    "log_params": "mloop.tracking",
+    "log_metric": "mloop.tracking",
+    "log_metrics": "mloop.tracking",
+    "set_tag": "mloop.tracking",
+    "set_tags": "mloop.tracking",
+    "log_artifact": "mloop.tracking",
+    "log_artifacts": "mloop.tracking",
+    "log_dict": "mloop.tracking",
+    "log_text": "mloop.tracking",
+    "log_figure": "mloop.tracking",
+    "log_input": "mloop.tracking",
+    "get_metric_history": "mloop.tracking",
+    "search_runs": "mloop.tracking",
+    "flush": "mloop.tracking",
+    "Client": "mloop.tracking",
+    "autolog": "mloop.registry",
+    # registry
+    "log_model": "mloop.registry",
+    "load_model": "mloop.registry",
+}
+_SUBMODULES = (
+    "core",
+    "data",
+    "errors",
+    "evaluation",
+    "features",
+    "genai",
+    "loop",
+    "monitoring",
+    "pipelines",
+    "registry",
+    "serving",
+    "store",
+    "tracking",
+)
+
+__all__ = [*sorted(_EXPORTS), *_SUBMODULES, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"mloop.{name}")
+    raise AttributeError(f"module 'mloop' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # names for type checkers and IDEs; loaded lazily at run time
+    from mloop.registry import autolog, load_model, log_model
+    from mloop.tracking import (
+        Client,
+        active_run,
+        end_run,
+        flush,
+        get_experiment_by_name,
+        get_metric_history,
+        get_run,
+        last_active_run,
+        log_artifact,
+        log_artifacts,
+        log_dict,
+        log_figure,
+        log_input,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        search_runs,
+        set_experiment,
+        set_tag,
+        set_tags,
+        start_run,
+    )

@@ -1,0 +1,1 @@
+"""The ``mloop`` command line (Typer + rich)."""

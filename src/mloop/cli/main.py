@@ -1,0 +1,64 @@
+"""Entry point of the ``mloop`` command.
+
+Each command group lives in its own module (``mloop.cli.runs``, ``mloop.cli.models``...)
+that imports only Typer at module level; the work is imported inside the commands, so
+``mloop --help`` stays fast. Errors print as one clear message; ``--debug`` shows the
+traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="mloop",
+    help="mloop: data, features, pipelines, tracking, registry, serving and monitoring in one loop.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# (module under mloop.cli, command group name): each module defines `app`
+_GROUPS: list[tuple[str, str]] = [
+    ("experiments", "experiments"),
+    ("runs", "runs"),
+    ("models", "models"),
+    ("audit", "audit"),
+    ("db", "db"),
+]
+# modules under mloop.cli whose `register(app)` adds top-level commands
+_COMMANDS: list[str] = ["demo"]
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error."),
+) -> None:
+    _state["debug"] = debug
+
+
+for _module, _name in _GROUPS:
+    app.add_typer(importlib.import_module(f"mloop.cli.{_module}").app, name=_name)
+for _module in _COMMANDS:
+    importlib.import_module(f"mloop.cli.{_module}").register(app)
+
+
+def run() -> None:
+    """Run the CLI, printing mloop errors as one message (traceback with ``--debug``)."""
+    from mloop.core.errors import MloopError
+
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=True)
+    except MloopError as exc:
+        if debug:
+            raise
+        from mloop.cli.output import errors
+
+        errors.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        raise SystemExit(1) from None
