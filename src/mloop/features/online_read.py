@@ -1,0 +1,152 @@
+"""Online reads: one batched lookup per request, ttl applied at read time.
+
+Every value comes with a status: ``PRESENT``, ``NULL`` (the stored value is null),
+``NOT_FOUND`` (no row for the entity) or ``EXPIRED`` (older than the view's ttl at ``now``;
+the value is returned as null).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from mloop.core.errors import InvalidInput
+from mloop.features.online.codec import decode_values, encode_key
+from mloop.features.plan import on_demand_inputs
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mloop.features.plan import Plan
+    from mloop.features.store import FeatureStore
+
+PRESENT, NULL, NOT_FOUND, EXPIRED = "PRESENT", "NULL", "NOT_FOUND", "EXPIRED"
+
+
+@dataclass(frozen=True)
+class OnlineResponse:
+    """Columns of values (entity keys first) and a status per feature value."""
+
+    keys: dict[str, list[Any]]
+    values: dict[str, list[Any]]
+    statuses: dict[str, list[str]]
+    event_times: dict[str, list[int | None]]  # per view: microseconds since the epoch (UTC)
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        return {**self.keys, **self.values}
+
+    def to_df(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(next(iter(self.keys.values()), []))
+
+
+def namespace(view_name: str, version: int) -> str:
+    return f"{view_name}/{version}"
+
+
+def _columns(entity_rows: Any) -> dict[str, list[Any]]:
+    if hasattr(entity_rows, "to_dict") and hasattr(entity_rows, "columns"):
+        return {str(c): list(entity_rows[c]) for c in entity_rows.columns}
+    if isinstance(entity_rows, dict):
+        columns = {
+            str(k): list(v) if isinstance(v, (list, tuple)) else [v] for k, v in entity_rows.items()
+        }
+    elif isinstance(entity_rows, (list, tuple)) and all(isinstance(r, dict) for r in entity_rows):
+        names = list(dict.fromkeys(k for row in entity_rows for k in row))
+        columns = {n: [row.get(n) for row in entity_rows] for n in names}
+    else:
+        raise InvalidInput("entity_rows must be a list of dicts, a dict of lists or a DataFrame.")
+    sizes = {len(v) for v in columns.values()}
+    if len(sizes) > 1:
+        raise InvalidInput(
+            f"entity_rows columns have different lengths {sorted(sizes)}; give one value per row."
+        )
+    return columns
+
+
+def read_online(
+    store: FeatureStore, entity_rows: Any, plan: Plan, now: datetime | None
+) -> OnlineResponse:
+    from mloop.core.clock import datetime_to_ms, now_ms
+
+    columns = _columns(entity_rows)
+    rows = len(next(iter(columns.values()), []))
+    for key in [*plan.join_keys, *plan.request_fields]:
+        if key not in columns:
+            from mloop.core.errors import did_you_mean
+
+            raise InvalidInput(
+                f"entity_rows lack the field '{key}'." + did_you_mean(key, list(columns))
+            )
+    now_us = (datetime_to_ms(now) if now is not None else now_ms()) * 1000
+    parts = list(plan.views.values())
+    requests = []
+    for part in parts:
+        key_columns = [columns[k] for k in part.view.entity.join_keys]
+        keys = [encode_key([c[i] for c in key_columns]) for i in range(rows)]
+        requests.append(
+            (namespace(part.view.name, part.version), [k if k is not None else "" for k in keys])
+        )
+    answers = store.online.read(requests)
+    values: dict[str, list[Any]] = {}
+    statuses: dict[str, list[str]] = {}
+    times: dict[str, list[int | None]] = {}
+    for part, found in zip(parts, answers, strict=True):
+        order = part.view.feature_names
+        index = [order.index(f) for f in part.features]
+        ttl = part.view.ttl_micros if part.view.timestamp else None
+        cols: list[list[Any]] = [[] for _ in index]
+        stats: list[list[str]] = [[] for _ in index]
+        stamps: list[int | None] = []
+        for entry in found:
+            if entry is None:
+                stamps.append(None)
+                for j in range(len(index)):
+                    cols[j].append(None)
+                    stats[j].append(NOT_FOUND)
+                continue
+            ts, payload = entry
+            stamps.append(ts if part.view.timestamp else None)
+            expired = ttl is not None and ts < now_us - ttl
+            decoded = decode_values(payload)
+            for j, position in enumerate(index):
+                value = None if expired else decoded[position]
+                cols[j].append(value)
+                stats[j].append(EXPIRED if expired else PRESENT if value is not None else NULL)
+        for j, feature in enumerate(part.features):
+            values[part.column(feature)] = cols[j]
+            statuses[part.column(feature)] = stats[j]
+        times[part.view.name] = stamps
+    if plan.on_demand:
+        _on_demand(plan, values, statuses, columns)
+    return OnlineResponse(
+        {k: columns[k] for k in plan.join_keys},
+        {out: values[ref] for ref, out in zip(plan.refs, plan.outputs, strict=True)},
+        {out: statuses[ref] for ref, out in zip(plan.refs, plan.outputs, strict=True)},
+        times,
+    )
+
+
+def _on_demand(
+    plan: Plan,
+    values: dict[str, list[Any]],
+    statuses: dict[str, list[str]],
+    columns: dict[str, list[Any]],
+) -> None:
+    import pandas as pd
+
+    for odfv, _ in plan.on_demand:
+        request = {name: columns[name] for name in odfv.request}
+        computed = odfv.compute(pd.DataFrame(on_demand_inputs(odfv, values, request)))
+        for name in odfv.feature_names:
+            column = [
+                None if pd.isna(v) else (v.item() if hasattr(v, "item") else v)
+                for v in computed[name]
+            ]
+            values[f"{odfv.name}:{name}"] = column
+            statuses[f"{odfv.name}:{name}"] = [PRESENT if v is not None else NULL for v in column]

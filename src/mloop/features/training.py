@@ -1,0 +1,123 @@
+"""Building a training set: check the entity frame, join every view point-in-time, run
+on-demand views, record the result with lineage."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mloop.core.errors import InvalidInput
+from mloop.features import entity_frame
+from mloop.features.ingest import checked_query
+from mloop.features.offline import ViewJoin, connect, point_in_time_join
+from mloop.features.plan import on_demand_inputs
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mloop.features.plan import Plan
+    from mloop.features.store import FeatureStore
+
+_NUMBER = ("int64", "float64")
+
+
+def build_training_set(
+    store: FeatureStore, entity_df: pd.DataFrame, plan: Plan, timestamp: str | None, save: bool
+) -> pd.DataFrame:
+    import pandas as pd
+
+    from mloop.core.clock import now_ms
+    from mloop.core.config import get_settings
+    from mloop.core.ids import new_id
+    from mloop.features import training_set as records
+
+    keys = plan.join_keys
+    need_time = any(part.view.timestamp for part in plan.views.values())
+    frame = entity_frame.prepare(entity_df, keys, timestamp, need_time)
+    for part in plan.views.values():
+        _check_entity_frame(part.view, frame)
+    missing = [f for f in plan.request_fields if f not in entity_df.columns]
+    if missing:
+        raise InvalidInput(
+            f"the entity frame lacks the request fields {missing} that on-demand views need."
+        )
+    collide = [o for o in plan.outputs if o in entity_df.columns]
+    if collide:
+        raise InvalidInput(
+            f"feature columns {collide} would collide with entity frame columns; rename or drop those "
+            "columns, or pass full_names=True for 'view:feature' columns."
+        )
+    con = connect()
+    try:
+        joins = [
+            ViewJoin(
+                part.view,
+                checked_query(con, part.view, store.artifacts),
+                tuple((f, part.column(f)) for f in part.features),
+            )
+            for part in plan.views.values()
+        ]
+        table = point_in_time_join(con, frame.table, joins)
+    finally:
+        con.close()
+    values: dict[str, Any] = {name: table.column(name).to_pandas() for name in table.column_names}
+    for odfv, _ in plan.on_demand:
+        request = {name: entity_df[name].reset_index(drop=True) for name in odfv.request}
+        inputs = pd.DataFrame(on_demand_inputs(odfv, values, request))
+        computed = odfv.compute(inputs)
+        for name in odfv.feature_names:
+            values[f"{odfv.name}:{name}"] = computed[name].reset_index(drop=True)
+    features = pd.DataFrame(
+        {out: values[ref] for ref, out in zip(plan.refs, plan.outputs, strict=True)}
+    )
+    features.index = entity_df.index
+    result = pd.concat([entity_df, features], axis=1)
+    record = records.TrainingSet(
+        id=new_id(),
+        features=tuple(plan.refs),
+        views=plan.versions,
+        num_rows=len(result),
+        created_at=now_ms(),
+        entity_sha256=records.entity_digest(entity_df),
+        entity_columns=tuple(str(c) for c in entity_df.columns),
+        timestamp_column=frame.timestamp,
+        created_by=get_settings().user,
+    )
+    if save:
+        record = _save_frame(store, record, result)
+    records.save(store.metadata, record)
+    result.attrs[records.ATTR] = record
+    return result
+
+
+def _check_entity_frame(view: Any, frame: entity_frame.EntityFrame) -> None:
+    from mloop.features import dtypes
+
+    if view.timestamp and frame.aware is not None:
+        view_aware = dtypes.is_aware(view.source_schema.get(view.timestamp, ""))
+        if view_aware != frame.aware:
+            kind = ("aware", "naive") if frame.aware else ("naive", "aware")
+            raise InvalidInput(
+                f"the entity frame's timestamps ('{frame.timestamp}') are time-zone-{kind[0]} but feature "
+                f"view '{view.name}' has {kind[1]} timestamps ('{view.timestamp}'); naive and aware "
+                "timestamps cannot be compared. Make both aware (e.g. df[col].dt.tz_localize('UTC')) or both naive."
+            )
+    for key in view.entity.join_keys:
+        expected = dtypes.from_duckdb(view.source_schema.get(key, ""))
+        held = frame.key_kinds.get(key)
+        numeric = expected in _NUMBER
+        if (numeric and held != "number") or (expected == dtypes.STRING and held != "string"):
+            raise InvalidInput(
+                f"join key '{key}' of the entity frame holds {held} values but feature view "
+                f"'{view.name}' stores it as {expected}; convert the column (e.g. df['{key}'].astype(...))."
+            )
+
+
+def _save_frame(store: FeatureStore, record: Any, result: pd.DataFrame) -> Any:
+    import dataclasses
+    import io
+
+    buffer = io.BytesIO()
+    result.to_parquet(buffer, index=False)
+    key = f"features/training_sets/{record.id}.parquet"
+    store.artifacts.put_bytes(key, buffer.getvalue())
+    return dataclasses.replace(record, artifact_key=key)
