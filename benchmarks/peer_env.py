@@ -29,14 +29,14 @@ def peer_python(name: str, requirements: list[str]) -> Path:
     if not stamp.exists() or stamp.read_text() != wanted:
         if not python.exists():
             venv.EnvBuilder(with_pip=True).create(root)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *requirements], check=True
-        )
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *requirements], check=True)
         stamp.write_text(wanted)
     return python
 
 
-def run_peer(python: Path, script: str | Path, args: list[str], timeout: float = 3600) -> dict[str, Any]:
+def run_peer(
+    python: Path, script: str | Path, args: list[str], timeout: float = 3600
+) -> dict[str, Any]:
     """Run a peer script that prints one JSON object on its last line; return that object."""
     completed = subprocess.run(
         [str(python), str(script), *args],

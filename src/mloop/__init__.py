@@ -44,7 +44,8 @@ _EXPORTS: dict[str, str] = {
     "get_metric_history": "mloop.tracking",
     "search_runs": "mloop.tracking",
     "flush": "mloop.tracking",
-    "Client": "mloop.tracking",
+    "Client": "mloop.registry",
+    "register_model": "mloop.registry",
     "autolog": "mloop.registry",
     # registry
     "log_model": "mloop.registry",
@@ -85,9 +86,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # names for type checkers and IDEs; loaded lazily at run time
-    from mloop.registry import autolog, load_model, log_model
+    from mloop.registry import Client, autolog, load_model, log_model, register_model
     from mloop.tracking import (
-        Client,
         active_run,
         end_run,
         flush,

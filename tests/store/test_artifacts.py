@@ -32,7 +32,9 @@ def test_a_corrupted_file_is_refused_on_read(mloop_home: Path) -> None:
     assert not (mloop_home / "out.txt").exists()
 
 
-@pytest.mark.parametrize("key", ["../outside.txt", "a/../../x", "/etc/passwd", "C:/x", "a\\b", "", "s3://b/k"])
+@pytest.mark.parametrize(
+    "key", ["../outside.txt", "a/../../x", "/etc/passwd", "C:/x", "a\\b", "", "s3://b/k"]
+)
 def test_paths_escaping_the_root_are_refused(key: str) -> None:
     with pytest.raises(InvalidInput):
         get_artifacts().put_bytes(key, b"x")

@@ -14,8 +14,18 @@ def test_upstream_answers_what_data_trained_the_deployed_model(db_url: str) -> N
     lineage.add_edges(
         store,
         [
-            (Node("dataset_version", "weather@2"), "source_of", Node("feature_view_version", "weather/1"), None),
-            (Node("feature_view_version", "weather/1"), "feature_of", Node("training_set", "ts1"), None),
+            (
+                Node("dataset_version", "weather@2"),
+                "source_of",
+                Node("feature_view_version", "weather/1"),
+                None,
+            ),
+            (
+                Node("feature_view_version", "weather/1"),
+                "feature_of",
+                Node("training_set", "ts1"),
+                None,
+            ),
             (Node("training_set", "ts1"), "input_of", Node("run", "r1"), {"context": "training"}),
             (Node("run", "r1"), "produced", Node("model_version", "delay/1"), None),
             (Node("model_version", "delay/1"), "deployed_as", Node("deployment", "prod"), None),
@@ -50,8 +60,14 @@ def test_audit_entries_are_listed_newest_first(db_url: str) -> None:
     for version in (1, 2, 3):
         store.transaction(
             lambda conn, v=version: audit.record(
-                conn, actor="ana", action="alias.set", object_kind="registered_model",
-                object_id="delay", from_value=v - 1 or None, to_value=v, reason=f"release {v}",
+                conn,
+                actor="ana",
+                action="alias.set",
+                object_kind="registered_model",
+                object_id="delay",
+                from_value=v - 1 or None,
+                to_value=v,
+                reason=f"release {v}",
             )
         )
     entries = audit.entries(store, object_kind="registered_model", object_id="delay")

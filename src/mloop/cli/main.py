@@ -28,6 +28,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("models", "models"),
     ("audit", "audit"),
     ("db", "db"),
+    ("data", "data"),
 ]
 # modules under mloop.cli whose `register(app)` adds top-level commands
 _COMMANDS: list[str] = ["demo"]

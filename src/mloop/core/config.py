@@ -46,15 +46,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("home", str, "Folder for the embedded stores.", ".mloop"),
     Setting("db_url", str, "Metadata database URL (SQLAlchemy).", "sqlite:///{home}/mloop.db"),
     Setting("artifacts_uri", str, "Artifact root: a folder or any fsspec URL.", "{home}/artifacts"),
-    Setting("online_url", str, "Online feature store URL (sqlite:/// or redis://).", "sqlite:///{home}/online.db"),
-    Setting("ray_address", str, "Ray cluster address; empty starts a local Ray when the Ray runner is used.", ""),
+    Setting(
+        "online_url",
+        str,
+        "Online feature store URL (sqlite:/// or redis://).",
+        "sqlite:///{home}/online.db",
+    ),
+    Setting(
+        "ray_address",
+        str,
+        "Ray cluster address; empty starts a local Ray when the Ray runner is used.",
+        "",
+    ),
     Setting("runner", str, "Default pipeline runner: sequential, parallel or ray.", "sequential"),
     Setting("experiment", str, "Experiment used when none is set.", "Default"),
     Setting("user", str, "Name recorded as the actor of runs and audit entries.", ""),
     Setting("flush_interval", float, "Seconds between write-behind flushes of tracking data.", 0.5),
     Setting("heartbeat_interval", float, "Seconds between heartbeats of a running run.", 10.0),
-    Setting("heartbeat_timeout", float, "Seconds without heartbeat after which a RUNNING run is marked FAILED.", 120.0),
-    Setting("busy_timeout", float, "Seconds a SQLite writer waits for the lock before retrying.", 30.0),
+    Setting(
+        "heartbeat_timeout",
+        float,
+        "Seconds without heartbeat after which a RUNNING run is marked FAILED.",
+        120.0,
+    ),
+    Setting(
+        "busy_timeout", float, "Seconds a SQLite writer waits for the lock before retrying.", 30.0
+    ),
     Setting("log_level", str, "Logging level of the mloop logger.", "WARNING"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
@@ -101,7 +118,9 @@ def _read_project_file(root: Path) -> dict[str, Any]:
         with open(path, "rb") as stream:
             return tomllib.load(stream)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path} is not valid TOML: {exc}. Fix the syntax at that line.") from None
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}. Fix the syntax at that line."
+        ) from None
 
 
 def _convert(setting: Setting, raw: Any, origin: str) -> Any:
@@ -129,7 +148,11 @@ def _resolve_path(value: str, root: Path) -> str:
 def _resolve_url(value: str, root: Path) -> str:
     """Make a relative ``sqlite:///`` path absolute against ``root``."""
     prefix = "sqlite:///"
-    if value.startswith(prefix) and not value.startswith(prefix + "/") and value != prefix + ":memory:":
+    if (
+        value.startswith(prefix)
+        and not value.startswith(prefix + "/")
+        and value != prefix + ":memory:"
+    ):
         return prefix + str((root / value[len(prefix) :]).resolve())
     return value
 

@@ -21,6 +21,8 @@ def get_logger(name: str = "mloop") -> logging.Logger:
             root.setLevel(logging.WARNING)
         if not root.handlers:
             handler = logging.StreamHandler()
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )
             root.addHandler(handler)
     return logging.getLogger(name if name.startswith("mloop") else f"mloop.{name}")

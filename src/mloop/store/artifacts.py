@@ -50,7 +50,9 @@ class ArtifactInfo:
 def check_key(key: str) -> str:
     """Normalise ``key`` to a relative POSIX path inside the root, or raise InvalidInput."""
     if not isinstance(key, str) or not key.strip():
-        raise InvalidInput(f"artifact path {key!r} is empty; give a relative path such as 'model/model.skops'.")
+        raise InvalidInput(
+            f"artifact path {key!r} is empty; give a relative path such as 'model/model.skops'."
+        )
     if "\\" in key or key.startswith("/") or _DRIVE.match(key) or "://" in key:
         raise InvalidInput(
             f"artifact path {key!r} is absolute; give a path relative to the artifact root, "
@@ -79,7 +81,9 @@ class ArtifactStore:
         fs, path = fsspec.core.url_to_fs(self.root)
         self.fs: AbstractFileSystem = fs
         self._base = path.rstrip("/")
-        self.is_local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+        self.is_local = "file" in (
+            fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+        )
         if self.is_local:
             Path(self._base).mkdir(parents=True, exist_ok=True)
 
@@ -161,7 +165,11 @@ class ArtifactStore:
         row = {"path": key, "sha256": sha256, "size": size, "created_at": now_ms()}
         self.ledger.transaction(
             lambda conn: self.ledger.upsert(
-                conn, Row.__table__, [row], keys=["path"], update=["sha256", "size", "created_at"]  # type: ignore[arg-type]
+                conn,
+                Row.__table__,
+                [row],
+                keys=["path"],
+                update=["sha256", "size", "created_at"],
             )
         )
         return ArtifactInfo(key, sha256, size)
@@ -185,7 +193,9 @@ class ArtifactStore:
             with self.fs.open(self._path(key), "rb") as stream:
                 data: bytes = stream.read()
         except FileNotFoundError:
-            raise NotFound(f"artifact {key!r} is recorded but its file is missing under {self.root}.") from None
+            raise NotFound(
+                f"artifact {key!r} is recorded but its file is missing under {self.root}."
+            ) from None
         if expected is not None:
             _check(key, hashlib.sha256(data).hexdigest(), expected.sha256)
         return data
@@ -205,7 +215,9 @@ class ArtifactStore:
                     writer.write(chunk)
         except FileNotFoundError:
             tmp.unlink(missing_ok=True)
-            raise NotFound(f"artifact {key!r} is recorded but its file is missing under {self.root}.") from None
+            raise NotFound(
+                f"artifact {key!r} is recorded but its file is missing under {self.root}."
+            ) from None
         if expected is not None:
             try:
                 _check(key, digest.hexdigest(), expected.sha256)
@@ -280,5 +292,3 @@ def _check(key: str, actual: str, expected: str) -> None:
             f"artifact {key!r} is corrupt: its sha256 is {actual[:12]}… but {expected[:12]}… was "
             "recorded when it was written. Restore the file or log the artifact again."
         )
-
-

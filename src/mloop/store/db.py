@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -92,6 +92,7 @@ class MetadataStore:
                     cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA case_sensitive_like=ON")  # LIKE as on PostgreSQL
                 cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
                 cursor.close()
 
@@ -162,7 +163,9 @@ class MetadataStore:
 
     # -- dialect helpers ----------------------------------------------------------------
 
-    def insert_ignore(self, conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    def insert_ignore(
+        self, conn: Connection, table: Any, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
         """Insert rows, skipping those whose primary or unique key already exists."""
         if not rows:
             return
@@ -171,7 +174,7 @@ class MetadataStore:
     def upsert(
         self,
         conn: Connection,
-        table: Table,
+        table: Any,
         rows: Sequence[Mapping[str, Any]],
         keys: Sequence[str],
         update: Sequence[str],
@@ -191,12 +194,14 @@ class MetadataStore:
         )
         conn.execute(stmt, list(rows))
 
-    def _insert(self, table: Table) -> Any:
+    def _insert(self, table: Any) -> Any:
         if self.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        return insert(table)
+            from sqlalchemy.dialects import sqlite
+
+            return sqlite.insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
 
     def dispose(self) -> None:
         """Close every pooled connection (call in a forked child or at the end of tests)."""
@@ -215,7 +220,12 @@ def _is_connect_error(exc: DBAPIError) -> bool:
     text = str(exc.orig).lower()
     return any(
         marker in text
-        for marker in ("connection refused", "could not connect", "connection failed", "unable to open")
+        for marker in (
+            "connection refused",
+            "could not connect",
+            "connection failed",
+            "unable to open",
+        )
     )
 
 

@@ -99,7 +99,7 @@ def add_edges(
         )
     if rows:
         table = LineageEdge.__table__
-        store.transaction(lambda conn: store.insert_ignore(conn, table, rows))  # type: ignore[arg-type]
+        store.transaction(lambda conn: store.insert_ignore(conn, table, rows))
 
 
 _WALK = """

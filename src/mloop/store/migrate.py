@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 _REVISION = re.compile(r"^revision\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 _DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
+_DEPENDS = re.compile(r"^depends_on\s*=\s*(.+)$", re.MULTILINE)
 _PG_LOCK_KEY = 0x6D6C6F6F70  # "mloop"
 
 
@@ -47,24 +48,45 @@ def _scripts() -> ScriptDirectory:
 
 
 @cache
-def head_revisions() -> frozenset[str]:
-    """The head revision of every migration branch in this version of mloop.
+def _graph() -> dict[str, frozenset[str]]:
+    """Each revision and the revisions it needs (``down_revision`` and ``depends_on``).
 
-    Read straight from the revision files (``revision`` and ``down_revision`` lines), so
-    opening an up-to-date store never imports Alembic; a test checks that this agrees
-    with Alembic's own view of the heads.
+    Read straight from the revision files, so opening an up-to-date store never imports
+    Alembic; a test checks that the heads agree with Alembic's own view.
     """
-    revisions: set[str] = set()
-    parents: set[str] = set()
+    graph: dict[str, frozenset[str]] = {}
     for path in (MIGRATIONS / "versions").glob("*.py"):
         source = path.read_text()
         revision = _REVISION.search(source)
-        down = _DOWN.search(source)
-        if revision is None or down is None:
+        if revision is None:
             continue
-        revisions.add(revision.group(1))
-        parents.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
-    return frozenset(revisions - parents)
+        needs: set[str] = set()
+        for pattern in (_DOWN, _DEPENDS):
+            found = pattern.search(source)
+            if found is not None:
+                needs.update(re.findall(r"['\"]([^'\"]+)['\"]", found.group(1)))
+        graph[revision.group(1)] = frozenset(needs)
+    return graph
+
+
+def head_revisions() -> frozenset[str]:
+    """The head revision of every migration branch in this version of mloop."""
+    graph = _graph()
+    needed = {parent for parents in graph.values() for parent in parents}
+    return frozenset(set(graph) - needed)
+
+
+def applied(current: set[str]) -> set[str]:
+    """Every revision implied by the rows of ``alembic_version`` (they hold only the tips)."""
+    graph = _graph()
+    done: set[str] = set()
+    todo = list(current)
+    while todo:
+        revision = todo.pop()
+        if revision not in done:
+            done.add(revision)
+            todo.extend(graph.get(revision, ()))
+    return done
 
 
 def alembic_heads() -> set[str]:
@@ -82,7 +104,12 @@ def current_revisions(conn: Connection) -> set[str]:
 def pending(store: MetadataStore) -> bool:
     """True when the database lacks migrations this version of mloop has."""
     with store.read() as conn:
-        return current_revisions(conn) != head_revisions()
+        return not is_current(current_revisions(conn))
+
+
+def is_current(current: set[str]) -> bool:
+    """True when the database rows ``current`` cover every head of this version of mloop."""
+    return head_revisions() <= applied(current)
 
 
 def upgrade(store: MetadataStore) -> None:
@@ -91,11 +118,10 @@ def upgrade(store: MetadataStore) -> None:
         return
     from alembic import command
 
-    with _migration_lock(store):
-        with store.write() as conn:
-            if current_revisions(conn) == head_revisions():
-                return  # another process finished the job while we waited
-            command.upgrade(_config(conn), "heads")
+    with _migration_lock(store), store.write() as conn:
+        if is_current(current_revisions(conn)):
+            return  # another process finished the job while we waited
+        command.upgrade(_config(conn), "heads")
 
 
 @contextmanager

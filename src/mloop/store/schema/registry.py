@@ -55,7 +55,9 @@ class ModelVersionTag(Base):
 
     __table_args__ = (
         ForeignKeyConstraint(
-            ["name", "version"], ["model_versions.name", "model_versions.version"], ondelete="CASCADE"
+            ["name", "version"],
+            ["model_versions.name", "model_versions.version"],
+            ondelete="CASCADE",
         ),
         Index(None, "name", "version"),
     )
@@ -71,7 +73,9 @@ class ModelAlias(Base):
 
     __table_args__ = (
         ForeignKeyConstraint(
-            ["name", "version"], ["model_versions.name", "model_versions.version"], ondelete="CASCADE"
+            ["name", "version"],
+            ["model_versions.name", "model_versions.version"],
+            ondelete="CASCADE",
         ),
         Index(None, "name", "version"),
     )

@@ -1,0 +1,1 @@
+"""mloop.evaluation (in progress; see the issue tracker)."""

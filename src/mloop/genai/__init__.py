@@ -1,0 +1,1 @@
+"""mloop.genai (in progress; see the issue tracker)."""

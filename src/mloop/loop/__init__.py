@@ -1,0 +1,1 @@
+"""mloop.loop (in progress; see the issue tracker)."""

@@ -1,0 +1,1 @@
+"""mloop.monitoring (in progress; see the issue tracker)."""

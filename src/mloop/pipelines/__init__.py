@@ -1,0 +1,1 @@
+"""mloop.pipelines (in progress; see the issue tracker)."""

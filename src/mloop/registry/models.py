@@ -1,0 +1,221 @@
+"""Logging models into runs and loading them back by URI.
+
+info = mloop.log_model(clf, "model", registered_model_name="delays", input_example=X[:5])
+model = mloop.load_model("models:/delays@champion")   # or models:/delays/3, runs:/<id>/model
+model.predict(frame)
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mloop.core.clock import now_ms
+from mloop.core.errors import InvalidInput, NotFound
+from mloop.registry import flavors, versions
+from mloop.registry.entities import ModelInfo, ModelVersion
+from mloop.registry.signature import Signature, infer_signature
+from mloop.store import get_artifacts
+from mloop.tracking import active_run, start_run
+from mloop.tracking.runs import artifact_prefix
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+META_FILE = "MLmodel.json"
+_MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))$")
+_RUNS_URI = re.compile(r"^runs:/(?P<run_id>[0-9a-f]{32})/(?P<path>.+)$")
+
+
+def log_model(
+    model: Any,
+    name: str = "model",
+    registered_model_name: str | None = None,
+    input_example: Any = None,
+    signature: Signature | dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    description: str = "",
+) -> ModelInfo:
+    """Save ``model`` in the active run's artifacts and optionally register a version.
+
+    The signature is inferred from ``input_example`` (inputs, and outputs by calling
+    ``predict`` on it) unless given.
+    """
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or name.startswith("/")
+        or ".." in name.split("/")
+    ):
+        raise InvalidInput(
+            f"model artifact name {name!r} is not valid; use a relative name such as 'model'."
+        )
+    flavor = flavors.flavor_of(model)
+    run = active_run() or start_run()
+    run_id = run.info.run_id
+    data, types = flavors.dump(model)
+    sig = _signature(model, input_example, signature)
+    meta = {
+        "flavor": flavor,
+        "model_file": flavors.MODEL_FILE,
+        "trusted_types": types,
+        "signature": sig.to_dict() if sig else None,
+        "input_example": _example(input_example),
+        "run_id": run_id,
+        "artifact_path": name,
+        "created_at": now_ms(),
+        "python_version": platform.python_version(),
+        "library_versions": _library_versions(),
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "metadata": metadata or {},
+    }
+    folder = f"{artifact_prefix(run_id)}/{name.strip('/')}"
+    artifacts = get_artifacts()
+    artifacts.put_bytes(f"{folder}/{flavors.MODEL_FILE}", data)
+    artifacts.put_bytes(f"{folder}/{META_FILE}", json.dumps(meta, indent=2, default=str).encode())
+    version = None
+    if registered_model_name:
+        version = versions.create_version(
+            registered_model_name,
+            folder,
+            flavor,
+            run_id,
+            meta["signature"],
+            description=description,
+        )
+    return ModelInfo(run_id, name, f"runs:/{run_id}/{name}", flavor, meta["signature"], version)
+
+
+def register_model(model_uri: str, name: str, description: str = "") -> ModelVersion:
+    """Register the model at ``runs:/<run_id>/<path>`` as a new version of ``name``."""
+    folder, run_id = _folder_of(model_uri)
+    meta = _read_meta(folder)
+    return versions.create_version(
+        name, folder, meta["flavor"], run_id, meta.get("signature"), description
+    )
+
+
+def _signature(
+    model: Any, example: Any, given: Signature | dict[str, Any] | None
+) -> Signature | None:
+    if isinstance(given, Signature):
+        return given
+    if isinstance(given, dict):
+        return Signature.from_dict(given)
+    if example is None:
+        return None
+    try:
+        outputs = model.predict(example)
+    except Exception:  # the example may not be directly predictable (e.g. needs enrichment)
+        outputs = None
+    return infer_signature(example, outputs)
+
+
+def _example(example: Any) -> Any:
+    if example is None:
+        return None
+    import pandas as pd
+
+    frame = example if isinstance(example, pd.DataFrame) else None
+    if frame is None:
+        try:
+            frame = pd.DataFrame(example)
+        except Exception:
+            return None
+    return json.loads(frame.head(5).to_json(orient="split", index=False, date_format="iso"))
+
+
+def _library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in ("scikit-learn", "numpy", "pandas", "skops", "mloop"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+# -- loading ---------------------------------------------------------------------------
+
+
+@dataclass
+class LoadedModel:
+    """A loaded model: ``predict`` (and ``predict_proba`` when the model has it), plus metadata.
+
+    Other attributes are those of the underlying model object (``.native``).
+    """
+
+    native: Any
+    flavor: str
+    signature: Signature | None
+    metadata: dict[str, Any]
+    uri: str
+    version: ModelVersion | None = None
+
+    def predict(self, data: pd.DataFrame) -> Any:
+        return self.native.predict(data)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "native":  # not yet set during unpickling
+            raise AttributeError(name)
+        return getattr(self.native, name)
+
+
+def parse_uri(uri: str) -> tuple[str, str | None, str | None]:
+    """``(kind, a, b)``: ``("models", name, version_or_alias)`` or ``("runs", run_id, path)``."""
+    match = _MODELS_URI.match(uri)
+    if match:
+        return "models", match["name"], match["alias"] or match["version"]
+    match = _RUNS_URI.match(uri)
+    if match:
+        return "runs", match["run_id"], match["path"].strip("/")
+    raise InvalidInput(
+        f"model URI {uri!r} is not valid; use models:/<name>@<alias>, models:/<name>/<version> "
+        "or runs:/<run_id>/<artifact path>."
+    )
+
+
+def resolve_uri(uri: str) -> tuple[str, ModelVersion | None]:
+    """The artifact folder of a model URI, and the registry version it names (if any)."""
+    kind, first, second = parse_uri(uri)
+    if kind == "models":
+        assert first is not None and second is not None
+        version = versions.get_version(first, second)
+        return version.source, version
+    folder, _ = _folder_of(uri)
+    return folder, None
+
+
+def _folder_of(uri: str) -> tuple[str, str]:
+    kind, run_id, path = parse_uri(uri)
+    if kind != "runs":
+        raise InvalidInput(f"{uri!r} is not a runs:/ URI; give runs:/<run_id>/<artifact path>.")
+    assert run_id is not None and path is not None
+    return f"{artifact_prefix(run_id)}/{path}", run_id
+
+
+def _read_meta(folder: str) -> dict[str, Any]:
+    artifacts = get_artifacts()
+    try:
+        raw = artifacts.get_bytes(f"{folder}/{META_FILE}")
+    except NotFound:
+        raise NotFound(
+            f"no model was logged at {folder!r}; check the run id and artifact path."
+        ) from None
+    meta: dict[str, Any] = json.loads(raw)
+    return meta
+
+
+def load_model(model_uri: str) -> LoadedModel:
+    """Load a model by URI; its files' checksums are verified before anything is unpacked."""
+    folder, version = resolve_uri(model_uri)
+    meta = _read_meta(folder)
+    data = get_artifacts().get_bytes(f"{folder}/{meta.get('model_file', flavors.MODEL_FILE)}")
+    native = flavors.load(data, meta.get("trusted_types", []))
+    signature = Signature.from_dict(meta["signature"]) if meta.get("signature") else None
+    return LoadedModel(native, meta["flavor"], signature, meta, model_uri, version)

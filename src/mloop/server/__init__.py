@@ -1,0 +1,1 @@
+"""mloop.server (in progress; see the issue tracker)."""

@@ -1,0 +1,1 @@
+"""mloop.serving (in progress; see the issue tracker)."""

@@ -1,0 +1,451 @@
+"""The fluent tracking API, with MLflow's names so that users' habits carry over.
+
+    import mloop
+
+    mloop.set_experiment("flight-delays")
+    with mloop.start_run(run_name="baseline") as run:
+        mloop.log_params({"model": "rf", "depth": 8})
+        for step, loss in enumerate(losses):
+            mloop.log_metric("loss", loss, step=step)
+
+An exception inside the ``with`` block marks the run FAILED. Logging calls return at
+once; values are written in batches by a background thread (see :mod:`.writer`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from mloop.core.config import get_settings
+from mloop.core.errors import Conflict, InvalidInput
+from mloop.core.ids import new_id
+from mloop.store import get_artifacts, lineage
+from mloop.tracking import context, experiments, names, runs
+from mloop.tracking.entities import FAILED, FINISHED, KILLED, RUNNING, Experiment, Metric, Run
+from mloop.tracking.tracker import Tracker, check_key, get_tracker
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class ActiveRun(Run):
+    """The run returned by :func:`start_run`; a context manager that ends it."""
+
+    def __init__(self, run: Run, tracker: Tracker) -> None:
+        super().__init__(run.info, run.data, run.inputs)
+        object.__setattr__(self, "tracker", tracker)
+        object.__setattr__(self, "capture", None)
+
+    tracker: Tracker
+    capture: threading.Thread | None
+
+    def __enter__(self) -> ActiveRun:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        status = (
+            FINISHED if kind is None else KILLED if issubclass(kind, KeyboardInterrupt) else FAILED
+        )
+        end_run(status, run_id=self.info.run_id)
+
+
+_stack: list[ActiveRun] = []
+_state: dict[str, Any] = {"experiment": None, "last_run_id": None, "crashed": False, "hooks": False}
+
+
+# -- experiments -----------------------------------------------------------------------
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment (created when missing) the one new runs go to."""
+    tracker = get_tracker()
+    if experiment_id is not None:
+        experiment = experiments.get(tracker.store, experiment_id)
+    elif experiment_name is not None:
+        experiment = experiments.get_or_create(tracker.store, experiment_name)
+    else:
+        raise InvalidInput("set_experiment needs experiment_name or experiment_id.")
+    _state["experiment"] = (tracker.store.url, experiment.experiment_id)
+    return experiment
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    return experiments.get_by_name(get_tracker().store, name)
+
+
+def _experiment_id(tracker: Tracker, explicit: str | None) -> str:
+    if explicit is not None:
+        return experiments.get(tracker.store, explicit).experiment_id
+    chosen = _state["experiment"]
+    if chosen is not None and chosen[0] == tracker.store.url:
+        return str(chosen[1])
+    experiment = experiments.get_or_create(tracker.store, get_settings().experiment)
+    _state["experiment"] = (tracker.store.url, experiment.experiment_id)
+    return experiment.experiment_id
+
+
+# -- runs ------------------------------------------------------------------------------
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    parent_run_id: str | None = None,
+    log_system_info: bool = True,
+) -> ActiveRun:
+    """Start a new run, or resume ``run_id``; use it as a context manager.
+
+    With a run already active, pass ``nested=True`` to start a child run.
+    """
+    tracker = get_tracker()
+    if _stack and not nested:
+        raise Conflict(
+            f"run {_stack[-1].info.run_id} is already active; end it with end_run(), "
+            "or pass nested=True to start a child run."
+        )
+    parent = parent_run_id or (_stack[-1].info.run_id if _stack and nested else None)
+    user_tags = {check_key(k, "tag"): str(v) for k, v in (tags or {}).items()}
+    if description:
+        user_tags["mloop.note.content"] = description
+    if run_id is not None:
+        runs.check_resumable(tracker.store, run_id)
+        runs.set_status(tracker.store, run_id, RUNNING)
+        tracker.forget_params(run_id)
+        for key, value in user_tags.items():
+            tracker.set_tag(run_id, key, value)
+        run = runs.get(tracker.store, run_id)
+        active = ActiveRun(run, tracker)
+    else:
+        new = new_id()
+        name = run_name or names.run_name()
+        system = {**context.process_tags(tracker.user), "mloop.runName": name}
+        if parent:
+            system["mloop.parentRunId"] = parent
+        info = runs.create(
+            tracker.store,
+            run_id=new,
+            experiment_id=_experiment_id(tracker, experiment_id),
+            run_name=name,
+            user=tracker.user,
+            artifact_uri=get_artifacts().uri(runs.artifact_prefix(new)),
+            parent_run_id=parent,
+            tags={**system, **user_tags},
+        )
+        active = ActiveRun(runs.get(tracker.store, info.run_id), tracker)
+        if log_system_info:
+            thread = threading.Thread(
+                target=_capture_context,
+                args=(tracker, new, Path.cwd()),
+                name="mloop-context",
+                daemon=True,
+            )
+            thread.start()
+            object.__setattr__(active, "capture", thread)
+    tracker.writer.alive.add(active.info.run_id)
+    _stack.append(active)
+    _install_exit_hooks()
+    return active
+
+
+def _capture_context(tracker: Tracker, run_id: str, cwd: Path) -> None:
+    """Record git state and installed packages (in the background; joined by end_run)."""
+    try:
+        tags, diff = context.git_state(cwd)
+        for key, value in tags.items():
+            tracker.set_tag(run_id, key, value)
+        prefix = runs.artifact_prefix(run_id)
+        tracker.artifacts.put_bytes(
+            f"{prefix}/system/requirements.txt", context.requirements().encode()
+        )
+        if diff is not None:
+            tracker.artifacts.put_bytes(f"{prefix}/system/git_diff.patch", diff.encode())
+    except Exception as exc:  # the run goes on; say what is missing
+        from mloop.core.log import get_logger
+
+        get_logger("mloop.tracking").warning(
+            "run %s: could not record code version: %s", run_id, exc
+        )
+
+
+def end_run(status: str = FINISHED, run_id: str | None = None) -> None:
+    """End the active run (or ``run_id``) with ``status``, after writing its buffered values."""
+    if not _stack:
+        return
+    index = len(_stack) - 1
+    if run_id is not None:
+        matches = [i for i, r in enumerate(_stack) if r.info.run_id == run_id]
+        if not matches:
+            return
+        index = matches[-1]
+    # children still open end with their parent
+    while len(_stack) > index:
+        active = _stack.pop()
+        tracker = active.tracker
+        if active.capture is not None:
+            active.capture.join(timeout=30)
+        tracker.flush()
+        runs.set_status(tracker.store, active.info.run_id, status)
+        tracker.writer.alive.discard(active.info.run_id)
+        tracker.forget_params(active.info.run_id)
+        _state["last_run_id"] = active.info.run_id
+
+
+def active_run() -> ActiveRun | None:
+    """The innermost active run of this process, or None."""
+    return _stack[-1] if _stack else None
+
+
+def last_active_run() -> Run | None:
+    """The active run, else the most recently ended one."""
+    if _stack:
+        return _stack[-1]
+    last = _state["last_run_id"]
+    return get_run(last) if last else None
+
+
+def _current() -> ActiveRun:
+    """The active run; like MLflow, logging without one starts a run."""
+    return _stack[-1] if _stack else start_run()
+
+
+def _install_exit_hooks() -> None:
+    if _state["hooks"]:
+        return
+    _state["hooks"] = True
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        _state["crashed"] = True
+        previous(kind, error, tb)
+
+    sys.excepthook = hook
+    atexit.register(_at_exit)
+
+
+def _at_exit() -> None:
+    """End open runs (FAILED after an uncaught exception) and drain every buffer."""
+    from mloop.tracking.tracker import close_all
+
+    try:
+        end_run(
+            FAILED if _state["crashed"] else FINISHED, run_id=_stack[0].info.run_id
+        ) if _stack else None
+    finally:
+        close_all()
+
+
+# -- logging ---------------------------------------------------------------------------
+
+
+def log_param(key: str, value: Any) -> Any:
+    run = _current()
+    run.tracker.log_param(run.info.run_id, key, value)
+    return value
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    run = _current()
+    for key, value in params.items():
+        run.tracker.log_param(run.info.run_id, key, value)
+
+
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
+    run = _stack[-1] if _stack else _current()
+    run.tracker.log_metric(run.info.run_id, key, value, step, timestamp)
+
+
+def log_metrics(
+    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+) -> None:
+    run = _current()
+    for key, value in metrics.items():
+        run.tracker.log_metric(run.info.run_id, key, value, step, timestamp)
+
+
+def set_tag(key: str, value: Any) -> None:
+    run = _current()
+    run.tracker.set_tag(run.info.run_id, key, value)
+
+
+def set_tags(tags: Mapping[str, Any]) -> None:
+    run = _current()
+    for key, value in tags.items():
+        run.tracker.set_tag(run.info.run_id, key, value)
+
+
+def _artifact_key(run: ActiveRun, *parts: str | None) -> str:
+    return "/".join([runs.artifact_prefix(run.info.run_id), *(p.strip("/") for p in parts if p)])
+
+
+def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> str:
+    """Copy a local file into the run's artifacts; returns its key in the artifact store."""
+    run = _current()
+    source = Path(local_path)
+    key = _artifact_key(run, artifact_path, source.name)
+    run.tracker.artifacts.put_file(key, source)
+    return key
+
+
+def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> list[str]:
+    """Copy every file under a local folder into the run's artifacts."""
+    run = _current()
+    infos = run.tracker.artifacts.put_dir(_artifact_key(run, artifact_path), local_dir)
+    return [info.key for info in infos]
+
+
+def log_text(text: str, artifact_file: str) -> str:
+    run = _current()
+    key = _artifact_key(run, artifact_file)
+    run.tracker.artifacts.put_bytes(key, text.encode())
+    return key
+
+
+def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> str:
+    """Save a dict as JSON, or YAML when ``artifact_file`` ends in .yaml/.yml."""
+    if artifact_file.endswith((".yaml", ".yml")):
+        import yaml
+
+        text = yaml.safe_dump(dict(dictionary), sort_keys=False)
+    else:
+        import json
+
+        text = json.dumps(dictionary, indent=2, default=str)
+    return log_text(text, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str) -> str:
+    """Save a matplotlib figure (format from the file extension) into the run's artifacts."""
+    import io
+
+    if not hasattr(figure, "savefig"):
+        raise InvalidInput(f"log_figure got {type(figure).__name__}; pass a matplotlib Figure.")
+    buffer = io.BytesIO()
+    suffix = Path(artifact_file).suffix.lstrip(".").lower() or "png"
+    figure.savefig(buffer, format=suffix, bbox_inches="tight")
+    run = _current()
+    key = _artifact_key(run, artifact_file)
+    run.tracker.artifacts.put_bytes(key, buffer.getvalue())
+    return key
+
+
+def log_input(dataset: Any, context: str | None = None) -> lineage.Node:
+    """Record that the active run read ``dataset`` (lineage edge ``input_of``).
+
+    ``dataset`` is anything with a ``lineage_node()`` method (dataset versions, training
+    sets), a lineage ``Node``, or a pandas DataFrame (recorded by content hash).
+    """
+    run = _current()
+    node = as_lineage_node(dataset)
+    properties = {"context": context} if context else None
+    lineage.add_edge(
+        run.tracker.store, node, "input_of", lineage.Node("run", run.info.run_id), properties
+    )
+    return node
+
+
+def as_lineage_node(value: Any) -> lineage.Node:
+    if isinstance(value, lineage.Node):
+        return value
+    if hasattr(value, "lineage_node"):
+        node = value.lineage_node()
+        if isinstance(node, lineage.Node):
+            return node
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None  # type: ignore[assignment]
+    if pd is not None and isinstance(value, pd.DataFrame):
+        digest = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
+        from mloop.core.hashing import sha256_bytes
+
+        columns = ",".join(map(str, value.columns))
+        return lineage.Node("external", f"dataframe:{sha256_bytes(digest + columns.encode())[:16]}")
+    raise InvalidInput(
+        f"log_input got {type(value).__name__}; pass a dataset version (mloop.data.register), "
+        "a training set, a pandas DataFrame or a lineage Node."
+    )
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def _flush_all() -> Tracker:
+    tracker = get_tracker()
+    tracker.flush()
+    return tracker
+
+
+def flush() -> None:
+    """Write every buffered value now."""
+    _flush_all()
+
+
+def get_run(run_id: str) -> Run:
+    return runs.get(_flush_all().store, run_id)
+
+
+def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    return runs.metric_history(_flush_all().store, run_id, key)
+
+
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str = "",
+    run_view_type: str = "ACTIVE_ONLY",
+    max_results: int = 100_000,
+    order_by: list[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: list[str] | None = None,
+) -> pd.DataFrame | list[Run]:
+    """Runs matching ``filter_string`` as a DataFrame shaped like MLflow's (or a list).
+
+    >>> mloop.search_runs(experiment_names=["delays"], filter_string="metrics.auc > 0.8",
+    ...                   order_by=["metrics.auc DESC"], max_results=10)
+    """
+    from mloop.tracking.search import search, to_frame
+
+    tracker = _flush_all()
+    ids: list[int] | None
+    if experiment_names:
+        ids = experiments.ids_for_names(tracker.store, experiment_names)
+    elif experiment_ids:
+        ids = [int(experiments.get(tracker.store, i).experiment_id) for i in experiment_ids]
+    elif search_all_experiments:
+        ids = None
+    else:
+        ids = [int(_experiment_id(tracker, None))]
+    if output_format not in ("pandas", "list"):
+        raise InvalidInput(f"output_format {output_format!r} is unknown; use 'pandas' or 'list'.")
+    found = search(tracker.store, ids, filter_string, order_by, max_results, run_view_type)
+    return to_frame(found) if output_format == "pandas" else found
+
+
+def _reset_for_tests() -> None:
+    """Forget active runs and the chosen experiment (the stores are reset separately)."""
+    from mloop.tracking.tracker import close_all
+
+    _stack.clear()
+    _state.update(experiment=None, last_run_id=None, crashed=False)
+    with contextlib.suppress(Exception):  # a test may have pointed at a store that is gone
+        close_all()

@@ -1,0 +1,149 @@
+"""Write-behind logging: calls append to memory, a background thread writes in batches.
+
+``log_metric`` costs a tuple append; a daemon thread drains the buffers every
+``flush_interval`` seconds (sooner when they grow large) in one transaction, and sends
+heartbeats for the runs this process has open. ``flush()`` drains on demand (``end_run``,
+reads of the same run, interpreter exit). If the store cannot be written at exit, the
+pending values are saved to ``<home>/unflushed/`` and the path is logged: nothing is lost
+silently.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from mloop.core.clock import now_ms
+from mloop.core.log import get_logger
+from mloop.tracking import runs
+
+if TYPE_CHECKING:
+    from mloop.store.db import MetadataStore
+
+log = get_logger("mloop.tracking")
+
+_WAKE_AT = 20_000  # buffered values that wake the flusher early
+
+
+class Writer:
+    """The write-behind buffer of one metadata store in one process."""
+
+    def __init__(
+        self, store: MetadataStore, flush_interval: float, heartbeat_interval: float
+    ) -> None:
+        self.store = store
+        self.flush_interval = flush_interval
+        self.heartbeat_interval = heartbeat_interval
+        self.params: deque[runs.ParamRow] = deque()
+        self.metrics: deque[runs.MetricRow] = deque()
+        self.tags: deque[runs.TagRow] = deque()
+        self.alive: set[str] = set()  # runs whose heartbeat this process keeps
+        self._flush_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_beat = 0.0
+        self.errors: list[str] = []
+
+    # -- hot path ----------------------------------------------------------------------
+
+    def metric(self, row: runs.MetricRow) -> None:
+        self.metrics.append(row)
+        if self._thread is None:
+            self._start()
+        elif len(self.metrics) > _WAKE_AT:
+            self._wake.set()
+
+    def param(self, row: runs.ParamRow) -> None:
+        self.params.append(row)
+        if self._thread is None:
+            self._start()
+
+    def tag(self, row: runs.TagRow) -> None:
+        self.tags.append(row)
+        if self._thread is None:
+            self._start()
+
+    def pending(self) -> int:
+        return len(self.metrics) + len(self.params) + len(self.tags)
+
+    # -- background --------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._flush_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="mloop-writer", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            try:
+                self.flush()
+                if time.monotonic() - self._last_beat >= self.heartbeat_interval and self.alive:
+                    runs.heartbeat(self.store, sorted(self.alive))
+                    self._last_beat = time.monotonic()
+            except Exception as exc:  # keep the values and try again on the next tick
+                log.warning("tracking write-behind: %s; retrying", exc)
+
+    def flush(self) -> None:
+        """Write every buffered value now (values stay buffered if the write fails)."""
+        if not self.pending():
+            return
+        with self._flush_lock:
+            params = _drain(self.params)
+            metrics = _drain(self.metrics)
+            tags = _drain(self.tags)
+            if not (params or metrics or tags):
+                return
+            try:
+                refused = runs.write_batch(self.store, params, metrics, tags)
+            except BaseException:
+                self.params.extendleft(reversed(params))
+                self.metrics.extendleft(reversed(metrics))
+                self.tags.extendleft(reversed(tags))
+                raise
+        for message in refused:
+            log.error("%s (params are immutable)", message)
+            self.errors.append(message)
+
+    def close(self, spill_dir: str | None = None) -> None:
+        """Stop the thread after a final flush; spill what cannot be written."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        try:
+            self.flush()
+        except Exception as exc:
+            if spill_dir is None or not self.pending():
+                raise
+            path = self.spill(spill_dir)
+            log.error("could not write tracking data (%s); saved it to %s", exc, path)
+
+    def spill(self, folder: str) -> str:
+        """Save the buffered values as JSON under ``folder`` and empty the buffers."""
+        import os
+
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"{os.getpid()}-{now_ms()}.json")
+        payload = {
+            "store": self.store.display_url,
+            "params": _drain(self.params),
+            "metrics": _drain(self.metrics),
+            "tags": _drain(self.tags),
+        }
+        with open(path, "w") as stream:
+            json.dump(payload, stream)
+        return path
+
+
+def _drain(buffer: deque[Any]) -> list[Any]:
+    """Pop everything currently in ``buffer`` (appends racing with this stay for later)."""
+    count = len(buffer)
+    pop = buffer.popleft
+    return [pop() for _ in range(count)]
