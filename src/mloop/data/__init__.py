@@ -1,0 +1,81 @@
+"""Data: versioned datasets, quality checks with quarantine, mergeable profiles, anomaly detection.
+
+>>> from mloop import data
+>>> v = data.register("weather", df)                      # weather@1, Parquet under the artifact root
+>>> suite = data.suggest_suite(data.load("weather@1"))   # review, then suite.save()
+>>> result = suite.validate(new_df, quarantine=True)
+>>> result.raise_for_errors()
+>>> reference = data.profile(df); window = data.profile(new_df, like=reference)
+>>> detector = data.RobustDetector().fit(df); detector.flag(new_df)[:3]
+
+Heavy libraries (pandas, pyarrow, DuckDB, DataSketches, scikit-learn) load on first use.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from mloop.data import checks
+from mloop.data.anomaly import Contribution, Detector, Flag
+from mloop.data.datasets import DatasetVersion, get_version, list_datasets, load, register, versions
+from mloop.data.isolation import IsolationForestDetector
+from mloop.data.profile import Profile, merge, profile
+from mloop.data.quarantine import FAILED_CHECKS
+from mloop.data.result import CheckResult, DataCheckFailed, ValidationResult
+from mloop.data.robust import RobustDetector
+from mloop.data.suggest import suggest_suite
+from mloop.data.suite import Suite
+
+list = list_datasets
+
+
+def suites() -> builtins.list[dict[str, object]]:
+    """The latest version of every stored suite (name, version, number of checks)."""
+    from mloop.data._records import list_suites
+
+    return list_suites()
+
+
+def results(
+    dataset: str | None = None, suite: str | None = None, limit: int = 100
+) -> builtins.list[ValidationResult]:
+    """Stored validation results, newest first, for a dataset (``name`` or ``name@3``) and/or a suite."""
+    from mloop.data._records import list_results
+
+    return list_results(dataset, suite, limit)
+
+
+def get_result(result_id: str) -> ValidationResult:
+    """A stored validation result (its samples, not its full failing index)."""
+    from mloop.data._records import get_result as read
+
+    return read(result_id)
+
+
+__all__ = [
+    "FAILED_CHECKS",
+    "CheckResult",
+    "Contribution",
+    "DataCheckFailed",
+    "DatasetVersion",
+    "Detector",
+    "Flag",
+    "IsolationForestDetector",
+    "Profile",
+    "RobustDetector",
+    "Suite",
+    "ValidationResult",
+    "checks",
+    "get_result",
+    "get_version",
+    "list",
+    "list_datasets",
+    "load",
+    "merge",
+    "profile",
+    "register",
+    "results",
+    "suggest_suite",
+    "suites",
+    "versions",
+]
