@@ -16,3 +16,11 @@ def store(mloop_home: Path) -> Iterator[fs.FeatureStore]:
     feature_store = fs.FeatureStore()
     yield feature_store
     feature_store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def online_url(request: pytest.FixtureRequest, mloop_home: Path) -> str:
+    """The online store of the test, on each backend: SQLite, then Redis."""
+    if request.param == "sqlite":
+        return f"sqlite:///{mloop_home / 'online.db'}"
+    return str(request.getfixturevalue("redis_url"))

@@ -196,7 +196,7 @@ def list_materializations(metadata: MetadataStore, view: str | None) -> list[Mat
     if view is not None:
         query = query.where(Materialization.view == view)
     with metadata.read() as conn:
-        rows = conn.execute(query).scalars().all()
+        rows = conn.execute(query).all()
     return [
         MaterializationRecord(
             r.id,
