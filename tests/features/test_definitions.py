@@ -186,7 +186,7 @@ def test_an_entity_frame_without_the_join_key_is_refused(applied: fs.FeatureStor
     frame = pd.DataFrame(
         {"orgin": ["JFK"], "event_timestamp": pd.to_datetime(["2013-01-02"], utc=True)}
     )
-    with pytest.raises(InvalidInput, match="no join key column 'origin'. Did you mean 'orgin'"):
+    with pytest.raises(InvalidInput, match=r"no join key column 'origin'. Did you mean 'orgin'"):
         applied.get_training_set(frame, features=["weather:temp"])
 
 
@@ -194,7 +194,7 @@ def test_an_entity_frame_without_a_timestamp_is_refused(applied: fs.FeatureStore
     with pytest.raises(InvalidInput, match="no timestamp column"):
         applied.get_training_set(pd.DataFrame({"origin": ["JFK"]}), features=["weather:temp"])
     frame = pd.DataFrame({"origin": ["JFK"], "when": ["2013-01-02"]})
-    with pytest.raises(InvalidInput, match="not timestamps; convert it with pd.to_datetime"):
+    with pytest.raises(InvalidInput, match=r"not timestamps; convert it with pd.to_datetime"):
         applied.get_training_set(frame, features=["weather:temp"], timestamp="when")
 
 
@@ -213,9 +213,9 @@ def test_an_unknown_feature_suggests_the_nearest_name(applied: fs.FeatureStore) 
     frame = pd.DataFrame(
         {"origin": ["JFK"], "event_timestamp": pd.to_datetime(["2013-01-02"], utc=True)}
     )
-    with pytest.raises(NotFound, match="no feature 'tmp'. Did you mean 'temp'"):
+    with pytest.raises(NotFound, match=r"no feature 'tmp'. Did you mean 'temp'"):
         applied.get_training_set(frame, features=["weather:tmp"])
-    with pytest.raises(NotFound, match="'wether' is not applied. Did you mean 'weather'"):
+    with pytest.raises(NotFound, match=r"'wether' is not applied. Did you mean 'weather'"):
         applied.get_training_set(frame, features=["wether:temp"])
     with pytest.raises(InvalidInput, match="'view:feature'"):
         applied.get_training_set(frame, features=["temp"])
@@ -232,7 +232,7 @@ def test_a_source_whose_type_changed_is_refused_at_ingest(
         {"origin": ["JFK"], "event_timestamp": pd.to_datetime(["2013-01-02"], utc=True)}
     )
     with pytest.raises(
-        InvalidInput, match="column 'temp' of .* is VARCHAR but the definition reads it as DOUBLE"
+        InvalidInput, match=r"column 'temp' of .* is VARCHAR but the definition reads it as DOUBLE"
     ):
         store.get_training_set(frame, features=["weather:temp"])
     with pytest.raises(InvalidInput, match="column 'temp'"):
