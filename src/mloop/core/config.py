@@ -75,6 +75,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", str, "Logging level of the mloop logger.", "WARNING"),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
+_ENV_NAMES = tuple(s.env for s in SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -207,14 +208,28 @@ def _current_user() -> str:
 _cache: dict[tuple[str, ...], Settings] = {}
 
 
+_roots: dict[str, Path | None] = {}
+
+
 def _cache_key() -> tuple[str, ...]:
-    return (os.getcwd(), *(os.environ.get(s.env, "") for s in SETTINGS))
+    cwd = os.getcwd()
+    if cwd not in _roots:
+        _roots[cwd] = find_project_root(Path(cwd))
+    root = _roots[cwd]
+    try:  # an edited (or newly created) mloop.toml gives fresh settings
+        stamp = str(os.stat(os.path.join(root or cwd, PROJECT_FILE)).st_mtime_ns)
+    except OSError:
+        stamp = ""
+        if root is not None:  # the project file went away: look again next time
+            _roots.pop(cwd, None)
+    environ = os.environ
+    return (cwd, stamp, *[environ.get(name, "") for name in _ENV_NAMES])
 
 
 def get_settings() -> Settings:
-    """The settings for the current environment and working folder (cached per both).
+    """The settings for the current environment, working folder and project file (cached).
 
-    Changing an ``MLOOP_*`` variable or the working folder gives fresh settings.
+    Changing an ``MLOOP_*`` variable, the working folder or ``mloop.toml`` gives fresh settings.
     """
     key = _cache_key()
     settings = _cache.get(key)
