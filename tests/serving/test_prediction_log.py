@@ -1,0 +1,131 @@
+"""The prediction log: buffered Parquet segments, period reads, feedback upserts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mloop.core.errors import InvalidInput
+from mloop.store.predictions import (
+    PredictionLogWriter,
+    list_segments,
+    read_feedback,
+    read_predictions,
+    record_feedback,
+)
+
+DAY1 = datetime(2026, 1, 1, 12, tzinfo=UTC)
+DAY2 = datetime(2026, 1, 2, 12, tzinfo=UTC)
+
+
+def _batch(n: int, start: int = 0) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
+    ids = [f"r{i}" for i in range(start, start + n)]
+    inputs = pd.DataFrame(
+        {"distance": np.arange(start, start + n, dtype="float64"), "carrier": "UA"}
+    )
+    outputs = pd.DataFrame({"prediction": np.arange(n) % 2, "proba": np.linspace(0, 1, n)})
+    return ids, inputs, outputs
+
+
+def test_logged_rows_read_back_with_prefixed_columns_and_utc_times(db_url: str) -> None:
+    ids, inputs, outputs = _batch(5)
+    features = pd.DataFrame({"temp": [10.0, 11.0, 12.0, 13.0, None]})
+    with PredictionLogWriter(flush_rows=1000, flush_seconds=60) as writer:
+        writer.log("delays", 3, ids, inputs, outputs, np.full(5, 2.5), features=features, ts=DAY1)
+    frame = read_predictions("delays")
+    assert list(frame.columns) == [
+        "request_id", "ts", "model_name", "model_version", "latency_ms",
+        "input.distance", "input.carrier", "feature.temp", "output.prediction", "output.proba",
+    ]  # fmt: skip
+    assert frame["request_id"].tolist() == ids
+    assert str(frame["ts"].dt.tz) == "UTC"
+    assert frame["ts"].iloc[0] == pd.Timestamp(DAY1)
+    assert frame["model_version"].unique().tolist() == ["3"]
+    assert frame["input.distance"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert frame["feature.temp"].isna().tolist() == [False] * 4 + [True]
+    assert frame["latency_ms"].tolist() == [2.5] * 5
+
+
+def test_rows_are_split_into_one_segment_per_day_and_periods_read_only_theirs() -> None:
+    ids, inputs, outputs = _batch(4)
+    ts = [DAY1, DAY1, DAY2, DAY2]
+    writer = PredictionLogWriter(flush_rows=1000, flush_seconds=60)
+    writer.log("delays", "1", ids, inputs, outputs, 1.0, ts=ts)
+    assert writer.flush() == 4
+    segments = list_segments("delays")
+    assert sorted(s.artifact_key.split("/")[2] for s in segments) == ["2026-01-01", "2026-01-02"]
+    assert all(s.artifact_key.startswith("predictions/delays/") for s in segments)
+    assert [s.rows for s in segments] == [2, 2]
+    day2 = read_predictions("delays", start="2026-01-02", end="2026-01-03")
+    assert day2["request_id"].tolist() == ["r2", "r3"]
+    assert read_predictions("delays", start="2026-02-01").empty
+    assert list(read_predictions("unknown").columns)[:2] == ["request_id", "ts"]
+
+
+def test_versions_are_separate_segments_and_filter_on_read() -> None:
+    writer = PredictionLogWriter(flush_rows=1000, flush_seconds=60)
+    for version, start in (("1", 0), ("2", 10)):
+        ids, inputs, outputs = _batch(3, start)
+        writer.log("delays", version, ids, inputs, outputs, 1.0, ts=DAY1)
+    writer.close()
+    assert sorted(s.model_version for s in list_segments("delays")) == ["1", "2"]
+    assert read_predictions("delays", version=2)["request_id"].tolist() == ["r10", "r11", "r12"]
+    assert len(read_predictions("delays")) == 6
+
+
+def test_background_thread_writes_when_flush_rows_are_pending() -> None:
+    writer = PredictionLogWriter(flush_rows=10, flush_seconds=3600)
+    ids, inputs, outputs = _batch(12)
+    writer.log("delays", "1", ids, inputs, outputs, 1.0)
+    import time
+
+    deadline = time.monotonic() + 20
+    while writer.written_rows < 12 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert writer.written_rows == 12
+    assert writer.pending_rows == 0
+    writer.close()
+
+
+def test_segments_with_different_columns_are_read_together() -> None:
+    writer = PredictionLogWriter(flush_rows=1000, flush_seconds=60)
+    ids, inputs, outputs = _batch(2)
+    writer.log("m", "1", ids, inputs, outputs, 1.0, ts=DAY1)
+    writer.flush()
+    writer.log("m", "1", ["x"], pd.DataFrame({"distance": [9.0]}), outputs.head(1), 1.0, ts=DAY1)
+    writer.close()
+    frame = read_predictions("m")
+    assert len(frame) == 3
+    assert frame.set_index("request_id").loc["x", "input.carrier"] is None or pd.isna(
+        frame.set_index("request_id").loc["x", "input.carrier"]
+    )
+
+
+def test_mismatched_row_counts_are_refused_with_a_clear_message() -> None:
+    writer = PredictionLogWriter()
+    ids, inputs, outputs = _batch(3)
+    with pytest.raises(InvalidInput, match="outputs has 2 rows but 3 request ids"):
+        writer.log("m", "1", ids, inputs, outputs.head(2), 1.0)
+
+
+def test_feedback_is_upserted_by_request_id_and_read_by_period(db_url: str) -> None:
+    assert record_feedback("delays", ["r1", "r2"], [0, 1], ts=DAY1) == 2
+    record_feedback("delays", "r1", 1, ts=DAY2)  # corrected later
+    frame = read_feedback("delays")
+    assert frame.set_index("request_id")["label"].to_dict() == {"r1": 1, "r2": 1}
+    assert read_feedback("delays", start=DAY2)["request_id"].tolist() == ["r1"]
+    assert str(read_feedback("delays")["ts"].dt.tz) == "UTC"
+    record_feedback("other", ["a", "b"], ["late", "on_time"])
+    assert read_feedback("other")["label"].tolist() == ["late", "on_time"]
+
+
+def test_feedback_with_bad_labels_or_lengths_names_the_problem() -> None:
+    with pytest.raises(InvalidInput, match="2 request ids but 1 labels"):
+        record_feedback("m", ["a", "b"], [1])
+    with pytest.raises(InvalidInput, match="label is NaN"):
+        record_feedback("m", ["a"], [float("nan")])
+    with pytest.raises(InvalidInput, match="request id ''"):
+        record_feedback("m", [""], [1])
