@@ -48,7 +48,7 @@ def prepare(df: Any, keys: Sequence[str], timestamp: str | None, need_time: bool
     arrays: dict[str, Any] = {"__row": pa.array(np.arange(len(df), dtype=np.int64))}
     kinds: dict[str, str] = {}
     for key in dict.fromkeys(keys):
-        arrays[key] = pa.array(df[key].to_numpy(), from_pandas=True)
+        arrays[key] = pa.Array.from_pandas(df[key])
         kinds[key] = kind_of(df[key])
     aware = None
     if need_time:
