@@ -180,7 +180,7 @@ class _Profiler:
     def add(self, batch: Any) -> None:
         if self._make is None or batch.num_rows == 0:
             return
-        current = self._make(batch)
+        current = self._make(batch, like=self.profile)  # the first batch's edges, so bins add up
         self.profile = current if self.profile is None else self.profile.merge(current)
 
     def result(self) -> dict[str, Any] | None:

@@ -97,7 +97,7 @@ def put(
     if moved:
         store.upsert(
             conn,
-            FeatureHead.__table__,  # type: ignore[arg-type]
+            FeatureHead.__table__,
             [{"kind": kind, "name": name, "version": found, "updated_at": at}],
             keys=["kind", "name"],
             update=["version", "updated_at"],
