@@ -29,6 +29,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("audit", "audit"),
     ("db", "db"),
     ("data", "data"),
+    ("features", "features"),
 ]
 # modules under mloop.cli whose `register(app)` adds top-level commands
 _COMMANDS: list[str] = ["demo"]
