@@ -111,5 +111,5 @@ def definitions(
                 "planes:plane_year",
                 "planes:seats",
             ],
-        ),  # fmt: skip
+        ),
     ]

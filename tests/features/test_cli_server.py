@@ -48,8 +48,10 @@ def test_apply_list_materialize_and_stats_from_the_command_line(definitions: Pat
     applied = runner.invoke(app, ["features", "apply", str(definitions), "--json"])
     assert applied.exit_code == 0, applied.output
     assert {(r["kind"], r["name"], r["version"]) for r in json.loads(applied.output)} == {
-        ("entity", "station", 1), ("feature_view", "weather", 1), ("feature_service", "model", 1)
-    }  # fmt: skip
+        ("entity", "station", 1),
+        ("feature_view", "weather", 1),
+        ("feature_service", "model", 1),
+    }
     listed = runner.invoke(app, ["features", "list", "--kind", "feature_view", "--json"])
     assert [r["features"] for r in json.loads(listed.output)] == ["temp, temp_change_1h"]
     done = runner.invoke(app, ["features", "materialize", "--end", "2024-01-02", "--json"])

@@ -33,9 +33,12 @@ def test_features_default_to_every_non_key_non_timestamp_column_plus_transformat
     store: fs.FeatureStore,
 ) -> None:
     view = fs.FeatureView(
-        "weather", entity=ORIGIN, source=_weather(), timestamp="time_hour",
+        "weather",
+        entity=ORIGIN,
+        source=_weather(),
+        timestamp="time_hour",
         transforms=[fs.expression("temp - humid", name="spread")],
-    )  # fmt: skip
+    )
     store.apply([ORIGIN, view])
     applied = store.get_definition("feature_view", "weather")
     assert [(f.name, f.dtype) for f in applied.features] == [
@@ -124,10 +127,15 @@ def test_the_result_keeps_the_entity_frame_first_with_its_index_and_order(
         [fs.FeatureView("weather", entity=ORIGIN, source=_weather(), timestamp="time_hour")]
     )
     frame = pd.DataFrame(
-        {"label": [1, 0, 1], "origin": ["LGA", "JFK", "JFK"],
-         "event_timestamp": pd.to_datetime(["2013-01-01 07:00", "2013-01-01 07:00", "2013-01-01 05:00"], utc=True)},
+        {
+            "label": [1, 0, 1],
+            "origin": ["LGA", "JFK", "JFK"],
+            "event_timestamp": pd.to_datetime(
+                ["2013-01-01 07:00", "2013-01-01 07:00", "2013-01-01 05:00"], utc=True
+            ),
+        },
         index=[7, 7, 3],
-    )  # fmt: skip
+    )
     result = store.get_training_set(frame, features=["weather:humid", "weather:temp"])
     assert list(result.columns) == ["label", "origin", "event_timestamp", "humid", "temp"]
     assert list(result.index) == [7, 7, 3]
@@ -203,8 +211,13 @@ def test_naive_and_aware_timestamps_cannot_be_mixed(applied: fs.FeatureStore) ->
     with pytest.raises(InvalidInput, match="naive and aware"):
         applied.get_training_set(naive, features=["weather:temp"])
     mixed = pd.DataFrame(
-        {"origin": ["JFK", "JFK"], "event_timestamp": pd.Series([pd.Timestamp("2013-01-02"), pd.Timestamp("2013-01-02", tz="UTC")], dtype=object)}
-    )  # fmt: skip
+        {
+            "origin": ["JFK", "JFK"],
+            "event_timestamp": pd.Series(
+                [pd.Timestamp("2013-01-02"), pd.Timestamp("2013-01-02", tz="UTC")], dtype=object
+            ),
+        }
+    )
     with pytest.raises(InvalidInput, match="mixes naive and time-zone-aware"):
         applied.get_training_set(mixed, features=["weather:temp"])
 
@@ -280,3 +293,21 @@ def test_bad_definitions_fail_when_written() -> None:
         fs.FeatureView("w", entity=ORIGIN, source=_weather(), transforms=[fs.lag("temp", 1)])
     with pytest.raises(InvalidInput, match="name 'bad name' is not valid"):
         fs.Entity("bad name")
+
+
+def test_a_registered_dataset_is_a_source_pinned_to_its_version(store: fs.FeatureStore) -> None:
+    from mloop import data
+
+    data.register("weather", _weather())
+    by_reference = fs.FeatureView("weather", entity=ORIGIN, source="dataset:weather@latest", timestamp="time_hour")
+    [_, applied] = store.apply([ORIGIN, by_reference])
+    assert store.get_definition("feature_view", "weather").source.dataset == "weather@1"
+    upstream = lineage.upstream(get_store(), Node("feature_view_version", f"weather/{applied.version}"))
+    assert upstream[0].source == Node("dataset_version", "weather@1")
+    data.register("weather", _weather().assign(temp=[0.0, 0.0, 0.0]))
+    frame = pd.DataFrame({"origin": ["JFK"], "event_timestamp": pd.to_datetime(["2013-01-02"], utc=True)})
+    assert store.get_training_set(frame, features=["weather:temp"])["temp"].tolist() == [40.0]  # still @1
+    by_object = fs.FeatureView("weather", entity=ORIGIN, source=data.get_version("weather@2"), timestamp="time_hour")
+    [_, second] = store.apply([ORIGIN, by_object])
+    assert second.version == applied.version + 1
+    assert store.get_training_set(frame, features=["weather:temp"])["temp"].tolist() == [0.0]

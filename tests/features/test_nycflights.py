@@ -41,8 +41,19 @@ def test_a_training_set_for_all_336776_flights(
     assert len(result) == 336_776
     assert list(result.columns[: len(frame.columns)]) == list(frame.columns)
     assert result["flight_id"].tolist() == list(range(336_776))
-    features = ["temp", "humid", "wind_speed", "precip", "visib", "pressure", "pressure_change_3h",
-                "dep_delay_mean_7d", "flights_7d", "plane_year", "seats"]  # fmt: skip
+    features = [
+        "temp",
+        "humid",
+        "wind_speed",
+        "precip",
+        "visib",
+        "pressure",
+        "pressure_change_3h",
+        "dep_delay_mean_7d",
+        "flights_7d",
+        "plane_year",
+        "seats",
+    ]
     assert list(result.columns[len(frame.columns) :]) == features
     # spot check one flight against the raw tables
     row = result.iloc[123_456]

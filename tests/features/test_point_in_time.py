@@ -119,9 +119,14 @@ def test_training_set_matches_the_naive_point_in_time_join(
         source["created"] = _times(created, source_zone)
     entity = fs.Entity("pair", join_keys=["k1", "k2"])
     view = fs.FeatureView(
-        "v", entity=entity, source=source, timestamp="ts", ttl=None if ttl is None else timedelta(minutes=ttl),
-        created_timestamp="created" if with_created else None, features=["x", "n"],
-    )  # fmt: skip
+        "v",
+        entity=entity,
+        source=source,
+        timestamp="ts",
+        ttl=None if ttl is None else timedelta(minutes=ttl),
+        created_timestamp="created" if with_created else None,
+        features=["x", "n"],
+    )
     store.apply([entity, view])
     frame = pd.DataFrame(
         {
@@ -133,10 +138,14 @@ def test_training_set_matches_the_naive_point_in_time_join(
     result = store.get_training_set(frame, features=["v:x", "v:n"])
 
     reference_rows = [
-        Row(r[0], None if r[1] is None else BASE + timedelta(minutes=r[1]),
-            created[i] if with_created else i, {"x": r[3], "n": r[4]})
+        Row(
+            r[0],
+            None if r[1] is None else BASE + timedelta(minutes=r[1]),
+            created[i] if with_created else i,
+            {"x": r[3], "n": r[4]},
+        )
         for i, r in enumerate(rows)
-    ]  # fmt: skip
+    ]
     expected = reference.point_in_time(
         [(r[0], BASE + timedelta(minutes=r[1])) for r in lookups],
         reference_rows,
