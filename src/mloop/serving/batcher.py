@@ -1,0 +1,162 @@
+"""Adaptive micro-batching: concurrent requests share one ``predict`` call.
+
+Requests wait in a bounded queue. One worker takes everything queued (up to
+``max_batch_rows``) and runs it in a thread as one batch; while it runs, new requests
+gather for the next batch. When requests arrive faster than ``max_wait_ms`` apart the
+worker waits that long for the batch to fill; an idle server (a lone request) runs at
+once, so single requests are never delayed. A full queue answers
+:class:`~mloop.serving.errors.Overloaded` (429) instead of growing.
+
+>>> batcher = MicroBatcher(run_batch, max_batch_rows=256, max_wait_ms=1.0, max_queue=1024)
+>>> result = await batcher.submit(request_columns, rows=1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from mloop.serving.errors import Overloaded, RequestTimeout, ShuttingDown
+
+
+@dataclass
+class Item:
+    """One request in the queue."""
+
+    payload: Any
+    rows: int
+    future: asyncio.Future[Any]
+    arrived: float = field(default_factory=time.perf_counter)
+
+
+class MicroBatcher:
+    """Gathers queued requests into batches for ``run_batch(items) -> results``."""
+
+    def __init__(
+        self,
+        run_batch: Callable[[Sequence[Item]], list[Any]],
+        max_batch_rows: int = 256,
+        max_wait_ms: float = 1.0,
+        max_queue: int = 1024,
+        name: str = "model",
+        on_batch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.run_batch = run_batch
+        self.max_batch_rows = max(1, int(max_batch_rows))
+        self.max_wait = max(0.0, float(max_wait_ms)) / 1000
+        self.max_queue = max(1, int(max_queue))
+        self.name = name
+        self.on_batch = on_batch
+        self._queue: deque[Item] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mloop-batch-{name}")
+        self._gap = 1.0  # moving average of the time between arrivals (seconds)
+        self._last_arrival = 0.0
+        self._busy = False
+        self._closing = False
+        self.batches = 0
+
+    @property
+    def depth(self) -> int:
+        return len(self._queue)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._wakeup = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._work())
+
+    async def submit(self, payload: Any, rows: int, timeout: float | None = None) -> Any:
+        """Queue one request and wait for its result (raises what its batch raised for it)."""
+        if self._closing:
+            raise ShuttingDown("the server is shutting down; send the request to another replica.")
+        if len(self._queue) >= self.max_queue:
+            raise Overloaded(
+                f"model {self.name!r} has {len(self._queue)} requests waiting (the limit is "
+                f"{self.max_queue}); retry after a moment or add replicas."
+            )
+        self.start()
+        now = time.perf_counter()
+        if self._last_arrival:
+            self._gap = 0.8 * self._gap + 0.2 * min(now - self._last_arrival, 1.0)
+        self._last_arrival = now
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append(Item(payload, rows, future, now))
+        assert self._wakeup is not None
+        self._wakeup.set()
+        if timeout is None:
+            return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            future.cancel()
+            raise RequestTimeout(
+                f"model {self.name!r} did not answer within {timeout:g} s; retry, or raise the "
+                "server's request timeout."
+            ) from None
+
+    def _take(self) -> list[Item]:
+        items: list[Item] = []
+        rows = 0
+        while self._queue:
+            item = self._queue[0]
+            if item.future.done():  # timed out or cancelled while waiting
+                self._queue.popleft()
+                continue
+            if items and rows + item.rows > self.max_batch_rows:
+                break
+            items.append(self._queue.popleft())
+            rows += item.rows
+        return items
+
+    async def _work(self) -> None:
+        assert self._wakeup is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                if self._closing:
+                    return
+                await self._wakeup.wait()
+                continue
+            queued_rows = sum(item.rows for item in self._queue)
+            if self.max_wait and queued_rows < self.max_batch_rows and self._gap < self.max_wait:
+                # requests are arriving fast: give the batch a moment to fill
+                await asyncio.sleep(self.max_wait)
+            items = self._take()
+            if not items:
+                continue
+            self._busy = True
+            try:
+                results = await loop.run_in_executor(self._executor, self.run_batch, items)
+            except Exception as exc:  # the batch function failed as a whole
+                results = [exc] * len(items)
+            finally:
+                self._busy = False
+            self.batches += 1
+            if self.on_batch is not None:
+                self.on_batch(sum(item.rows for item in items))
+            for item, result in zip(items, results, strict=True):
+                if item.future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    item.future.set_exception(result)
+                else:
+                    item.future.set_result(result)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Stop taking new requests and wait until the queued ones are answered."""
+        self._closing = True
+        if self._wakeup is not None:
+            self._wakeup.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                self._task.cancel()
+        self._executor.shutdown(wait=True)

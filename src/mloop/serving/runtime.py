@@ -1,0 +1,201 @@
+"""A served model: loaded from the registry, answering in batches, swapped when its alias moves.
+
+``models:/delays@champion`` is polled every ``poll_seconds``; when the alias points to a
+new version, that version is loaded and warmed up in the background and then replaces
+the old one in a single assignment. Batches already running keep the model they
+started with, so a swap under load fails no request.
+
+>>> runtime = ModelRuntime("models:/delays@champion")
+>>> runtime.load()
+>>> outputs, version = runtime.predict(frame)       # outputs: prediction (+ proba)
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mloop.core.errors import InvalidInput
+from mloop.core.log import get_logger
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mloop.registry import LoadedModel, Signature
+
+_log = get_logger("mloop.serving")
+
+
+@dataclass(frozen=True)
+class _Current:
+    model: LoadedModel
+    version: str
+
+
+class ModelRuntime:
+    """One model URI kept loaded (and current, for an alias) for serving."""
+
+    def __init__(self, uri: str, proba: bool = True, poll_seconds: float = 1.5) -> None:
+        from mloop.registry import parse_uri
+
+        kind, first, second = parse_uri(uri)
+        self.uri = uri
+        self.proba = proba
+        self.poll_seconds = float(poll_seconds)
+        self.name = str(first) if kind == "models" else f"run-{first}"
+        self.alias = second if kind == "models" and second and not str(second).isdigit() else None
+        self._current: _Current | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._swap_lock = threading.Lock()
+        self.swaps = 0
+        self.listeners: list[Any] = []  # called with (name, old_version, new_version)
+
+    # -- loading -------------------------------------------------------------------------
+
+    @property
+    def loaded(self) -> bool:
+        return self._current is not None
+
+    @property
+    def version(self) -> str:
+        return self._require().version
+
+    @property
+    def signature(self) -> Signature | None:
+        return self._require().model.signature
+
+    @property
+    def model(self) -> LoadedModel:
+        return self._require().model
+
+    def _require(self) -> _Current:
+        current = self._current
+        if current is None:
+            raise InvalidInput(f"model {self.uri} is not loaded yet; call load() first.")
+        return current
+
+    def load(self) -> None:
+        """Load the model the URI names now (blocking)."""
+        from mloop.registry import load_model
+
+        model = load_model(self.uri)
+        version = str(model.version.version) if model.version is not None else "0"
+        self._warm(model)
+        self._current = _Current(model, version)
+
+    def _warm(self, model: LoadedModel) -> None:
+        """Run the model once on its input example so the first request is not slow."""
+        import pandas as pd
+
+        example = model.metadata.get("input_example")
+        if not example:
+            return
+        try:
+            frame = pd.DataFrame(example["data"], columns=example["columns"])
+            self._outputs(model, frame)
+        except Exception as exc:  # a model that cannot predict its own example still loads
+            _log.warning("warm-up of %s failed: %s", self.uri, exc)
+
+    def check_for_update(self) -> bool:
+        """Swap in the version the alias names now, if it moved; True when it swapped."""
+        if self.alias is None:
+            return False
+        from mloop.registry import get_version, load_model
+
+        with self._swap_lock:
+            current = self._current
+            target = str(get_version(self.name, self.alias).version)
+            if current is not None and target == current.version:
+                return False
+            model = load_model(f"models:/{self.name}/{target}")
+            self._warm(model)
+            self._current = _Current(model, target)  # the atomic switch
+            self.swaps += 1
+        old = current.version if current is not None else None
+        _log.warning(
+            "model %s@%s: switched from version %s to %s", self.name, self.alias, old, target
+        )
+        for listener in list(self.listeners):
+            listener(self.name, old, target)
+        return True
+
+    def start_watching(self) -> None:
+        """Poll the alias in a background thread (nothing to do for a pinned version)."""
+        if self.alias is None or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._watch, name=f"mloop-watch-{self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                self.check_for_update()
+            except Exception as exc:  # keep serving the current version; try again later
+                _log.error("checking %s for a new version failed: %s", self.uri, exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    # -- predicting ----------------------------------------------------------------------
+
+    def predict(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+        """Outputs of the current model (``prediction``, ``proba``...) and its version."""
+        current = self._require()  # one snapshot for the whole batch
+        return self._outputs(current.model, frame), current.version
+
+    def _outputs(self, model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
+        return model_outputs(model, frame, self.proba, self.uri)
+
+    def __repr__(self) -> str:
+        version = self._current.version if self._current else "not loaded"
+        return f"ModelRuntime({self.uri!r}, version={version})"
+
+
+def model_outputs(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str) -> pd.DataFrame:
+    """``prediction`` (``prediction_<i>`` for several outputs), plus ``proba`` (binary) or
+    ``proba_<class>`` (several classes) when ``proba`` and the model has ``predict_proba``."""
+    import numpy as np
+    import pandas as pd
+
+    inputs = _model_inputs(model, frame, uri)
+    prediction = np.asarray(model.predict(inputs))
+    out: dict[str, Any] = {}
+    if prediction.ndim == 2 and prediction.shape[1] > 1:
+        for i in range(prediction.shape[1]):
+            out[f"prediction_{i}"] = prediction[:, i]
+    else:
+        out["prediction"] = prediction.reshape(-1)
+    if proba and hasattr(model.native, "predict_proba"):
+        scores = np.asarray(model.native.predict_proba(inputs))
+        classes = list(getattr(model.native, "classes_", range(scores.shape[1])))
+        if scores.ndim == 2 and scores.shape[1] == 2:
+            out["proba"] = scores[:, 1]
+        elif scores.ndim == 2:
+            for i, label in enumerate(classes):
+                out[f"proba_{label}"] = scores[:, i]
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _model_inputs(model: LoadedModel, frame: pd.DataFrame, uri: str) -> pd.DataFrame:
+    """The signature's columns of ``frame``, in order (all of them without a signature)."""
+    signature = model.signature
+    if signature is None or not signature.inputs:
+        return frame
+    names = signature.input_names
+    if list(frame.columns) == names:
+        return frame
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise InvalidInput(
+            f"model {uri} needs field {missing[0]!r}, which the request and the enrichment "
+            "steps did not provide; send it or add a feature step that does."
+        )
+    return frame[names]

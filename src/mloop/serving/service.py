@@ -1,0 +1,385 @@
+"""The serving core behind both ``mloop serve`` and ``graph.test_client()``.
+
+A :class:`Service` holds the graphs, one micro-batcher per graph, the prediction log
+writer and the metrics. It speaks bytes and dicts, not HTTP: the FastAPI app in
+``mloop.server.serving`` maps routes onto it, and the in-process test client calls it
+directly, so both run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mloop.core.errors import InvalidInput, MloopError, NotFound, did_you_mean
+from mloop.core.ids import new_id
+from mloop.core.log import get_logger
+from mloop.serving.batcher import Item, MicroBatcher
+from mloop.serving.errors import PayloadTooLarge, ShuttingDown
+from mloop.serving.event import Event, LogRecord
+from mloop.serving.metrics import ServingMetrics
+from mloop.serving.payload import Columns, loads, parse
+from mloop.serving.validation import to_frame, validate
+
+if TYPE_CHECKING:
+    from mloop.serving.graph import Graph
+    from mloop.store.predictions import PredictionLogWriter
+
+_log = get_logger("mloop.serving")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep a server healthy under bad or excessive traffic."""
+
+    max_body_bytes: int = 10 * 1024 * 1024
+    timeout_s: float = 30.0
+    max_queue: int = 2048
+    max_batch_rows: int = 256
+    max_wait_ms: float = 1.0
+
+
+class ModelFailed(MloopError):
+    """The model raised on input that passed validation (a server-side fault): 500."""
+
+    http_status = 500
+
+
+class Service:
+    """Graphs served with micro-batching, prediction logging and metrics."""
+
+    def __init__(
+        self,
+        graphs: Sequence[Graph],
+        limits: Limits | None = None,
+        log: bool | PredictionLogWriter = True,
+        watch: bool = True,
+        flush_rows: int = 5_000,
+        flush_seconds: float = 2.0,
+    ) -> None:
+        if not graphs:
+            raise InvalidInput("nothing to serve; give at least one model URI or graph.")
+        names = [g.name for g in graphs]
+        if len(set(names)) != len(names):
+            raise InvalidInput(f"graph names must be unique; got {names}.")
+        self.graphs = {g.name: g for g in graphs}
+        self.default = names[0]
+        self.limits = limits or Limits()
+        self.watch = watch
+        self.metrics = ServingMetrics()
+        if log is True:
+            from mloop.store.predictions import PredictionLogWriter
+
+            self.writer: PredictionLogWriter | None = PredictionLogWriter(
+                flush_rows=flush_rows, flush_seconds=flush_seconds
+            )
+        else:
+            self.writer = log or None
+        self._batchers: dict[str, MicroBatcher] = {}
+        self.loaded = False
+        self.closing = False
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Load every model (blocking) and follow their aliases."""
+        for graph in self.graphs.values():
+            graph.load()
+            for runtime in graph.runtimes():
+                self.metrics.set_version(graph.name, runtime.name, runtime.version)
+                runtime.listeners.append(self._swapped(graph.name))
+            if self.watch:
+                graph.start_watching()
+        self.loaded = True
+
+    def _swapped(self, graph: str) -> Any:
+        def listener(model: str, _old: str | None, new: str) -> None:
+            self.metrics.set_version(graph, model, new)
+            self.metrics.swaps.labels(model).inc()
+
+        return listener
+
+    async def start(self) -> None:
+        """Load the models (in a thread) and start the batchers on the running loop."""
+        if not self.loaded:
+            await asyncio.to_thread(self.load)
+        for name, graph in self.graphs.items():
+            if name not in self._batchers:
+                self._batchers[name] = MicroBatcher(
+                    functools.partial(self._run_batch, graph),
+                    max_batch_rows=self.limits.max_batch_rows,
+                    max_wait_ms=self.limits.max_wait_ms,
+                    max_queue=self.limits.max_queue,
+                    name=name,
+                    on_batch=self.metrics.batch_rows.labels(name).observe,
+                )
+                self._batchers[name].start()
+
+    @property
+    def ready(self) -> bool:
+        return self.loaded and not self.closing and len(self._batchers) == len(self.graphs)
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Graceful shutdown: refuse new requests, answer the queued ones, flush the log."""
+        self.closing = True
+        await asyncio.gather(*(b.drain(timeout) for b in self._batchers.values()))
+        await asyncio.to_thread(self._close)
+
+    def _close(self) -> None:
+        for graph in self.graphs.values():
+            graph.stop()
+        if self.writer is not None:
+            self.writer.close()
+
+    # -- requests ------------------------------------------------------------------------
+
+    def graph(self, name: str | None) -> Graph:
+        graph = self.graphs.get(name or self.default)
+        if graph is None:
+            raise NotFound(
+                f"no model named {name!r} is served here."
+                + did_you_mean(str(name), self.graphs)
+                + f" Served: {', '.join(self.graphs)}."
+            )
+        return graph
+
+    async def predict(
+        self, name: str | None, body: bytes | Any, request_id: str | None = None
+    ) -> dict[str, Any]:
+        """Answer one prediction request (raw JSON bytes or an already decoded body)."""
+        started = time.perf_counter()
+        label = name or self.default
+        status = 200
+        try:
+            if self.closing:
+                raise ShuttingDown("the server is shutting down; retry on another replica.")
+            graph = self.graph(name)
+            label = graph.name
+            if isinstance(body, (bytes, bytearray, memoryview)):
+                if len(body) > self.limits.max_body_bytes:
+                    raise PayloadTooLarge(
+                        f"the request body has {len(body):,} bytes, over the limit of "
+                        f"{self.limits.max_body_bytes:,}; send fewer rows per request."
+                    )
+                body = loads(bytes(body))
+            signature, extra = graph.request_schema()
+            columns = parse(body, signature.input_names if signature is not None else None)
+            columns = validate(columns, signature, extra)
+            ids = columns.request_ids or _request_ids(request_id, columns.rows)
+            batcher = self._batchers.get(graph.name)
+            if batcher is None:
+                raise ShuttingDown("the server is not ready yet; retry in a moment.")
+            self.metrics.queue.labels(graph.name).set(batcher.depth)
+            result: dict[str, Any] = await batcher.submit(
+                (columns, ids), columns.rows, self.limits.timeout_s
+            )
+            return result
+        except MloopError as exc:
+            status = exc.http_status
+            raise
+        except Exception:
+            status = 500
+            raise
+        finally:
+            self.metrics.observe(label, status, time.perf_counter() - started)
+
+    def _run_batch(self, graph: Graph, items: Sequence[Item]) -> list[Any]:
+        """Run queued requests as one batch; on failure, alone, so one bad request fails alone."""
+        try:
+            return self._run_items(graph, items)
+        except Exception as exc:
+            if len(items) == 1:
+                return [_as_error(graph, exc)]
+        results: list[Any] = []
+        for item in items:
+            try:
+                results.extend(self._run_items(graph, [item]))
+            except Exception as exc:
+                results.append(_as_error(graph, exc))
+        return results
+
+    def _run_items(self, graph: Graph, items: Sequence[Item]) -> list[dict[str, Any]]:
+        import numpy as np
+
+        payloads: list[tuple[Columns, list[str]]] = [item.payload for item in items]
+        names: dict[str, None] = {}
+        for columns, _ in payloads:
+            names.update(dict.fromkeys(columns.data))
+        merged: dict[str, list[Any]] = {name: [] for name in names}
+        ids: list[str] = []
+        for columns, request_ids in payloads:
+            for name in names:
+                values = columns.data.get(name)
+                merged[name].extend(values if values is not None else [None] * columns.rows)
+            ids.extend(request_ids)
+        signature, _ = graph.request_schema()
+        frame = to_frame(merged, signature)
+        event = Event(ids, frame, frame, sink=self._log_late)
+        event = graph.run(event)
+        done = time.perf_counter()
+        latency = np.concatenate(
+            [np.full(item.rows, (done - item.arrived) * 1000) for item in items]
+        )
+        self._log(event, latency)
+        assert event.outputs is not None and event.versions is not None
+        outputs = {c: event.outputs[c].to_numpy() for c in event.outputs.columns}
+        answers = []
+        offset = 0
+        for (_, request_ids), item in zip(payloads, items, strict=True):
+            end = offset + item.rows
+            answers.append(_answer(outputs, event.versions[offset:end], request_ids, offset, end))
+            offset = end
+        return answers
+
+    def _log(self, event: Event, latency: Any) -> None:
+        if self.writer is None:
+            return
+        for record in event.records:
+            self._write(event, record, latency)
+
+    def _write(self, event: Event, record: LogRecord, latency: Any) -> None:
+        assert self.writer is not None
+        positions = record.positions
+        inputs, features, ids = event.inputs, event.features, event.request_ids
+        if positions is not None:
+            inputs = inputs.iloc[positions].reset_index(drop=True)
+            features = (
+                features.iloc[positions].reset_index(drop=True) if features is not None else None
+            )
+            ids = [ids[int(p)] for p in positions]
+            latency = latency[positions] if hasattr(latency, "__len__") else latency
+        try:
+            self.writer.log(
+                record.model_name,
+                record.model_version,
+                ids,
+                inputs,
+                record.outputs,
+                latency,
+                features=features,
+            )
+        except Exception as exc:  # logging must never fail a request
+            _log.error("prediction log of %s failed: %s", record.model_name, exc)
+
+    def _log_late(self, event: Event, record: LogRecord) -> None:
+        if self.writer is not None:
+            self._write(event, record, record.latency_ms or 0.0)
+
+    # -- feedback and status -------------------------------------------------------------
+
+    async def feedback(self, body: bytes | Any) -> dict[str, Any]:
+        """Record ground truth: ``{"request_id": "...", "label": 1}`` or lists of both."""
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            body = loads(bytes(body))
+        if not isinstance(body, dict):
+            raise InvalidInput(
+                'feedback must be an object such as {"request_id": "…", "label": 1}.'
+            )
+        unknown = sorted(
+            set(body) - {"request_id", "label", "request_ids", "labels", "model", "ts"}
+        )
+        if unknown:
+            raise InvalidInput(
+                f"unknown field {unknown[0]!r} in the feedback; use request_id + label, or "
+                "request_ids + labels (and optionally model, ts)."
+            )
+        if "request_ids" in body:
+            ids, labels = body.get("request_ids"), body.get("labels")
+        elif "request_id" in body:
+            ids, labels = [body.get("request_id")], [body.get("label")]
+        else:
+            raise InvalidInput(
+                'feedback needs "request_id" and "label" (or "request_ids" and "labels").'
+            )
+        if not isinstance(ids, list) or not isinstance(labels, list):
+            raise InvalidInput("request_ids and labels must be lists of the same length.")
+        if not all(isinstance(i, str) for i in ids):
+            raise InvalidInput("every request id must be a string, as the prediction answered it.")
+        models = self._feedback_models(body.get("model"))
+        from mloop.store.predictions import record_feedback
+
+        def record() -> int:
+            count = 0
+            for model in models:
+                count = record_feedback(model, ids, labels, ts=body.get("ts"))
+            return count
+
+        return {"recorded": await asyncio.to_thread(record), "models": models}
+
+    def _feedback_models(self, name: Any) -> list[str]:
+        if name is None:
+            return self.graph(None).model_names()
+        if name in self.graphs:
+            return self.graphs[name].model_names()
+        known = {m for g in self.graphs.values() for m in g.model_names()}
+        if name in known:
+            return [name]
+        raise NotFound(
+            f"feedback for model {name!r}, which is not served here."
+            + did_you_mean(str(name), [*self.graphs, *known])
+        )
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "ready": self.ready,
+            "models": {name: g.versions() for name, g in self.graphs.items()},
+        }
+
+
+def _request_ids(base: str | None, rows: int) -> list[str]:
+    base = base if base and len(base) <= 100 else new_id()
+    return [base] if rows == 1 else [f"{base}-{i}" for i in range(rows)]
+
+
+def _answer(
+    outputs: dict[str, Any], versions: list[str], ids: list[str], start: int, end: int
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {}
+    if "prediction" in outputs:
+        answer["predictions"] = outputs["prediction"][start:end].tolist()
+        for column, values in outputs.items():
+            if column != "prediction":
+                answer[column] = values[start:end].tolist()
+    else:
+        names = list(outputs)
+        sliced = [outputs[n][start:end].tolist() for n in names]
+        answer["predictions"] = [
+            dict(zip(names, row, strict=True)) for row in zip(*sliced, strict=True)
+        ]
+    answer["model_version"] = versions[0] if len(set(versions)) == 1 else list(versions)
+    answer["request_ids"] = ids
+    return answer
+
+
+def _as_error(graph: Graph, exc: Exception) -> Exception:
+    if isinstance(exc, MloopError):
+        return exc
+    if isinstance(exc, (ValueError, TypeError, KeyError)):
+        return InvalidInput(
+            f"model {graph.name!r} could not score this request: {exc}. Check the values sent."
+        )
+    _log.error("model %s failed on a batch: %r", graph.name, exc)
+    return ModelFailed(f"model {graph.name!r} failed: {type(exc).__name__}: {exc}")
+
+
+_CODES = {
+    400: "BAD_REQUEST",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "INVALID_PARAMETER_VALUE",
+    429: "TOO_MANY_REQUESTS",
+    503: "SERVICE_UNAVAILABLE",
+    504: "TIMEOUT",
+}
+
+
+def error_body(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and JSON body of an error (MLflow's ``error_code`` + ``message`` shape)."""
+    status = exc.http_status if isinstance(exc, MloopError) else 500
+    message = str(exc) if isinstance(exc, MloopError) else "internal error; see the server log."
+    return status, {"error_code": _CODES.get(status, "INTERNAL_ERROR"), "message": message}
