@@ -50,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     # registry
     "log_model": "mloop.registry",
     "load_model": "mloop.registry",
+    "evaluate": "mloop.evaluation",
 }
 _SUBMODULES = (
     "core",
@@ -86,6 +87,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # names for type checkers and IDEs; loaded lazily at run time
+    from mloop.evaluation import evaluate
     from mloop.registry import Client, autolog, load_model, log_model, register_model
     from mloop.tracking import (
         active_run,
