@@ -102,19 +102,7 @@ def show(
 
 def _print_profile(profile: Any, title: str) -> None:
     rows = profile.summary()
-    columns = [
-        "column",
-        "type",
-        "count",
-        "nulls",
-        "distinct",
-        "min",
-        "median",
-        "max",
-        "mean",
-        "std",
-        "top",
-    ]
+    columns = ["column", "type", "nulls", "min", "median", "max", "distinct", "top"]
     table(rows, [c for c in columns if any(c in r for r in rows)], title)
 
 

@@ -232,6 +232,8 @@ def _in_set(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
         )
     elif family(column_type(series)) == "string":
         array = pa.array(series, from_pandas=True)
+        if pa.types.is_null(array.type):  # nothing but nulls
+            return _finish(None, "all values null")
         try:
             inside = pc.is_in(array, value_set=pa.array([str(v) for v in allowed], type=array.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:

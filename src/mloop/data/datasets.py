@@ -350,7 +350,7 @@ def load(ref: str | DatasetVersion, columns: list[str] | None = None) -> pd.Data
         unknown = [c for c in columns if c not in version.columns]
         if unknown:
             raise InvalidInput(
-                f"columns {unknown} are not in {version.key}"
+                f"columns {unknown} are not in {version.key}."
                 + did_you_mean(unknown[0], version.columns)
                 + f" Its columns: {', '.join(version.columns)}."
             )

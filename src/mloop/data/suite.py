@@ -330,9 +330,9 @@ def _check_result(check: Check, outcome: Any, frame: pd.DataFrame) -> Any:
         # the check could not run, or the schema is wrong: no row can be shown to pass
         failed, success = rows, False
         positions = np.arange(rows)
-    elif check.row_level:
+    elif check.row_level and outcome.passed is None:
         failed = outcome.failed
-        success = failed <= (1.0 - check.mostly) * rows + 1e-9
+        success = failed <= (1.0 - check.mostly + 1e-9) * rows
         positions = np.flatnonzero(outcome.mask) if outcome.mask is not None else None
     else:
         failed, success = 0, bool(outcome.passed)
