@@ -1,0 +1,195 @@
+"""What :func:`mloop.monitoring.drift` returns: per-column verdicts, the dataset verdict, findings.
+
+>>> report = drift(reference, current)
+>>> report.features["temp"].score, report.features["temp"].drifted
+>>> report.dataset.share, report.dataset.score
+>>> report.to_frame(); report.to_html("drift.html")
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DatasetDrift", "DriftReport", "FeatureDrift", "Finding"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A data-quality observation made while comparing (not a drift verdict).
+
+    ``kind`` is one of ``missing`` (column absent from the current data), ``all_null``,
+    ``new_categories``, ``null_share`` (null share rose), ``invalid_values`` (±inf),
+    ``reference_empty`` or ``skipped`` (a column type drift does not cover).
+    """
+
+    column: str
+    kind: str
+    message: str
+
+
+@dataclass
+class FeatureDrift:
+    """The drift verdict of one column.
+
+    ``score`` is the value of ``statistic`` (a distance, or a p-value for ``ks`` and
+    ``chisquare``); ``drifted`` is None when the column could not be compared (see
+    ``status`` and ``findings``). ``scores`` holds every statistic computed.
+    """
+
+    column: str
+    kind: str | None
+    statistic: str | None
+    score: float | None
+    threshold: float | None
+    drifted: bool | None
+    status: str  # ok | drifted | missing | empty | skipped
+    scores: dict[str, float] = field(default_factory=dict)
+    importance: float | None = None
+    reference_rows: int = 0
+    current_rows: int = 0
+    reference_null_share: float = 0.0
+    current_null_share: float = 0.0
+    new_categories: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    bins: list[str] = field(default_factory=list, repr=False)
+    reference_counts: list[float] = field(default_factory=list, repr=False)
+    current_counts: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def severity(self) -> float:
+        """How far past its threshold the score is: 1.0 at the threshold, 0 when unknown.
+
+        Distances: ``score / threshold``; p-values: ``log(p) / log(threshold)``.
+        """
+        if self.score is None or self.threshold is None or not self.threshold:
+            return 0.0
+        if self.statistic in ("ks", "chisquare"):
+            p = max(self.score, 1e-300)
+            return math.log(p) / math.log(self.threshold) if self.threshold < 1 else 0.0
+        return self.score / self.threshold
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureDrift:
+        return cls(**data)
+
+
+@dataclass
+class DatasetDrift:
+    """The verdict on the whole data set.
+
+    ``share`` is the share of compared columns that drifted; ``score`` the same share
+    weighted by importance (equal weights without importance), so one drifted key
+    feature is not averaged away. ``drifted`` when either reaches ``threshold``.
+    """
+
+    columns: int
+    drifted_columns: int
+    share: float
+    score: float
+    threshold: float
+    drifted: bool
+    missing: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class DriftReport:
+    """Per-column drift (``features``), the dataset verdict (``dataset``) and ``findings``."""
+
+    features: dict[str, FeatureDrift]
+    dataset: DatasetDrift
+    findings: list[Finding]
+    reference_rows: int
+    current_rows: int
+    seconds: float = 0.0
+    title: str = "Drift report"
+
+    def __repr__(self) -> str:
+        drifted = ", ".join(self.drifted) or "none"
+        return (
+            f"DriftReport({self.dataset.drifted_columns}/{self.dataset.columns} columns drifted "
+            f"[{drifted}], share={self.dataset.share:.2f}, score={self.dataset.score:.2f}, "
+            f"dataset drifted={self.dataset.drifted}, findings={len(self.findings)})"
+        )
+
+    @property
+    def drifted(self) -> list[str]:
+        """Names of the drifted columns."""
+        return [name for name, f in self.features.items() if f.drifted]
+
+    def ranked(self) -> list[FeatureDrift]:
+        """Compared columns, most to blame first: severity times importance (or severity)."""
+        compared = [f for f in self.features.values() if f.score is not None]
+        return sorted(
+            compared,
+            key=lambda f: -(f.severity * (f.importance if f.importance is not None else 1.0)),
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per column: statistic, score, threshold, drifted, status and every score."""
+        import pandas as pd
+
+        rows = []
+        for f in self.features.values():
+            row: dict[str, Any] = {
+                "column": f.column,
+                "kind": f.kind,
+                "statistic": f.statistic,
+                "score": f.score,
+                "threshold": f.threshold,
+                "drifted": f.drifted,
+                "status": f.status,
+                "importance": f.importance,
+                "reference_null_share": f.reference_null_share,
+                "current_null_share": f.current_null_share,
+            }
+            row.update({f"score_{name}": value for name, value in f.scores.items()})
+            row["findings"] = "; ".join(f.findings)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "reference_rows": self.reference_rows,
+            "current_rows": self.current_rows,
+            "seconds": self.seconds,
+            "dataset": self.dataset.to_dict(),
+            "features": {name: f.to_dict() for name, f in self.features.items()},
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DriftReport:
+        return cls(
+            features={
+                name: FeatureDrift.from_dict(f) for name, f in data.get("features", {}).items()
+            },
+            dataset=DatasetDrift(**data["dataset"]),
+            findings=[Finding(**f) for f in data.get("findings", [])],
+            reference_rows=int(data.get("reference_rows", 0)),
+            current_rows=int(data.get("current_rows", 0)),
+            seconds=float(data.get("seconds", 0.0)),
+            title=str(data.get("title", "Drift report")),
+        )
+
+    def to_html(self, path: str | Path | None = None) -> str:
+        """A self-contained HTML page: verdicts, findings, reference-vs-current histograms."""
+        from mloop.monitoring._html import render_drift
+
+        html = render_drift(self)
+        if path is not None:
+            Path(path).write_text(html)
+        return html
