@@ -30,9 +30,10 @@ _GROUPS: list[tuple[str, str]] = [
     ("db", "db"),
     ("data", "data"),
     ("features", "features"),
+    ("pipelines", "pipeline"),
 ]
 # modules under mloop.cli whose `register(app)` adds top-level commands
-_COMMANDS: list[str] = ["demo"]
+_COMMANDS: list[str] = ["demo", "project"]
 
 _state = {"debug": False}
 
