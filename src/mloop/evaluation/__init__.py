@@ -12,6 +12,7 @@ Heavy libraries (pandas, scikit-learn, matplotlib, Optuna, Ray) load on first us
 from __future__ import annotations
 
 from mloop.evaluation import rules
+from mloop.evaluation.card import model_card
 from mloop.evaluation.evaluate import evaluate
 from mloop.evaluation.explain import Explanation, RowExplanation, explain, explain_row
 from mloop.evaluation.fairness import FairnessResult, fairness
@@ -34,5 +35,6 @@ __all__ = [
     "explain_row",
     "fairness",
     "load_gate",
+    "model_card",
     "rules",
 ]
