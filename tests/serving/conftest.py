@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,5 +68,51 @@ def champion(flights: Flights, mloop_home: Path) -> str:
     return "models:/delays@champion"
 
 
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A home for one test module (for servers shared by read-only tests)."""
+    import os
+
+    import mloop.store
+
+    home = tmp_path_factory.mktemp("serving")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith("MLOOP_") and not name.startswith("MLOOP_TEST_"):
+                patch.delenv(name)
+        patch.setenv("MLOOP_HOME", str(home / ".mloop"))
+        patch.chdir(home)
+        mloop.store.reset()
+        yield home
+        mloop.store.reset()
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, object]]:
     return frame.to_dict(orient="records")
+
+
+@contextlib.contextmanager
+def running(app: object) -> Iterator[str]:
+    """Run ``app`` on uvicorn on a free loopback port in a thread; yield its base URL."""
+    import socket
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")  # type: ignore[arg-type]
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)

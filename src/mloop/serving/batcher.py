@@ -61,6 +61,7 @@ class MicroBatcher:
         self._busy = False
         self._closing = False
         self.batches = 0
+        self.waits = 0  # times the worker waited for a batch to fill
 
     @property
     def depth(self) -> int:
@@ -127,6 +128,7 @@ class MicroBatcher:
             queued_rows = sum(item.rows for item in self._queue)
             if self.max_wait and queued_rows < self.max_batch_rows and self._gap < self.max_wait:
                 # requests are arriving fast: give the batch a moment to fill
+                self.waits += 1
                 await asyncio.sleep(self.max_wait)
             items = self._take()
             if not items:

@@ -59,6 +59,11 @@ def loads(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
+        if b"NaN" in body or b"Infinity" in body:
+            raise BadRequest(
+                "the request body holds NaN or Infinity, which JSON does not allow; send null "
+                "for a missing value (accepted only where the model's signature allows it)."
+            ) from None
         raise BadRequest(
             f"the request body is not valid JSON ({exc}); send an object such as "
             '{"records": [{"distance": 100}]}.'

@@ -1,0 +1,206 @@
+"""The HTTP server: endpoints, MLflow-compatible payloads, 4xx for every client mistake."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mloop.registry import set_alias
+from mloop.server.serving import create_app
+from mloop.serving import Limits
+from mloop.store.predictions import read_feedback, read_predictions
+from tests.serving.conftest import FEATURES, Flights, records, running, train
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture
+def server(champion: str) -> Iterator[httpx.Client]:
+    """A server with its prediction log, on the test's own home."""
+    app = create_app(champion, limits=Limits(max_body_bytes=20_000), poll_seconds=0.2)
+    with running(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def shared(shared_home: Path, flights: Flights) -> Iterator[httpx.Client]:
+    """One server for the read-only tests of this module (no prediction log)."""
+    from mloop import load_model
+
+    set_alias("delays", "champion", train(flights))
+    app = create_app("models:/delays@champion", limits=Limits(max_body_bytes=20_000), log=False)
+    with running(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        client.expected = load_model("models:/delays/1").predict(flights.test.head(4)).tolist()  # type: ignore[attr-defined]
+        yield client
+
+
+def _expected(flights: Flights, rows: int) -> list[int]:
+    """What the model answers in-process (the version-1 model, trained deterministically)."""
+    from mloop import load_model
+
+    return load_model("models:/delays/1").predict(flights.test.head(rows)).tolist()
+
+
+def test_predict_answers_predictions_probabilities_version_and_request_ids(
+    server: httpx.Client, flights: Flights
+) -> None:
+    response = server.post(
+        "/v1/models/delays/predict",
+        json={"records": records(flights.test.head(3))},
+        headers={"x-request-id": "abc"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["predictions"] == _expected(flights, 3)
+    assert len(body["proba"]) == 3 and all(0 <= p <= 1 for p in body["proba"])
+    assert body["model_version"] == "1"
+    assert body["request_ids"] == ["abc-0", "abc-1", "abc-2"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "dataframe_split",
+        "dataframe_records",
+        "instances_records",
+        "instances_lists",
+        "inputs_columns",
+        "columns_data",
+    ],
+)
+def test_invocations_accepts_every_mlflow_payload_format(
+    shared: httpx.Client, flights: Flights, payload: str
+) -> None:
+    frame = flights.test.head(4)
+    rows = frame.values.tolist()
+    body = {
+        "dataframe_split": {"dataframe_split": {"columns": FEATURES, "data": rows}},
+        "dataframe_records": {"dataframe_records": records(frame)},
+        "instances_records": {"instances": records(frame)},
+        "instances_lists": {"instances": rows},
+        "inputs_columns": {"inputs": {c: frame[c].tolist() for c in FEATURES}},
+        "columns_data": {"columns": FEATURES, "data": rows},
+    }[payload]
+    response = shared.post("/invocations", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"predictions": shared.expected}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "message"),
+    [
+        (b'{"records": [', JSON, 400, "not valid JSON"),
+        (b"", JSON, 400, "body is empty"),
+        (b'{"records": [{"distance": NaN, "hour": 1, "carrier": "UA"}]}', JSON, 400, "NaN"),
+        (b'{"records": []}', {"content-type": "text/plain"}, 415, "Content-Type: application/json"),
+        (b'{"records": [{"x": "' + b"a" * 30_000 + b'"}]}', JSON, 413, "over the limit"),
+        (b'{"records": [{"hour": 1, "carrier": "UA"}]}', JSON, 422, "field 'distance' is missing"),
+        (
+            b'{"records": [{"distance": 1.0, "hour": 1, "carrier": "UA", "tail": "N1"}]}',
+            JSON,
+            422,
+            "field 'tail' is not an input",
+        ),
+        (
+            b'{"records": [{"distance": "far", "hour": 1, "carrier": "UA"}]}',
+            JSON,
+            422,
+            "field 'distance' expects double but row 0 holds the string 'far'",
+        ),
+        (
+            b'{"records": [{"distance": 1.0, "hour": 1.5, "carrier": "UA"}]}',
+            JSON,
+            422,
+            "field 'hour' expects long",
+        ),
+        (
+            b'{"records": [{"distance": null, "hour": 1, "carrier": "UA"}]}',
+            JSON,
+            422,
+            "field 'distance' is null in row 0",
+        ),
+        (b'{"rows": []}', JSON, 422, "unknown field 'rows'"),
+        (b"[1, 2]", JSON, 422, "not an object"),
+    ],
+)
+def test_client_mistakes_get_a_4xx_naming_the_problem_and_the_server_keeps_serving(
+    shared: httpx.Client,
+    flights: Flights,
+    content: bytes,
+    headers: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    response = shared.post("/v1/models/delays/predict", content=content, headers=headers)
+    assert response.status_code == status, response.text
+    assert message in response.json()["message"]
+    ok = shared.post("/v1/models/delays/predict", json={"records": records(flights.test.head(1))})
+    assert ok.status_code == 200
+
+
+def test_unknown_model_is_a_404_with_a_suggestion(shared: httpx.Client) -> None:
+    response = shared.post("/v1/models/delay/predict", json={"records": [{}]})
+    assert response.status_code == 404
+    assert "Did you mean 'delays'?" in response.json()["message"]
+
+
+def test_feedback_endpoint_records_labels_for_request_ids(
+    server: httpx.Client, flights: Flights
+) -> None:
+    answer = server.post(
+        "/v1/models/delays/predict", json={"records": records(flights.test.head(2))}
+    ).json()
+    first, second = answer["request_ids"]
+    assert (
+        server.post("/v1/feedback", json={"request_id": first, "label": 1}).json()["recorded"] == 1
+    )
+    server.post("/v1/feedback", json={"request_ids": [first, second], "labels": [0, 1]})
+    labels = read_feedback("delays").set_index("request_id")["label"].to_dict()
+    assert labels == {first: 0, second: 1}
+    bad = server.post("/v1/feedback", json={"request_id": first})
+    assert bad.status_code == 422
+
+
+def test_status_metrics_and_docs_endpoints(server: httpx.Client, flights: Flights) -> None:
+    server.post("/v1/models/delays/predict", json={"records": records(flights.test.head(1))})
+    server.post("/v1/models/delays/predict", content=b"{", headers=JSON)
+    assert server.get("/healthz").json() == {"status": "ok"}
+    ready = server.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["models"] == {"delays": {"delays": "1"}}
+    assert server.get("/v1/models").json() == {"delays": {"delays": "1"}}
+    metrics = server.get("/metrics").text
+    assert 'mloop_requests_total{model="delays",status="200"} 1.0' in metrics
+    assert 'mloop_request_errors_total{model="delays",status="400"} 1.0' in metrics
+    assert "mloop_request_latency_seconds_bucket" in metrics
+    assert 'mloop_batch_rows_count{model="delays"} 1.0' in metrics
+    assert 'mloop_model_version{graph="delays",model="delays"} 1.0' in metrics
+    spec = server.get("/openapi.json").json()
+    assert {"/v1/models/{name}/predict", "/invocations", "/v1/feedback"} <= set(spec["paths"])
+    assert server.get("/docs").status_code == 200
+
+
+def test_shutdown_drains_in_flight_requests_and_flushes_the_prediction_log(
+    champion: str, flights: Flights
+) -> None:
+    app = create_app(champion, watch=False)
+    results: list[int] = []
+    with running(app) as url:
+        client = httpx.Client(base_url=url, timeout=30)
+
+        def send(i: int) -> None:
+            body = {"records": records(flights.test.iloc[i : i + 1]), "request_ids": [f"q{i}"]}
+            results.append(client.post("/v1/models/delays/predict", json=body).status_code)
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    client.close()
+    assert results == [200] * 20
+    logged = read_predictions("delays")
+    assert sorted(logged["request_id"]) == sorted(f"q{i}" for i in range(20))
