@@ -116,3 +116,113 @@ def _split(ref: str) -> tuple[str, str]:
         name, version = ref.split("/", 1)
         return name, version
     return ref, "latest"
+
+
+@app.command("promote")
+def promote(
+    name: str = typer.Argument(..., help="Registered model name."),
+    version: str = typer.Argument(..., help="Version number to promote."),
+    alias: str = typer.Option("champion", "--alias", "-a", help="Alias to move."),
+    gate: str | None = typer.Option(
+        None,
+        "--gate",
+        "-g",
+        help="Gate: a YAML file or module:attr naming a mloop.evaluation.Gate.",
+    ),
+    data: str | None = typer.Option(
+        None, "--data", "-d", help="Rows the gate evaluates on: dataset@N or a Parquet/CSV path."
+    ),
+    target: str | None = typer.Option(None, "--target", "-t", help="Label column of --data."),
+    force: bool = typer.Option(False, "--force", help="Promote even if the gate fails."),
+    reason: str = typer.Option("", "--reason", "-r", help="Why (required with --force; audited)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the gate result as JSON."),
+) -> None:
+    """Move ALIAS to VERSION of NAME if the gate passes (or with --force and a --reason)."""
+    from mloop.core.errors import GateFailed, InvalidInput
+    from mloop.registry import promote as promote_version
+
+    checked = None
+    if gate is not None:
+        from mloop.evaluation import load_gate
+
+        checked = load_gate(gate)
+        if data is None or target is None:
+            raise InvalidInput(
+                "a gate evaluates the models on labelled rows; pass --data dataset@N|path.parquet "
+                "and --target <label column>."
+            )
+    try:
+        found = promote_version(
+            name,
+            version,
+            alias=alias,
+            gate=checked,
+            data=data,
+            target=target,
+            force=force,
+            reason=reason,
+        )
+    except GateFailed as exc:
+        _print_gate(getattr(exc, "results", None), as_json)
+        raise
+    if checked is not None:
+        from mloop.evaluation import _records
+
+        stored = _records.load(found, "gate")
+        _print_gate_dict(stored, as_json)
+    if not as_json:
+        forced = " (forced)" if force else ""
+        console.print(f"{name}@{alias} -> version {found.version}{forced}")
+
+
+def _print_gate(result: object, as_json: bool) -> None:
+    to_dict = getattr(result, "to_dict", None)
+    _print_gate_dict(to_dict() if callable(to_dict) else None, as_json)
+
+
+def _print_gate_dict(result: dict[str, object] | None, as_json: bool) -> None:
+    if result is None:
+        return
+    if as_json:
+        emit_json(result)
+        return
+    rules = result.get("rules") or []
+    rows = [
+        {
+            "rule": r["rule"],
+            "verdict": "skipped" if r.get("skipped") else "pass" if r["passed"] else "FAIL",
+            "detail": r.get("message", ""),
+        }
+        for r in rules  # type: ignore[attr-defined]
+    ]
+    verdict = "passed" if result.get("passed") else "FAILED"
+    table(rows, ["rule", "verdict", "detail"], f"Gate {result.get('gate')!s} {verdict}")
+
+
+@app.command("card")
+def card(
+    ref: str = typer.Argument(..., help="name/version, name@alias or name (latest)."),
+    format: str = typer.Option("html", "--format", "-f", help="html or md."),
+    out: str | None = typer.Option(
+        None, "--out", "-o", help="Output file (default <name>-v<version>-card.<ext>; '-' prints)."
+    ),
+) -> None:
+    """Write the model card of a version: intended use, data, lineage, metrics, slices, gate."""
+    from mloop.evaluation import model_card
+    from mloop.evaluation.card import parse_version_ref
+    from mloop.registry import get_version
+
+    name, version = parse_version_ref(ref)
+    found = get_version(name, version)
+    text = model_card(found, format=format)
+    if out == "-":
+        import sys
+
+        sys.stdout.write(text)
+        return
+    extension = "html" if format == "html" else "md"
+    path = out or f"{found.name}-v{found.version}-card.{extension}"
+    from pathlib import Path
+
+    Path(path).write_text(text)
+    console.print(f"model card of {found.name} version {found.version} written to {path}")
