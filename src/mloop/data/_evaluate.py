@@ -8,7 +8,9 @@ for SQL expressions), never a Python loop over rows.
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,33 +37,51 @@ class Outcome:
     seconds: float = 0.0
 
 
+PARALLEL_ROWS = 100_000  # from this many rows the kernels share two threads
+
+
 def evaluate(checks: list[Check], frame: pd.DataFrame, now: Any = None) -> list[Outcome]:
-    """Evaluate every check on ``frame`` (expressions together in one DuckDB query)."""
+    """Evaluate every check on ``frame`` (expressions together in one DuckDB query).
+
+    Kernels spend their time in numpy, Arrow and DuckDB, which release the GIL, so on large
+    frames they run on two threads (custom functions run alone: user code may not be
+    thread-safe).
+    """
     outcomes: list[Outcome | None] = [None] * len(checks)
     expressions = [i for i, check in enumerate(checks) if check.kind == "expression"]
     if expressions:
-        for i, outcome in zip(
-            expressions, _expressions([checks[i] for i in expressions], frame), strict=True
-        ):
+        found = _expressions([checks[i] for i in expressions], frame)
+        for i, outcome in zip(expressions, found, strict=True):
             outcomes[i] = outcome
-    for i, check in enumerate(checks):
-        if outcomes[i] is not None:
-            continue
-        start = time.perf_counter()
-        missing = [c for c in check.columns if c not in frame.columns]
-        if missing and check.kind == "column":
-            outcome = _missing(missing[0], frame)
-            outcome = Outcome(passed=False, message=outcome.error or "")
-        elif missing:
-            outcome = _missing(missing[0], frame)
-        else:
-            try:
-                outcome = _KERNELS[check.kind](check, frame, now)
-            except _Unsupported as exc:
-                outcome = Outcome(error=str(exc))
-        outcome.seconds = time.perf_counter() - start
-        outcomes[i] = outcome
+    pending = [i for i in range(len(checks)) if outcomes[i] is None]
+    shared = [i for i in pending if checks[i].kind != "custom"]
+    workers = min(2, os.cpu_count() or 1)
+    if len(frame) >= PARALLEL_ROWS and len(shared) > 1 and workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            for i, outcome in zip(
+                shared, pool.map(lambda i: _run(checks[i], frame, now), shared), strict=True
+            ):
+                outcomes[i] = outcome
+    for i in pending:
+        if outcomes[i] is None:
+            outcomes[i] = _run(checks[i], frame, now)
     return [o for o in outcomes if o is not None]
+
+
+def _run(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
+    start = time.perf_counter()
+    missing = [c for c in check.columns if c not in frame.columns]
+    if missing and check.kind == "column":
+        outcome = Outcome(passed=False, message=_missing(missing[0], frame).error or "")
+    elif missing:
+        outcome = _missing(missing[0], frame)
+    else:
+        try:
+            outcome = _KERNELS[check.kind](check, frame, now)
+        except _Unsupported as exc:
+            outcome = Outcome(error=str(exc))
+    outcome.seconds = time.perf_counter() - start
+    return outcome
 
 
 class _Unsupported(Exception):
@@ -286,25 +306,36 @@ def _unique(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
     import numpy as np
 
     columns = list(check.columns)
+    fail = None
     if len(columns) == 1:
         values = _numbers(frame[columns[0]])
-        if values is not None and not (values.dtype.kind == "f" and np.isnan(values).any()):
-            ordered = np.sort(values)
-            if not np.count_nonzero(ordered[1:] == ordered[:-1]):
-                return _finish(None, "all keys unique")
-    key = frame[columns]
-    null_key = np.zeros(len(frame), dtype=bool)
-    for name in columns:
-        null_key |= _nulls(frame[name])
-    fail = key.duplicated(keep=False).to_numpy() & ~null_key
+        if values is not None:
+            fail = _repeated_numbers(values)
+    if fail is None:
+        key = frame[columns]
+        null_key = np.zeros(len(frame), dtype=bool)
+        for name in columns:
+            null_key |= _nulls(frame[name])
+        fail = key.duplicated(keep=False).to_numpy() & ~null_key
     outcome = _finish(fail, "")
     if outcome.failed:
-        groups = key[fail].drop_duplicates()
+        groups = frame.loc[fail, columns].drop_duplicates()
         outcome.observed = {"duplicated_keys": len(groups)}
         outcome.message = f"{outcome.failed} rows share {len(groups)} duplicated keys"
     else:
         outcome.message = "all keys unique"
     return outcome
+
+
+def _repeated_numbers(values: np.ndarray) -> np.ndarray:
+    """Rows whose number appears more than once (NaN never repeats): a sort, then a lookup."""
+    import numpy as np
+
+    ordered = np.sort(values)
+    repeats = ordered[1:] == ordered[:-1]
+    if not repeats.any():
+        return np.zeros(values.shape[0], dtype=bool)
+    return np.isin(values, np.unique(ordered[1:][repeats]))
 
 
 def _monotonic(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:

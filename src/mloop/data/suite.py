@@ -338,12 +338,9 @@ def _check_result(check: Check, outcome: Any, frame: pd.DataFrame) -> Any:
         failed, success = 0, bool(outcome.passed)
     samples = []
     if positions is not None and outcome.error is None and check.row_level:
-        shown = list(check.columns) or [str(c) for c in frame.columns[:20]]
-        head = frame.iloc[positions[:SAMPLES]]
-        for label, (_, row) in zip(head.index, head[shown].iterrows(), strict=True):
-            samples.append(
-                {"index": _label(label), "values": {k: _plain(v) for k, v in row.items()}}
-            )
+        samples = _samples(
+            frame, positions[:SAMPLES], list(check.columns) or [str(c) for c in frame.columns[:20]]
+        )
     return CheckResult(
         name=check.name,
         kind=check.kind,
@@ -361,6 +358,16 @@ def _check_result(check: Check, outcome: Any, frame: pd.DataFrame) -> Any:
         positions=positions,
         index=frame.index if positions is not None else None,
     )
+
+
+def _samples(frame: pd.DataFrame, positions: Any, columns: list[str]) -> list[dict[str, Any]]:
+    """Failing rows as ``{"index": label, "values": {column: value}}``, taken column by column."""
+    labels = frame.index.take(positions).tolist()
+    values = {name: list(frame[name].array.take(positions)) for name in columns}
+    return [
+        {"index": _label(label), "values": {name: _plain(values[name][i]) for name in columns}}
+        for i, label in enumerate(labels)
+    ]
 
 
 def _row_mask(check: Any, rows: int) -> Any:

@@ -1,0 +1,163 @@
+"""Data checks: mloop vs hand-written pandas, pandera and Great Expectations, in one run.
+
+    .venv/bin/python benchmarks/data/bench_checks.py                 # 1,000,000 x 20, peers included
+    .venv/bin/python benchmarks/data/bench_checks.py --rows 20000 --no-peers
+
+The same Parquet file (see ``spec.py``) is read by every tool. Measured, as medians of
+``--repeat`` runs: the validation itself (a DataFrame in memory, 10 checks, failing rows
+counted and sampled), and once per tool the whole process (interpreter start, import,
+read, validate). Every tool's failing-row counts are compared with the plain reference.
+Writes ``benchmarks/results/data_checks.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import spec  # noqa: E402
+
+PEERS = {
+    "pandera": (["pandera[pandas]==0.*", "pyarrow"], "peer_pandera.py"),
+    "gx": (["great_expectations==1.*", "pyarrow"], "peer_gx.py"),
+}
+
+
+def mloop_suite() -> Any:
+    from mloop.data import Suite, checks
+
+    rules = [checks.not_null(c) for c in spec.NOT_NULL]
+    rules += [checks.between(c, low, high) for c, (low, high) in spec.RANGES.items()]
+    rules.append(checks.in_set(spec.IN_SET[0], spec.IN_SET[1]))
+    rules.append(checks.unique(spec.UNIQUE))
+    return Suite("bench", rules)
+
+
+def pandas_by_hand(frame: Any) -> dict[str, Any]:
+    """What a careful person writes without a library: one vectorised mask per check,
+    failing counts, 20 sample rows and the failing index."""
+    masks = {f"not_null({c})": frame[c].isna() for c in spec.NOT_NULL}
+    for column, (low, high) in spec.RANGES.items():
+        masks[f"between({column})"] = (frame[column] < low) | (frame[column] > high)
+    column, allowed = spec.IN_SET
+    masks[f"in_set({column})"] = frame[column].notna() & ~frame[column].isin(allowed)
+    masks[f"unique({spec.UNIQUE})"] = frame[spec.UNIQUE].duplicated(keep=False)
+    report = {}
+    for name, mask in masks.items():
+        failing = frame.index[mask.to_numpy()]
+        report[name] = {"failed": len(failing), "samples": frame.loc[failing[:20]], "index": failing}
+    return report
+
+
+def _median_time(work: Any, repeat: int) -> tuple[float, list[float], Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times, result
+
+
+def process_mode(path: str) -> None:
+    """The whole mloop process: import, read, validate (run as a subprocess by main)."""
+    start = time.perf_counter()
+    import pandas as pd
+
+    import mloop.data  # noqa: F401
+
+    imported = time.perf_counter() - start
+    start = time.perf_counter()
+    frame = pd.read_parquet(path)
+    read = time.perf_counter() - start
+    start = time.perf_counter()
+    result = mloop_suite().validate(frame, save=False)
+    validate = time.perf_counter() - start
+    failed = {c.name: c.failed_count for c in result.checks}
+    print(json.dumps({"import_s": imported, "read_s": read, "validate_s": validate, "failures": failed}))
+
+
+def _whole_process(command: list[str]) -> tuple[float, dict[str, Any]]:
+    start = time.perf_counter()
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    return wall, json.loads([line for line in done.stdout.splitlines() if line.strip()][-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--process", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.process:
+        process_mode(args.process)
+        return
+    import pandas as pd
+
+    from peer_env import peer_python, run_peer, save
+
+    folder = Path(tempfile.mkdtemp(prefix="mloop-bench-checks-"))
+    os.environ["MLOOP_HOME"] = str(folder / ".mloop")
+    path = folder / "data.parquet"
+    spec.make(args.rows).to_parquet(path, index=False)
+    frame = pd.read_parquet(path)
+    expected = spec.expected_failures(frame)
+    suite = mloop_suite()
+    suite.validate(frame, save=False)  # warm-up: lazy imports
+    figures: dict[str, Any] = {"rows": len(frame), "columns": frame.shape[1], "checks": 10}
+    figures["load_average"] = os.getloadavg()
+    seconds, runs, result = _median_time(lambda: suite.validate(frame, save=False), args.repeat)
+    found = {c.name: c.failed_count for c in result.checks}
+    assert found == expected, (found, expected)
+    figures["mloop"] = {"validate_s": seconds, "validate_all_s": runs, "failures": found}
+    suite.validate(frame)  # warm the metadata store
+    seconds, runs, _ = _median_time(lambda: suite.validate(frame), args.repeat)
+    figures["mloop"]["validate_and_store_s"] = seconds
+    seconds, runs, by_hand = _median_time(lambda: pandas_by_hand(frame), args.repeat)
+    assert {k: v["failed"] for k, v in by_hand.items()} == expected
+    figures["pandas"] = {"validate_s": seconds, "validate_all_s": runs, "version": pd.__version__}
+    wall, inner = _whole_process([sys.executable, __file__, "--process", str(path)])
+    figures["mloop"]["process_s"] = wall
+    figures["mloop"]["process_parts"] = inner
+    if not args.no_peers:
+        for name, (requirements, script) in PEERS.items():
+            python = peer_python(name, requirements)
+            peer = run_peer(python, HERE / script, [str(path), "--repeat", str(args.repeat)])
+            wall, _ = _whole_process([str(python), str(HERE / script), str(path), "--repeat", "1"])
+            peer["process_s"] = wall
+            figures[name] = peer
+    _report(figures)
+    print(f"written to {save('data_checks', figures)}")
+
+
+def _report(figures: dict[str, Any]) -> None:
+    mloop = figures["mloop"]["validate_s"]
+    print(f"{figures['rows']:,} rows x {figures['columns']} columns, {figures['checks']} checks")
+    print(f"{'tool':<22}{'validate s':>12}{'vs mloop':>10}{'process s':>12}{'vs mloop':>10}")
+    for name in ("mloop", "pandas", "pandera", "gx"):
+        if name not in figures:
+            continue
+        entry = figures[name]
+        process = entry.get("process_s")
+        line = f"{name:<22}{entry['validate_s']:>12.3f}{entry['validate_s'] / mloop:>9.1f}x"
+        if process is not None:
+            line += f"{process:>12.2f}{process / figures['mloop']['process_s']:>9.1f}x"
+        print(line)
+    print(f"mloop validate + store the result: {figures['mloop']['validate_and_store_s']:.3f} s")
+
+
+if __name__ == "__main__":
+    main()

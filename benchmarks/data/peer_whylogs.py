@@ -1,0 +1,54 @@
+"""whylogs' half of the profile benchmark; runs in ``benchmarks/.venv-whylogs``.
+
+    python peer_whylogs.py DATA.parquet --repeat 5
+
+whylogs' default profile of the DataFrame (counts, types, KLL distribution, cardinality
+HLL, frequent items). Prints one JSON object on its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import time
+
+logging.disable(logging.WARNING)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("data")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    start = time.perf_counter()
+    import pandas as pd
+    import whylogs
+
+    imported = time.perf_counter() - start
+    frame = pd.read_parquet(args.data)
+    whylogs.log(frame.head(1000))  # warm-up
+    times = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        view = whylogs.log(frame).view()
+        times.append(time.perf_counter() - start)
+    size = len(view.serialize())
+    print(
+        json.dumps(
+            {
+                "tool": "whylogs",
+                "version": whylogs.__version__,
+                "pandas": pd.__version__,
+                "import_s": imported,
+                "profile_s": statistics.median(times),
+                "profile_all_s": times,
+                "serialized_bytes": size,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
