@@ -16,7 +16,9 @@ START = np.datetime64("2024-01-01T00:00:00", "us")
 FEATURES = [f"f{i}" for i in range(10)]
 
 
-def write(folder: Path, entities: int, timestamps: int, rows: int, seed: int = 0) -> tuple[Path, Path]:
+def write(
+    folder: Path, entities: int, timestamps: int, rows: int, seed: int = 0
+) -> tuple[Path, Path]:
     """Write ``features.parquet`` and ``entities.parquet`` under ``folder`` (kept when present)."""
     folder.mkdir(parents=True, exist_ok=True)
     features = folder / f"features_{entities}x{timestamps}.parquet"
