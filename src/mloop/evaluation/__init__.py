@@ -20,6 +20,7 @@ from mloop.evaluation.gate import Gate, GateResult, load_gate
 from mloop.evaluation.kpi import KPI
 from mloop.evaluation.result import EvaluationResult
 from mloop.evaluation.slices import Slice
+from mloop.evaluation.tune import TuneResult, tune
 
 __all__ = [
     "KPI",
@@ -30,6 +31,7 @@ __all__ = [
     "GateResult",
     "RowExplanation",
     "Slice",
+    "TuneResult",
     "evaluate",
     "explain",
     "explain_row",
@@ -37,4 +39,5 @@ __all__ = [
     "load_gate",
     "model_card",
     "rules",
+    "tune",
 ]
