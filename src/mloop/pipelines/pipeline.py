@@ -247,7 +247,7 @@ def pipeline(
         for inner in mapping:
             if inner not in allowed[kind]:
                 raise InvalidInput(
-                    f"pipeline(..., {kind}=...): {inner!r} is not one of its {kind}"
+                    f"pipeline(..., {kind}=...): {inner!r} is not one of its {kind}."
                     + did_you_mean(inner, allowed[kind])
                     + f" Its {kind}: {', '.join(sorted(allowed[kind])) or '(none)'}."
                 )

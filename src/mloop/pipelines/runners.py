@@ -84,8 +84,12 @@ class ParallelRunner(Runner):
         from concurrent.futures import ProcessPoolExecutor
 
         self._context = worker_context()
+        threads = max(1, _cpus() // self.max_workers)
         self._pool = ProcessPoolExecutor(
-            max_workers=self.max_workers, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self.max_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_threads,
+            initargs=(threads,),
         )
 
     def submit(self, task: Task) -> Any:
@@ -101,6 +105,16 @@ class ParallelRunner(Runner):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _limit_threads(threads: int) -> None:
+    """Give each worker its share of the cores for OpenMP/BLAS (unless the user chose).
+
+    Without it, every worker's numerical libraries start one thread per core, and a
+    pool of N workers oversubscribes the machine N times (Ray does the same by default).
+    """
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, str(threads))
 
 
 def _result(get: Any) -> NodeResult:

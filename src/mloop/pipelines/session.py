@@ -182,7 +182,7 @@ class _Run:
         return hit[name].sha256
 
     def _missing(self, name: str, reader: Node) -> NotFound:
-        known = set(self.catalog) | self.full.datasets()
+        known = (set(self.catalog) | self.full.datasets()) - {name}
         return NotFound(
             f"node {reader.name!r} reads {name!r}, but no node writes it and the catalog has no "
             f"entry for it."
