@@ -87,3 +87,9 @@ def blob_released(_: int) -> bool:
 
     gc.collect()
     return _blobs[-1]() is None
+
+
+def explode_if(frame: pd.DataFrame, fail: bool) -> pd.DataFrame:
+    if fail:
+        raise RuntimeError("the check failed")
+    return frame
