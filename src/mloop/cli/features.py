@@ -197,6 +197,7 @@ def serve(
     """Serve POST /features/online over HTTP (FastAPI + uvicorn)."""
     import uvicorn
 
-    from mloop.server.features import create_app
-
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    # by name: entry points are siblings (mloop.cli does not import mloop.server)
+    uvicorn.run(
+        "mloop.server.features:create_app", factory=True, host=host, port=port, log_level="warning"
+    )
