@@ -105,7 +105,7 @@ def score(
     with Progress(
         TextColumn("[bold]scoring[/bold]"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        TextColumn("{task.completed:,.0f} rows"),
         TimeRemainingColumn(),
         console=console,
         transient=True,

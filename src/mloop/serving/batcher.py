@@ -57,6 +57,7 @@ class MicroBatcher:
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"mloop-batch-{name}")
         self._gap = 1.0  # moving average of the time between arrivals (seconds)
+        self._last_gap = 1.0  # time between the last two arrivals
         self._last_arrival = 0.0
         self._busy = False
         self._closing = False
@@ -84,7 +85,8 @@ class MicroBatcher:
         self.start()
         now = time.perf_counter()
         if self._last_arrival:
-            self._gap = 0.8 * self._gap + 0.2 * min(now - self._last_arrival, 1.0)
+            self._last_gap = min(now - self._last_arrival, 1.0)
+            self._gap = 0.8 * self._gap + 0.2 * self._last_gap
         self._last_arrival = now
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(Item(payload, rows, future, now))
@@ -126,7 +128,12 @@ class MicroBatcher:
                 await self._wakeup.wait()
                 continue
             queued_rows = sum(item.rows for item in self._queue)
-            if self.max_wait and queued_rows < self.max_batch_rows and self._gap < self.max_wait:
+            if (
+                self.max_wait
+                and queued_rows < self.max_batch_rows
+                and self._gap < self.max_wait
+                and self._last_gap < self.max_wait
+            ):
                 # requests are arriving fast: give the batch a moment to fill
                 self.waits += 1
                 await asyncio.sleep(self.max_wait)
