@@ -61,7 +61,7 @@ def test_scoring_a_registered_dataset_links_it_in_lineage(
 
 
 def test_scoring_refuses_bad_arguments_clearly(champion: str, mloop_home: Path) -> None:
-    with pytest.raises(InvalidInput, match="must end in .parquet or .csv"):
+    with pytest.raises(InvalidInput, match=r"must end in \.parquet or \.csv"):
         serving.score(champion, "x.parquet", "out.json")
     with pytest.raises(NotFound, match="does not exist"):
         serving.score(champion, "missing.parquet", "out.parquet")
