@@ -11,8 +11,9 @@ False
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,7 +60,7 @@ GREATER_IS_BETTER: dict[str, bool] = {
     "selection_rate": True,
 }
 
-_EPS = 1e-15
+_EPS = sys.float_info.epsilon  # probabilities are clipped there, as scikit-learn does
 
 
 def greater_is_better(metric: str, kpis: dict[str, bool] | None = None) -> bool:
@@ -105,6 +106,21 @@ def _ratio(
     return value
 
 
+def _quiet(fn: Any) -> Any:
+    """Run ``fn`` without numpy's divide warnings: empty or one-class groups become NaN."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import numpy as np
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
+@_quiet
 def binary_metrics(
     codes: np.ndarray,
     n_groups: int,
@@ -209,6 +225,7 @@ def _ranking(
     return auc, ap, auc_reasons, ap_reasons
 
 
+@_quiet
 def multiclass_metrics(
     codes: np.ndarray,
     n_groups: int,
@@ -254,6 +271,7 @@ def multiclass_metrics(
     return GroupMetrics(values, notes)
 
 
+@_quiet
 def regression_metrics(
     codes: np.ndarray, n_groups: int, y: np.ndarray, predicted: np.ndarray
 ) -> GroupMetrics:
