@@ -217,7 +217,7 @@ def test_single_class_data_marks_ranking_metrics_undefined_with_a_reason(
     assert math.isnan(result.metrics["pr_auc"]) and "no positive" in result.undefined["pr_auc"]
     assert math.isnan(result.metrics["recall"]) and "no positive" in result.undefined["recall"]
     assert not math.isnan(result.metrics["log_loss"])  # defined on one class
-    with pytest.raises(InvalidInput, match="roc_auc.*undefined.*only negative"):
+    with pytest.raises(InvalidInput, match=r"roc_auc.*undefined.*only negative"):
         evaluate(good_model, on_time, target="late", metrics=["roc_auc"], log=False)
 
 
@@ -233,9 +233,9 @@ def test_a_model_without_probabilities_has_no_probability_metrics(
     assert result.metrics["accuracy"] == pytest.approx(
         ((test["dep_delay"] > 15) == test["late"]).mean()
     )
-    with pytest.raises(InvalidInput, match="'roc_auc' is undefined .*no predict_proba"):
+    with pytest.raises(InvalidInput, match=r"'roc_auc' is undefined .*no predict_proba"):
         evaluate(model, test, target="late", metrics=["roc_auc"], log=False)
-    with pytest.raises(InvalidInput, match="threshold=0.3 needs probabilities"):
+    with pytest.raises(InvalidInput, match=r"threshold=0\.3 needs probabilities"):
         evaluate(model, test, target="late", threshold=0.3, log=False)
 
 
@@ -307,7 +307,7 @@ def test_missing_labels_and_models_without_predict_are_refused(
         evaluate(object(), test, target="late", log=False)
     with pytest.raises(InvalidInput, match="not a model URI"):
         evaluate("delays", test, target="late", log=False)
-    with pytest.raises(InvalidInput, match="lacks columns the model .* needs: dep_delay"):
+    with pytest.raises(InvalidInput, match=r"lacks columns the model .* needs: dep_delay"):
         evaluate(good_model, test.drop(columns=["dep_delay"]), target="late", log=False)
 
 
