@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
-from mloop.features.online.codec import decode_values, encode_key
+from mloop.features.online.codec import decode_values, encode_key, key_part
 from mloop.features.plan import on_demand_inputs
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mloop.features.plan import Plan
+    from mloop.features.plan import Plan, ViewPart
     from mloop.features.store import FeatureStore
 
 PRESENT, NULL, NOT_FOUND, EXPIRED = "PRESENT", "NULL", "NOT_FOUND", "EXPIRED"
@@ -47,6 +47,37 @@ class OnlineResponse:
 
 def namespace(view_name: str, version: int) -> str:
     return f"{view_name}/{version}"
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What an online read needs of one view, computed once per plan."""
+
+    name: str
+    namespace: str
+    keys: tuple[str, ...]
+    index: tuple[int, ...]  # position of each requested feature in the stored values
+    columns: tuple[str, ...]
+    ttl: int | None
+    timed: bool
+
+
+def _prepared(part: ViewPart) -> _Read:
+    found = getattr(part, "_read", None)
+    if found is None:
+        view = part.view
+        order = view.feature_names
+        found = _Read(
+            view.name,
+            namespace(view.name, part.version),
+            tuple(view.entity.join_keys),
+            tuple(order.index(f) for f in part.features),
+            tuple(part.column(f) for f in part.features),
+            view.ttl_micros if view.timestamp else None,
+            bool(view.timestamp),
+        )
+        part._read = found  # type: ignore[attr-defined]
+    return found
 
 
 def _columns(entity_rows: Any) -> dict[str, list[Any]]:
@@ -84,22 +115,21 @@ def read_online(
                 f"entity_rows lack the field '{key}'." + did_you_mean(key, list(columns))
             )
     now_us = (datetime_to_ms(now) if now is not None else now_ms()) * 1000
-    parts = list(plan.views.values())
+    parts = [_prepared(part) for part in plan.views.values()]
     requests = []
     for part in parts:
-        key_columns = [columns[k] for k in part.view.entity.join_keys]
-        keys = [encode_key([c[i] for c in key_columns]) for i in range(rows)]
-        requests.append(
-            (namespace(part.view.name, part.version), [k if k is not None else "" for k in keys])
-        )
+        key_columns = [columns[k] for k in part.keys]
+        if len(key_columns) == 1:
+            keys = [key_part(v) or "" for v in key_columns[0]]
+        else:
+            keys = [encode_key([c[i] for c in key_columns]) or "" for i in range(rows)]
+        requests.append((part.namespace, keys))
     answers = store.online.read(requests)
     values: dict[str, list[Any]] = {}
     statuses: dict[str, list[str]] = {}
     times: dict[str, list[int | None]] = {}
     for part, found in zip(parts, answers, strict=True):
-        order = part.view.feature_names
-        index = [order.index(f) for f in part.features]
-        ttl = part.view.ttl_micros if part.view.timestamp else None
+        index = part.index
         cols: list[list[Any]] = [[] for _ in index]
         stats: list[list[str]] = [[] for _ in index]
         stamps: list[int | None] = []
@@ -111,17 +141,17 @@ def read_online(
                     stats[j].append(NOT_FOUND)
                 continue
             ts, payload = entry
-            stamps.append(ts if part.view.timestamp else None)
-            expired = ttl is not None and ts < now_us - ttl
+            stamps.append(ts if part.timed else None)
+            expired = part.ttl is not None and ts < now_us - part.ttl
             decoded = decode_values(payload)
             for j, position in enumerate(index):
                 value = None if expired else decoded[position]
                 cols[j].append(value)
                 stats[j].append(EXPIRED if expired else PRESENT if value is not None else NULL)
-        for j, feature in enumerate(part.features):
-            values[part.column(feature)] = cols[j]
-            statuses[part.column(feature)] = stats[j]
-        times[part.view.name] = stamps
+        for j, column in enumerate(part.columns):
+            values[column] = cols[j]
+            statuses[column] = stats[j]
+        times[part.name] = stamps
     if plan.on_demand:
         _on_demand(plan, values, statuses, columns)
     return OnlineResponse(
