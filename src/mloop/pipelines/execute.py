@@ -110,8 +110,20 @@ def execute(task: Task) -> NodeResult:
         result.seconds = time.perf_counter() - started
         result.error = f"{type(exc).__name__}: {exc}"
         result.error_type = type(exc).__name__
-        result.traceback = traceback.format_exc()
+        result.traceback = _user_traceback(exc)
     return result
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback from the node's own code on (mloop's frames around it left out)."""
+    import mloop
+
+    package = os.path.dirname(mloop.__file__)
+    error = traceback.TracebackException.from_exception(exc)
+    frames = [f for f in error.stack if not f.filename.startswith(package)]
+    if frames:
+        error.stack = traceback.StackSummary.from_list(frames)
+    return "".join(error.format())
 
 
 def _log_params(params: dict[str, Any]) -> None:
