@@ -312,8 +312,9 @@ def kpi(
 
     if min is None and max is None and max_regression is None:
         raise InvalidInput(f"kpi rule {name!r} needs min=, max= or max_regression=.")
-    if isinstance(function, str):
-        function = _import(function, f"kpi rule {name!r}")
+    spec = function if isinstance(function, str) else None
+    if spec is not None:
+        function = _import(spec, f"kpi rule {name!r}")
     if function is None:
         raise InvalidInput(f"kpi rule {name!r} needs the KPI function: kpi(name, fn, max=...).")
     found = function if isinstance(function, KPI) else KPI(function)
@@ -358,8 +359,8 @@ def kpi(
         )
 
     params: dict[str, Any] = {"name": name}
-    if isinstance(function, str):
-        params["function"] = function
+    if spec is not None:
+        params["function"] = spec
     for key, value in (("min", low), ("max", high), ("max_regression", drop)):
         if value is not None:
             params[key] = value
