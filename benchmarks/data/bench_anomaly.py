@@ -40,16 +40,20 @@ def main() -> None:
     args = parser.parse_args()
     import numpy as np
     import pandas as pd
+    from peer_env import save
 
     from mloop.data import IsolationForestDetector, RobustDetector
-    from peer_env import save
 
     rng = np.random.default_rng(0)
     names = [f"x{j}" for j in range(FEATURES)]
     reference = pd.DataFrame(rng.normal(size=(100_000, FEATURES)), columns=names)
     batch = pd.DataFrame(rng.normal(size=(args.rows, FEATURES)), columns=names)
     batch.iloc[rng.choice(args.rows, 50, replace=False), 3] = 40.0
-    figures: dict[str, Any] = {"rows": args.rows, "features": FEATURES, "load_average": os.getloadavg()}
+    figures: dict[str, Any] = {
+        "rows": args.rows,
+        "features": FEATURES,
+        "load_average": os.getloadavg(),
+    }
     robust = RobustDetector().fit(reference)
     robust.score(batch.head(10))
     score = _median(lambda: robust.score(batch), args.repeat)
@@ -67,11 +71,19 @@ def main() -> None:
     forest = IsolationForestDetector().fit(reference)
     sample = batch.head(min(args.rows, 200_000))
     seconds = _median(lambda: forest.score(sample), max(1, args.repeat // 2))
-    figures["isolation_forest"] = {"score_s_per_200k": seconds, "records_per_s": len(sample) / seconds}
+    figures["isolation_forest"] = {
+        "score_s_per_200k": seconds,
+        "records_per_s": len(sample) / seconds,
+    }
     print(f"{args.rows:,} records x {FEATURES} features")
-    for name, entry in (("robust", figures["robust"]), ("isolation forest", figures["isolation_forest"])):
+    for name, entry in (
+        ("robust", figures["robust"]),
+        ("isolation forest", figures["isolation_forest"]),
+    ):
         print(f"{name:<18}{entry['records_per_s']:>14,.0f} records/s")
-    print(f"robust flag() incl. explanations: {figures['robust']['flag_s']:.3f} s, {figures['robust']['flagged']} flagged")
+    print(
+        f"robust flag() incl. explanations: {figures['robust']['flag_s']:.3f} s, {figures['robust']['flagged']} flagged"
+    )
     print(f"written to {save('data_anomaly', figures)}")
 
 

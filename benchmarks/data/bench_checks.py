@@ -57,7 +57,11 @@ def pandas_by_hand(frame: Any) -> dict[str, Any]:
     report = {}
     for name, mask in masks.items():
         failing = frame.index[mask.to_numpy()]
-        report[name] = {"failed": len(failing), "samples": frame.loc[failing[:20]], "index": failing}
+        report[name] = {
+            "failed": len(failing),
+            "samples": frame.loc[failing[:20]],
+            "index": failing,
+        }
     return report
 
 
@@ -85,7 +89,11 @@ def process_mode(path: str) -> None:
     result = mloop_suite().validate(frame, save=False)
     validate = time.perf_counter() - start
     failed = {c.name: c.failed_count for c in result.checks}
-    print(json.dumps({"import_s": imported, "read_s": read, "validate_s": validate, "failures": failed}))
+    print(
+        json.dumps(
+            {"import_s": imported, "read_s": read, "validate_s": validate, "failures": failed}
+        )
+    )
 
 
 def _whole_process(command: list[str]) -> tuple[float, dict[str, Any]]:
@@ -106,7 +114,6 @@ def main() -> None:
         process_mode(args.process)
         return
     import pandas as pd
-
     from peer_env import peer_python, run_peer, save
 
     folder = Path(tempfile.mkdtemp(prefix="mloop-bench-checks-"))
@@ -138,6 +145,9 @@ def main() -> None:
             peer = run_peer(python, HERE / script, [str(path), "--repeat", str(args.repeat)])
             wall, _ = _whole_process([str(python), str(HERE / script), str(path), "--repeat", "1"])
             peer["process_s"] = wall
+            peer["agrees_with_reference"] = sorted(peer["failures"].values()) == sorted(
+                expected.values()
+            )
             figures[name] = peer
     _report(figures)
     print(f"written to {save('data_checks', figures)}")

@@ -60,7 +60,9 @@ def _median(work: Any, repeat: int) -> tuple[float, list[float], Any]:
 def pandas_summary(frame: Any) -> Any:
     numeric = frame.select_dtypes("number")
     texts = [c for c in frame.columns if c not in numeric.columns]
-    return numeric.describe(percentiles=[0.01, 0.25, 0.5, 0.75, 0.99]), {c: frame[c].value_counts() for c in texts}
+    return numeric.describe(percentiles=[0.01, 0.25, 0.5, 0.75, 0.99]), {
+        c: frame[c].value_counts() for c in texts
+    }
 
 
 def main() -> None:
@@ -69,15 +71,20 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
-    from mloop.data import merge, profile
     from peer_env import peer_python, run_peer, save
+
+    from mloop.data import merge, profile
 
     folder = Path(tempfile.mkdtemp(prefix="mloop-bench-profile-"))
     frame = make(args.rows)
     path = folder / "data.parquet"
     frame.to_parquet(path, index=False)
     profile(frame.head(1000))  # warm-up: lazy imports
-    figures: dict[str, Any] = {"rows": len(frame), "columns": frame.shape[1], "load_average": os.getloadavg()}
+    figures: dict[str, Any] = {
+        "rows": len(frame),
+        "columns": frame.shape[1],
+        "load_average": os.getloadavg(),
+    }
     seconds, runs, result = _median(lambda: profile(frame), args.repeat)
     figures["mloop"] = {"profile_s": seconds, "profile_all_s": runs}
     seconds, _, streamed = _median(lambda: profile(path), max(1, args.repeat // 2))
@@ -101,7 +108,9 @@ def main() -> None:
         except Exception as exc:  # an optional peer: report why it is missing
             figures["whylogs"] = {"error": f"could not install whylogs: {exc}"}
         else:
-            figures["whylogs"] = run_peer(python, HERE / "peer_whylogs.py", [str(path), "--repeat", str(args.repeat)])
+            figures["whylogs"] = run_peer(
+                python, HERE / "peer_whylogs.py", [str(path), "--repeat", str(args.repeat)]
+            )
     _report(figures)
     print(f"written to {save('data_profile', figures)}")
 
@@ -116,7 +125,9 @@ def _report(figures: dict[str, Any]) -> None:
     print(f"pandas describe + value_counts   {figures['pandas']['profile_s']:.3f} s")
     whylogs = figures.get("whylogs")
     if whylogs and "profile_s" in whylogs:
-        print(f"whylogs profile                  {whylogs['profile_s']:.3f} s ({whylogs['version']})")
+        print(
+            f"whylogs profile                  {whylogs['profile_s']:.3f} s ({whylogs['version']})"
+        )
     elif whylogs:
         print(f"whylogs: {whylogs['error']}")
     print(json.dumps({k: v for k, v in mloop.items() if k != "profile_all_s"}))

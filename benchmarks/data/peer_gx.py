@@ -35,9 +35,15 @@ def suite() -> gx.ExpectationSuite:
     for name in spec.NOT_NULL:
         checks.add_expectation(gx.expectations.ExpectColumnValuesToNotBeNull(column=name))
     for name, (low, high) in spec.RANGES.items():
-        checks.add_expectation(gx.expectations.ExpectColumnValuesToBeBetween(column=name, min_value=low, max_value=high))
+        checks.add_expectation(
+            gx.expectations.ExpectColumnValuesToBeBetween(
+                column=name, min_value=low, max_value=high
+            )
+        )
     name, allowed = spec.IN_SET
-    checks.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(column=name, value_set=allowed))
+    checks.add_expectation(
+        gx.expectations.ExpectColumnValuesToBeInSet(column=name, value_set=allowed)
+    )
     checks.add_expectation(gx.expectations.ExpectColumnValuesToBeUnique(column=spec.UNIQUE))
     return checks
 

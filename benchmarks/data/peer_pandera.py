@@ -18,6 +18,7 @@ imported = time.perf_counter() - started
 import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
+from importlib.metadata import version  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -66,7 +67,7 @@ def main() -> None:
         json.dumps(
             {
                 "tool": "pandera",
-                "version": pa.__version__,
+                "version": version("pandera"),
                 "pandas": pd.__version__,
                 "import_s": imported,
                 "read_s": read,

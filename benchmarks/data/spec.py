@@ -29,7 +29,9 @@ def make(rows: int, seed: int = 0) -> pd.DataFrame:
         columns[f"f{i}"] = values
     for i in range(3):
         columns[f"i{i}"] = rng.integers(0, 100, rows)
-    columns["cat"] = rng.choice(np.array(["a", "b", "c", "d", "e"]), rows, p=[0.3, 0.3, 0.2, 0.1999, 0.0001])
+    columns["cat"] = rng.choice(
+        np.array(["a", "b", "c", "d", "e"]), rows, p=[0.3, 0.3, 0.2, 0.1999, 0.0001]
+    )
     columns["txt"] = rng.choice(np.array([f"x{k}" for k in range(1000)]), rows)
     return pd.DataFrame(columns)
 
@@ -41,6 +43,8 @@ def expected_failures(frame: pd.DataFrame) -> dict[str, int]:
         values = frame[column]
         failures[f"between({column})"] = int(((values < low) | (values > high)).sum())
     column, allowed = IN_SET
-    failures[f"in_set({column})"] = int((frame[column].notna() & ~frame[column].isin(allowed)).sum())
+    failures[f"in_set({column})"] = int(
+        (frame[column].notna() & ~frame[column].isin(allowed)).sum()
+    )
     failures[f"unique({UNIQUE})"] = int(frame[UNIQUE].duplicated(keep=False).sum())
     return failures

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from mloop.core.errors import InvalidInput, NotFound
 from mloop.data import Profile, merge, profile
-from mloop.data._columns import EXACT_LIMIT, CategoricalProfile, NumericProfile
+from mloop.data._categorical import EXACT_LIMIT
+from mloop.data.profile import CategoricalProfile, NumericProfile
 
 values = st.lists(
     st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)),

@@ -179,7 +179,7 @@ def test_suite_round_trips_through_yaml(tmp_path: Path) -> None:
         checks.expression("dewp <= temp", name="dew"),
         checks.freshness("at", "2h", severity="warn"),
         checks.between("w", 0, 1, inclusive="max"),
-        checks.custom("mloop.data._evaluate:plain", name="importable"),
+        checks.custom("mloop.data._kernels:plain", name="importable"),
     )
     path = tmp_path / "suite.yaml"
     text = suite.to_yaml(path)

@@ -19,7 +19,14 @@ from mloop.data import checks
 from mloop.data.anomaly import Contribution, Detector, Flag
 from mloop.data.datasets import DatasetVersion, get_version, list_datasets, load, register, versions
 from mloop.data.isolation import IsolationForestDetector
-from mloop.data.profile import Profile, merge, profile
+from mloop.data.profile import (
+    CategoricalProfile,
+    ColumnProfile,
+    NumericProfile,
+    Profile,
+    merge,
+    profile,
+)
 from mloop.data.quarantine import FAILED_CHECKS
 from mloop.data.result import CheckResult, DataCheckFailed, ValidationResult
 from mloop.data.robust import RobustDetector
@@ -54,13 +61,16 @@ def get_result(result_id: str) -> ValidationResult:
 
 __all__ = [
     "FAILED_CHECKS",
+    "CategoricalProfile",
     "CheckResult",
+    "ColumnProfile",
     "Contribution",
     "DataCheckFailed",
     "DatasetVersion",
     "Detector",
     "Flag",
     "IsolationForestDetector",
+    "NumericProfile",
     "Profile",
     "RobustDetector",
     "Suite",

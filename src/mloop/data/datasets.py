@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
+from mloop.data._runs import record_production, record_read
 from mloop.data.profile import Profile
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ def register(name: str, data: Any, description: str = "") -> DatasetVersion:
         "created_by": _user(),
     }
     version = _insert(get_store(), row, description)
-    _record_production(version)
+    record_production(version)
     return version
 
 
@@ -356,7 +357,7 @@ def load(ref: str | DatasetVersion, columns: list[str] | None = None) -> pd.Data
             )
     data = get_artifacts().get_bytes(version.artifact_key)
     table = pq.read_table(pa.BufferReader(data), columns=columns)
-    _record_read(version)
+    record_read(version)
     return table.to_pandas()
 
 
@@ -394,32 +395,3 @@ def versions(name: str) -> list[DatasetVersion]:
     if not rows:
         get_version(name)  # raises NotFound with suggestions
     return [_from_row(row) for row in rows]
-
-
-def _active_run_id() -> str | None:
-    try:
-        from mloop.tracking import active_run
-    except ImportError:  # tracking not installed in this build
-        return None
-    run = active_run()
-    return None if run is None else str(run.info.run_id)
-
-
-def _record_read(version: DatasetVersion) -> None:
-    run_id = _active_run_id()
-    if run_id is None:
-        return
-    from mloop.store import get_store
-    from mloop.store.lineage import Node, add_edge
-
-    add_edge(get_store(), version.lineage_node(), "input_of", Node("run", run_id))
-
-
-def _record_production(version: DatasetVersion) -> None:
-    run_id = _active_run_id()
-    if run_id is None:
-        return
-    from mloop.store import get_store
-    from mloop.store.lineage import Node, add_edge
-
-    add_edge(get_store(), Node("run", run_id), "produced", version.lineage_node())

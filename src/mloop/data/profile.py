@@ -22,13 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
-from mloop.data._columns import (
-    CategoricalProfile,
-    ColumnProfile,
-    NumericProfile,
-    from_dict,
-    kind_of,
-)
+from mloop.data._categorical import CategoricalProfile
+from mloop.data._columns import ColumnProfile, from_dict, kind_of
+from mloop.data._numeric import NumericProfile
 from mloop.data._types import column_type
 
 if TYPE_CHECKING:
@@ -36,7 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["Profile", "merge", "profile"]
+__all__ = ["CategoricalProfile", "ColumnProfile", "NumericProfile", "Profile", "merge", "profile"]
 
 BATCH_ROWS = 262_144  # rows per batch when a stream is re-batched
 

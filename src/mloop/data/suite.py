@@ -381,7 +381,7 @@ def _row_mask(check: Any, rows: int) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    from mloop.data._evaluate import plain
+    from mloop.data._kernels import plain
 
     return plain(value)
 
