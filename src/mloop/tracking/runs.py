@@ -235,20 +235,7 @@ def write_batch(
                 update=["value"],
             )
         if metrics:
-            conn.execute(
-                insert(Metric),
-                [
-                    {
-                        "run_id": r,
-                        "key": k,
-                        "value": None if v != v else v,
-                        "is_nan": v != v,
-                        "step": s,
-                        "timestamp": t,
-                    }
-                    for r, k, v, s, t in metrics
-                ],
-            )
+            _insert_metrics(store, conn, metrics)
             _update_latest(store, conn, metrics)
 
     store.transaction(work)
@@ -270,12 +257,48 @@ def _param_conflicts(conn: Connection, params: Sequence[ParamRow]) -> list[str]:
     ]
 
 
+_METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
+
+
+def _insert_metrics(store: MetadataStore, conn: Connection, metrics: Sequence[MetricRow]) -> None:
+    """Append metric rows to the history with the driver's bulk path.
+
+    The rows go to the DB-API cursor as tuples: per-row statement compilation and
+    parameter processing would cost more than the database's own work. PostgreSQL
+    batches stream through ``COPY``; SQLite takes one prepared ``executemany``.
+    NaN is stored as NULL with ``is_nan`` set (PostgreSQL and SQLite disagree on NaN).
+    """
+    rows = [
+        (r, k, None, True, s, t) if v != v else (r, k, v, False, s, t) for r, k, v, s, t in metrics
+    ]
+    quote = conn.dialect.identifier_preparer.quote
+    table = quote(Metric.__tablename__)
+    columns = ", ".join(quote(c) for c in _METRIC_COLUMNS)
+    if not store.is_sqlite and len(rows) >= _COPY_FROM:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * len(rows[0]))
+    conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+
+
+_COPY_FROM = 200  # rows from which COPY beats a pipelined executemany on PostgreSQL
+
+
 def _update_latest(store: MetadataStore, conn: Connection, metrics: Iterable[MetricRow]) -> None:
+    """Upsert each (run, key)'s value at the highest step (latest timestamp breaks ties)."""
     latest: dict[tuple[str, str], MetricRow] = {}
+    get = latest.get
     for row in metrics:
         key = (row[0], row[1])
-        current = latest.get(key)
-        if current is None or (row[3], row[4]) >= (current[3], current[4]):
+        current = get(key)
+        if (
+            current is None
+            or row[3] > current[3]
+            or (row[3] == current[3] and row[4] >= current[4])
+        ):
             latest[key] = row
     table = LatestMetric.__table__
     store.upsert(

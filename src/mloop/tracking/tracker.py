@@ -12,6 +12,7 @@ import os
 import re
 import threading
 from pathlib import Path
+from time import time_ns
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
@@ -66,6 +67,18 @@ def as_step(value: Any) -> int:
     raise InvalidInput(f"step {value!r} must be an integer.")
 
 
+def as_timestamp(value: Any) -> int:
+    """A metric timestamp in epoch milliseconds (None means now), or an InvalidInput."""
+    if value is None:
+        return now_ms()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    raise InvalidInput(
+        f"timestamp {value!r} must be an integer number of milliseconds since the epoch, "
+        "e.g. int(time.time() * 1000)."
+    )
+
+
 class Tracker:
     """Validated, buffered logging into one metadata store."""
 
@@ -91,14 +104,21 @@ class Tracker:
     def log_metric(
         self, run_id: str, key: str, value: Any, step: Any = None, timestamp: int | None = None
     ) -> None:
+        # the hot path: each check is one type test for the common types
         if key not in self._keys:
             check_key(key, "metric")
             self._keys.add(key)
         if type(value) is not float:
             value = as_float(key, value)
-        self.writer.metric(
-            (run_id, key, value, 0 if step is None else as_step(step), timestamp or now_ms())
-        )
+        if step is None:
+            step = 0
+        elif type(step) is not int:
+            step = as_step(step)
+        if timestamp is None:
+            timestamp = time_ns() // 1_000_000
+        elif type(timestamp) is not int:
+            timestamp = as_timestamp(timestamp)
+        self.writer.metric((run_id, key, value, step, timestamp))
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         check_key(key, "param")

@@ -91,9 +91,12 @@ class Writer:
                 log.warning("tracking write-behind: %s; retrying", exc)
 
     def flush(self) -> None:
-        """Write every buffered value now (values stay buffered if the write fails)."""
-        if not self.pending():
-            return
+        """Write every buffered value now (values stay buffered if the write fails).
+
+        Returns only when nothing logged before the call is still uncommitted: with empty
+        buffers it still takes the lock, to wait for a batch the background thread has
+        drained and is writing.
+        """
         with self._flush_lock:
             params = _drain(self.params)
             metrics = _drain(self.metrics)
