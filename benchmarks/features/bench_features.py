@@ -262,11 +262,9 @@ def main() -> None:
             figures["online_redis"] = run_phase(
                 "online", features, redis_url, str(options.entities), reads
             )
-            import redis
+            from mloop.features.online.redis import RedisOnlineStore
 
-            client = redis.Redis.from_url(REDIS)
-            for key in client.scan_iter(f"mloop_bench_{os.getpid()}*", count=10_000):
-                client.delete(key)
+            RedisOnlineStore(redis_url).delete("bench/1")  # batched deletes of the bench keys
     figures["flights"] = run_phase("flights", repeat)
     if not options.no_peers:
         scale = options.feast_scale
