@@ -18,7 +18,16 @@ from typing import Any
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput
 
-__all__ = ["CachedOutput", "cache_key", "clear", "hash_value", "load_value", "lookup", "record"]
+__all__ = [
+    "CachedOutput",
+    "cache_key",
+    "clear",
+    "entries_of",
+    "hash_value",
+    "load_value",
+    "lookup",
+    "record",
+]
 
 _PROTOCOL = 5
 
@@ -43,17 +52,22 @@ def dumps(value: Any, what: str) -> bytes:
 
 def hash_value(value: Any) -> str:
     """A content hash of a value (DataFrames by their values, others by their pickle)."""
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        pd = None  # type: ignore[assignment]
-    if pd is not None and isinstance(value, pd.DataFrame):
-        digest = hashlib.sha256(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
-        digest.update(json.dumps([[str(c), str(t)] for c, t in value.dtypes.items()]).encode())
-        return digest.hexdigest()
     if isinstance(value, str | int | float | bool | type(None)):
         return hashlib.sha256(json.dumps(value).encode()).hexdigest()
+    if type(value).__module__.startswith("pandas"):  # no pandas import for other values
+        import pandas as pd
+
+        if isinstance(value, pd.DataFrame):
+            return _frame_hash(value)
     return hashlib.sha256(dumps(value, "a value")).hexdigest()
+
+
+def _frame_hash(value: Any) -> str:
+    import pandas as pd
+
+    digest = hashlib.sha256(pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+    digest.update(json.dumps([[str(c), str(t)] for c, t in value.dtypes.items()]).encode())
+    return digest.hexdigest()
 
 
 def params_hash(value: Any) -> str:
@@ -106,6 +120,29 @@ def lookup(keys: list[str]) -> dict[str, dict[str, CachedOutput]]:
                     for name, o in json.loads(outputs).items()
                 }
     return found
+
+
+def entries_of(pipeline: str, limit: int = 20_000) -> dict[str, dict[str, CachedOutput]]:
+    """The newest cached outputs recorded by ``pipeline`` (one query, to plan a run)."""
+    from sqlalchemy import select
+
+    from mloop.store import get_store
+    from mloop.store.schema.pipelines import PipelineCacheEntry as Row
+
+    with get_store().read() as conn:
+        rows = conn.execute(
+            select(Row.key, Row.outputs)
+            .where(Row.pipeline == pipeline)
+            .order_by(Row.created_at.desc())
+            .limit(limit)
+        ).all()
+    return {
+        key: {
+            name: CachedOutput(o["artifact"], o["sha256"])
+            for name, o in json.loads(outputs).items()
+        }
+        for key, outputs in rows
+    }
 
 
 def record(entries: list[dict[str, Any]]) -> None:

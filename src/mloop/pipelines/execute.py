@@ -97,7 +97,7 @@ def execute(task: Task) -> NodeResult:
                     stored = store_value(value, f"output {name!r} of node {node.name!r}")
                     result.cached[name] = stored
                     result.hashes[name] = stored.sha256
-                else:
+                elif task.track:  # hashes name the outputs in lineage and run tags
                     from mloop.pipelines.cache import hash_value
 
                     result.hashes[name] = hash_value(value)

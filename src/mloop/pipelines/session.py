@@ -12,6 +12,7 @@ the run ends FAILED and :class:`NodeFailed` says how to resume.
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -99,6 +100,7 @@ class _Run:
         self.keys: dict[str, str] = {}
         self.fingerprints: dict[int, str] = {}
         self.cache_rows: list[dict[str, Any]] = []
+        self.known_entries: dict[str, dict[str, node_cache.CachedOutput]] | None = None
         self.edges: list[Any] = []
         self.readers = dict.fromkeys(selected.datasets(), 0)
         for item in selected.nodes:
@@ -168,7 +170,7 @@ class _Run:
 
     def _from_cache(self, name: str, producer: Node, reader: Node) -> str:
         key = self.key(producer)
-        hit = node_cache.lookup([key]).get(key)
+        hit = state_lookup(self, key)
         if hit is None or name not in hit:
             raise NotFound(
                 f"node {reader.name!r} reads {name!r}, written by node {producer.name!r}, which "
@@ -428,46 +430,53 @@ def _loop(
     run_id: str | None,
     experiment_id: str | None,
 ) -> tuple[str, NodeResult] | None:
+    """Submit nodes as their parents finish (in pipeline order); skip the dependents of failures."""
     order = list(state.selected.nodes)
-    waiting = {n.name: n for n in order}
+    by_name = {n.name: n for n in order}
+    position = {n.name: i for i, n in enumerate(order)}
+    children: dict[str, list[str]] = {n.name: [] for n in order}
+    missing: dict[str, int] = {}
+    for item in order:
+        parents = {p.name for p in state.full.parents(item) if p.name in state.in_run}
+        missing[item.name] = len(parents)
+        for parent in parents:
+            children[parent].append(item.name)
+    ready = [(position[n], n) for n, count in missing.items() if count == 0]
+    heapq.heapify(ready)
     running: dict[Any, Node] = {}
-    finished: set[str] = set()
     broken: set[str] = set()
+    looked_up: set[str] = set()  # cache misses, not looked up again while waiting for a worker
     first_failure: tuple[str, NodeResult] | None = None
 
-    def parents_in_run(item: Node) -> list[str]:
-        return [p.name for p in state.full.parents(item) if p.name in state.in_run]
+    def settle(name: str, ok: bool) -> None:
+        for child in children[name]:
+            if child in broken:
+                continue
+            if ok:
+                missing[child] -= 1
+                if missing[child] == 0:
+                    heapq.heappush(ready, (position[child], child))
+            else:
+                broken.add(child)
+                statuses[child] = NodeStatus(child, SKIPPED)
+                settle(child, False)
 
-    while waiting or running:
-        progressed = True
-        while progressed:
-            progressed = False
-            for item in [n for n in order if n.name in waiting]:
-                deps = parents_in_run(item)
-                if any(d in broken for d in deps):
-                    del waiting[item.name]
-                    broken.add(item.name)
-                    statuses[item.name] = NodeStatus(item.name, SKIPPED)
-                    progressed = True
-                    continue
-                if not all(d in finished for d in deps):
-                    continue
-                if state.use_cache and _try_cache(state, item, statuses):
-                    del waiting[item.name]
-                    finished.add(item.name)
-                    state.consumed(item)
-                    progressed = True
-                    continue
-                if len(running) >= max(1, engine.max_workers):
-                    break
-                del waiting[item.name]
-                handle = engine.submit(state.task(item, run_id, experiment_id))
-                running[handle] = item
-                progressed = True
+    while ready or running:
+        while ready:
+            _, name = ready[0]
+            item = by_name[name]
+            if state.use_cache and name not in looked_up and _try_cache(state, item, statuses):
+                heapq.heappop(ready)
+                state.consumed(item)
+                settle(name, True)
+                continue
+            looked_up.add(name)
+            if len(running) >= max(1, engine.max_workers):
+                break
+            heapq.heappop(ready)
+            running[engine.submit(state.task(item, run_id, experiment_id))] = item
         if not running:
-            if waiting:  # pragma: no cover - every waiting node has a finished or broken parent
-                raise AssertionError(f"pipeline stalled with {sorted(waiting)} waiting")
-            break
+            continue
         for handle, result in engine.wait(list(running)):
             item = running.pop(handle)
             if result.error is not None:
@@ -482,15 +491,24 @@ def _loop(
                 )
                 if first_failure is None:
                     first_failure = (item.name, result)
+                settle(item.name, False)
                 continue
             _finish(state, item, result, statuses, run_id)
-            finished.add(item.name)
+            settle(item.name, True)
     return first_failure
+
+
+def state_lookup(state: _Run, key: str) -> dict[str, node_cache.CachedOutput] | None:
+    """A cache entry: from the pipeline's entries read once per run, else by key (shared nodes)."""
+    if state.known_entries is None:
+        state.known_entries = node_cache.entries_of(state.name)
+    found = state.known_entries.get(key)
+    return found if found is not None else node_cache.lookup([key]).get(key)
 
 
 def _try_cache(state: _Run, item: Node, statuses: dict[str, NodeStatus]) -> bool:
     key = state.key(item)
-    hit = node_cache.lookup([key]).get(key)
+    hit = state_lookup(state, key)
     if hit is None or set(hit) != set(item.outputs):
         return False
     for output, stored in hit.items():

@@ -1,0 +1,77 @@
+"""mloop's half of the pipeline benchmark (same pipelines as peer_kedro.py).
+
+    python mloop_side.py trivial 100 default   # tracking + cache (what `mloop run` does)
+    python mloop_side.py trivial 100 bare      # tracking and cache off: the runner alone
+    python mloop_side.py trivial 100 cached    # a second run: every node from the cache
+    python mloop_side.py busy 8 1.0 parallel   # 8 independent CPU-bound nodes
+
+Prints one JSON object on its last line: import, build and run seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+T0 = time.perf_counter()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import work  # noqa: E402
+
+from mloop.pipelines import Pipeline, node, run  # noqa: E402
+
+IMPORTED = time.perf_counter()
+
+
+def trivial(count: int, mode: str) -> dict:
+    nodes = [node(work.start, "params:n", "d0", name="n0")]
+    nodes += [node(work.inc, f"d{i}", f"d{i + 1}", name=f"n{i + 1}") for i in range(count - 1)]
+    pipeline = Pipeline(nodes)
+    built = time.perf_counter()
+    options = {"track": mode != "bare", "cache": mode != "bare"}
+    if mode == "cached":
+        run(pipeline, params={"n": 0}, **options)  # fill the cache, not measured
+        built = time.perf_counter()
+    result = run(pipeline, params={"n": 0}, **options)
+    done = time.perf_counter()
+    assert result.outputs[f"d{count - 1}"] == count - 1, result.outputs
+    expected = "cached" if mode == "cached" else "ran"
+    assert all(s.status == expected for s in result.nodes.values())
+    return {"build_s": built - IMPORTED, "run_s": done - built}
+
+
+def busy(count: int, seconds: float, runner: str) -> dict:
+    pipeline = Pipeline(
+        [node(work.busy, "params:seconds", f"out{i}", name=f"busy{i}") for i in range(count)]
+    )
+    started = time.perf_counter()
+    if runner == "ray":  # start Ray first and report it apart: a cluster is already up
+        from mloop.pipelines import RayRunner
+
+        engine = RayRunner(max_workers=2, num_cpus=2)
+        engine.start()
+        ray_start = time.perf_counter() - started
+        started = time.perf_counter()
+        run(pipeline, params={"seconds": seconds}, runner=engine, track=False, cache=False)
+        return {"build_s": 0.0, "run_s": time.perf_counter() - started, "ray_start_s": ray_start}
+    run(
+        pipeline,
+        params={"seconds": seconds},
+        runner=runner,
+        track=False,
+        cache=False,
+        max_workers=2,
+    )
+    return {"build_s": 0.0, "run_s": time.perf_counter() - started}
+
+
+if __name__ == "__main__":
+    kind = sys.argv[1]
+    if kind == "trivial":
+        figures = trivial(int(sys.argv[2]), sys.argv[3])
+    else:
+        figures = busy(int(sys.argv[2]), float(sys.argv[3]), sys.argv[4])
+    figures["import_s"] = IMPORTED - T0
+    print(json.dumps(figures))
