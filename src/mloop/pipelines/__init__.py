@@ -8,7 +8,8 @@
 >>> result.outputs["clean"].shape
 
 A run is a tracking run with one child run per node; unchanged nodes (same code, inputs
-and parameters) are skipped and their outputs read from the cache.
+and parameters) are skipped and their outputs read from the cache. ``trigger(pipeline,
+params=, reason=)`` queues a run for ``mloop scheduler`` (what a retraining policy calls).
 """
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ from mloop.pipelines.params import load_params
 from mloop.pipelines.pipeline import Pipeline, pipeline
 from mloop.pipelines.project import find_pipeline, list_pipelines
 from mloop.pipelines.runners import ParallelRunner, RayRunner, Runner, SequentialRunner
+from mloop.pipelines.schedule import (
+    Schedule,
+    Trigger,
+    add_schedule,
+    get_trigger,
+    list_schedules,
+    list_triggers,
+    remove_schedule,
+    trigger,
+)
+from mloop.pipelines.scheduler import Scheduler
 from mloop.pipelines.session import NodeFailed, NodeStatus, RunResult, run
 
 __all__ = [
@@ -50,15 +62,24 @@ __all__ = [
     "RayRunner",
     "RunResult",
     "Runner",
+    "Schedule",
+    "Scheduler",
     "SequentialRunner",
     "TrainingSetDataset",
+    "Trigger",
+    "add_schedule",
     "clear_cache",
     "code_fingerprint",
     "find_pipeline",
+    "get_trigger",
     "list_pipelines",
+    "list_schedules",
+    "list_triggers",
     "load_catalog",
     "load_params",
     "node",
     "pipeline",
+    "remove_schedule",
     "run",
+    "trigger",
 ]

@@ -16,14 +16,14 @@ import json
 import os
 import socket
 from dataclasses import asdict, dataclass
-from typing import Any
-
-from sqlalchemy import Connection, insert, select, update
+from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import AlreadyExists, ConfigError, InvalidInput, NotFound, did_you_mean
 from mloop.core.ids import new_id
-from mloop.store.schema.pipelines import PipelineSchedule, PipelineTrigger
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 __all__ = [
     "Schedule",
@@ -140,6 +140,10 @@ def add_schedule(
         InvalidInput: a bad cron expression. NotFound: an unknown pipeline.
         AlreadyExists: a schedule of that name exists.
     """
+    from sqlalchemy import insert, select
+
+    from mloop.store.schema.pipelines import PipelineSchedule
+
     _check_pipeline(pipeline)
     now = now_ms()
     row = {
@@ -200,6 +204,10 @@ def _schedule(row: Any) -> Schedule:
 
 
 def list_schedules() -> list[Schedule]:
+    from sqlalchemy import select
+
+    from mloop.store.schema.pipelines import PipelineSchedule
+
     with _store().read() as conn:
         rows = conn.execute(select(PipelineSchedule).order_by(PipelineSchedule.name)).all()
     return [_schedule(r) for r in rows]
@@ -211,6 +219,10 @@ def remove_schedule(name: str) -> None:
     Raises:
         NotFound: no schedule has that name.
     """
+    from sqlalchemy import select
+
+    from mloop.store.schema.pipelines import PipelineSchedule
+
     store = _store()
 
     def work(conn: Connection) -> None:
@@ -254,6 +266,10 @@ def trigger(
     Raises:
         NotFound: the project registers no pipeline of that name.
     """
+    from sqlalchemy import insert
+
+    from mloop.store.schema.pipelines import PipelineTrigger
+
     _check_pipeline(pipeline)
     if params is not None and not isinstance(params, dict):
         raise InvalidInput(f"trigger params must be a dict, got {type(params).__name__}.")
@@ -329,6 +345,10 @@ def _trigger(row: Any) -> Trigger:
 
 
 def get_trigger(trigger_id: str) -> Trigger:
+    from sqlalchemy import select
+
+    from mloop.store.schema.pipelines import PipelineTrigger
+
     with _store().read() as conn:
         row = conn.execute(select(PipelineTrigger).where(PipelineTrigger.id == trigger_id)).first()
     if row is None:
@@ -337,6 +357,10 @@ def get_trigger(trigger_id: str) -> Trigger:
 
 
 def list_triggers(status: str | None = None, limit: int = 50) -> list[Trigger]:
+    from sqlalchemy import select
+
+    from mloop.store.schema.pipelines import PipelineTrigger
+
     query = select(PipelineTrigger).order_by(PipelineTrigger.created_at.desc()).limit(limit)
     if status:
         query = query.where(PipelineTrigger.status == status)
@@ -346,6 +370,10 @@ def list_triggers(status: str | None = None, limit: int = 50) -> list[Trigger]:
 
 def fire_due(now: int | None = None) -> list[Trigger]:
     """Queue one trigger per due schedule and move each schedule to its next time."""
+    from sqlalchemy import select, update
+
+    from mloop.store.schema.pipelines import PipelineSchedule, PipelineTrigger
+
     now = now or now_ms()
     store = _store()
     with store.read() as conn:
@@ -395,6 +423,10 @@ def _worker_id() -> str:
 
 def claim_next(worker: str | None = None) -> Trigger | None:
     """Take the oldest queued trigger for this process (None when the queue is empty)."""
+    from sqlalchemy import select, update
+
+    from mloop.store.schema.pipelines import PipelineTrigger
+
     store = _store()
     worker = worker or _worker_id()
     while True:
@@ -423,6 +455,10 @@ def claim_next(worker: str | None = None) -> Trigger | None:
 
 
 def _finish(trigger_id: str, status: str, run_id: str | None, error: str | None) -> None:
+    from sqlalchemy import update
+
+    from mloop.store.schema.pipelines import PipelineTrigger
+
     _store().transaction(
         lambda conn: conn.execute(
             update(PipelineTrigger)
@@ -452,6 +488,10 @@ def run_trigger(item: Trigger) -> Trigger:
 
 def recover() -> int:
     """Mark FAILED the triggers this host's dead scheduler processes left running."""
+    from sqlalchemy import select
+
+    from mloop.store.schema.pipelines import PipelineTrigger
+
     host = socket.gethostname()
     with _store().read() as conn:
         rows = conn.execute(
