@@ -11,6 +11,16 @@ import pytest
 FEATURES = ["month", "hour", "distance", "dep_delay"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_thread_per_worker() -> Any:
+    """One BLAS/OpenMP thread per test process: with two pytest workers on two shared cores,
+    OpenMP's busy-waiting threads (HistGradientBoosting) otherwise slow fitting 30-fold."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        yield
+
+
 @pytest.fixture(scope="session")
 def flights() -> pd.DataFrame:
     """12,000 real flights (cancelled ones left out) with ``late`` = arrived 15+ minutes late."""
