@@ -17,11 +17,9 @@ _SOURCE = "A Parquet/CSV path or a dataset reference such as weather@2 (or weath
 def _read(source: str) -> Any:
     """A DataFrame from a file path or a dataset reference."""
     if Path(source).exists():
-        import pyarrow as pa
+        from mloop.data._parquet import read_frame
 
-        from mloop.data._parquet import read_batches
-
-        return pa.Table.from_batches(list(read_batches(source))).to_pandas()
+        return read_frame(source)
     from mloop.data import load
 
     return load(source)

@@ -344,6 +344,7 @@ def load(ref: str | DatasetVersion, columns: list[str] | None = None) -> pd.Data
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from mloop.data._parquet import to_frame
     from mloop.store import get_artifacts
 
     version = get_version(ref)
@@ -358,7 +359,7 @@ def load(ref: str | DatasetVersion, columns: list[str] | None = None) -> pd.Data
     data = get_artifacts().get_bytes(version.artifact_key)
     table = pq.read_table(pa.BufferReader(data), columns=columns)
     record_read(version)
-    return table.to_pandas()
+    return to_frame(table)
 
 
 def list_datasets() -> list[DatasetVersion]:

@@ -304,10 +304,9 @@ def _frame(data: Any) -> tuple[pd.DataFrame, DatasetVersion | None]:
     if isinstance(data, os.PathLike) or (
         isinstance(data, str) and (os.sep in data or data.endswith((".parquet", ".csv")))
     ):
-        from mloop.data._parquet import read_batches
+        from mloop.data._parquet import read_frame
 
-        batches = list(read_batches(data))
-        return (pa.Table.from_batches(batches).to_pandas() if batches else pd.DataFrame()), None
+        return read_frame(data), None
     if isinstance(data, str):
         version = get_version(data)
         return load(version), version
