@@ -125,7 +125,7 @@ def test_schedules_are_managed_and_fired_by_the_scheduler(numbers: Path) -> None
     bad = cli.invoke(app, ["schedule", "add", "numbers", "--cron", "daily"])
     assert bad.exit_code == 1 and "is not valid" in str(bad.exception)
 
-    from mloop.pipelines.schedule import trigger
+    from mloop.pipelines import trigger
 
     trigger("numbers", params={"n": 3}, reason="test")
     output = _ok("scheduler", "--once")

@@ -10,17 +10,13 @@ import mloop
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound
 from mloop.pipelines.schedule import (
     add_schedule,
-    claim_next,
     fire_due,
-    get_trigger,
     list_schedules,
-    list_triggers,
     next_fire,
-    recover,
     remove_schedule,
-    trigger,
 )
 from mloop.pipelines.scheduler import Scheduler
+from mloop.pipelines.triggers import claim_next, get_trigger, list_triggers, recover, trigger
 from mloop.store import audit, get_store
 
 PROJECT = """
@@ -86,7 +82,7 @@ def test_a_due_schedule_fires_once_even_when_fired_again_or_twice(
 def test_the_scheduler_runs_queued_triggers_and_records_the_outcome(project: Path) -> None:
     queued = trigger("nightly", params={"n": 21}, reason="drift on dep_delay", source="monitoring")
     assert queued.status == "queued"
-    finished = Scheduler(poll_interval=0).tick()
+    finished = Scheduler(poll_interval=0, isolated=False).tick()
     assert [t.id for t in finished] == [queued.id]
     done = get_trigger(queued.id)
     assert done.status == "succeeded" and done.run_id is not None
@@ -97,7 +93,9 @@ def test_the_scheduler_runs_queued_triggers_and_records_the_outcome(project: Pat
     assert entry.reason == "drift on dep_delay" and entry.details["source"] == "monitoring"
 
 
-def test_a_failing_triggered_run_is_marked_failed_with_its_error(project: Path) -> None:
+def test_a_failing_triggered_run_in_its_own_process_is_marked_failed_with_its_error(
+    project: Path,
+) -> None:
     broken = trigger("nightly", params={"n": None}, reason="bad params")
     Scheduler(poll_interval=0).tick()
     outcome = get_trigger(broken.id)
@@ -125,7 +123,7 @@ def test_triggers_left_running_by_a_dead_scheduler_are_not_run_again(project: Pa
     )
     assert recover() == 1
     assert get_trigger(lost.id).status == "failed"
-    assert Scheduler(poll_interval=0).tick() == []
+    assert Scheduler(poll_interval=0, isolated=False).tick() == []
 
 
 def test_triggering_an_unknown_pipeline_is_refused(project: Path) -> None:

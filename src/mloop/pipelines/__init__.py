@@ -32,18 +32,10 @@ from mloop.pipelines.params import load_params
 from mloop.pipelines.pipeline import Pipeline, pipeline
 from mloop.pipelines.project import find_pipeline, list_pipelines
 from mloop.pipelines.runners import ParallelRunner, RayRunner, Runner, SequentialRunner
-from mloop.pipelines.schedule import (
-    Schedule,
-    Trigger,
-    add_schedule,
-    get_trigger,
-    list_schedules,
-    list_triggers,
-    remove_schedule,
-    trigger,
-)
+from mloop.pipelines.schedule import Schedule, add_schedule, list_schedules, remove_schedule
 from mloop.pipelines.scheduler import Scheduler
 from mloop.pipelines.session import NodeFailed, NodeStatus, RunResult, run
+from mloop.pipelines.triggers import Trigger, get_trigger, list_triggers, trigger
 
 __all__ = [
     "CSVDataset",

@@ -170,7 +170,6 @@ class RayRunner(Runner):
                     num_cpus=self.num_cpus or _cpus(),
                     include_dashboard=False,
                     ignore_reinit_error=True,
-                    log_to_driver=False,
                 )
         if not self.max_workers:
             self.max_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))

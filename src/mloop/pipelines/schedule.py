@@ -1,47 +1,34 @@
-"""Schedules and triggers: queued pipeline runs, fired by cron, by monitoring or by hand.
+"""Schedules: cron expressions that queue pipeline runs (triggers) when due.
 
 >>> add_schedule("training", "0 3 * * *")                    # every day at 03:00 UTC
->>> trigger("training", params={"model.max_iter": 300}, reason="drift on dep_delay")
 
-Both end up as rows of ``pipeline_triggers``; ``mloop scheduler`` (:class:`Scheduler`)
-turns due schedules into triggers and runs queued triggers one by one. A schedule's
-firing for one due time has a unique key, so restarts or a second scheduler never fire
-it twice; a claim is a compare-and-set on the trigger's status, so no trigger runs twice.
+``mloop scheduler`` (:class:`~mloop.pipelines.scheduler.Scheduler`) turns due schedules
+into triggers (:mod:`mloop.pipelines.triggers`) and runs them. A schedule's firing for
+one due time has a unique key, so restarts or a second scheduler never fire it twice.
 Firings missed while no scheduler ran are collapsed into one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
-from mloop.core.errors import AlreadyExists, ConfigError, InvalidInput, NotFound, did_you_mean
-from mloop.core.ids import new_id
+from mloop.core.errors import AlreadyExists, InvalidInput, NotFound, did_you_mean
+from mloop.pipelines.triggers import Trigger, check_pipeline, new_trigger_row, trigger_from_row
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 __all__ = [
     "Schedule",
-    "Trigger",
     "add_schedule",
-    "claim_next",
     "fire_due",
-    "get_trigger",
     "list_schedules",
-    "list_triggers",
     "next_fire",
-    "recover",
     "remove_schedule",
-    "run_trigger",
-    "trigger",
 ]
-
-QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 
 
 @dataclass(frozen=True)
@@ -56,27 +43,6 @@ class Schedule:
     next_fire_at: int
     last_fired_at: int | None
     created_at: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Trigger:
-    id: str
-    pipeline: str
-    params: dict[str, Any]
-    env: str | None
-    runner: str | None
-    reason: str
-    source: str
-    schedule: str | None
-    status: str
-    created_at: int
-    started_at: int | None
-    finished_at: int | None
-    run_id: str | None
-    error: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,16 +78,6 @@ def next_fire(cron: str, after_ms: int) -> int:
     return int(croniter(cron, ms_to_datetime(after_ms)).get_next(float) * 1000)
 
 
-def _check_pipeline(pipeline: str) -> None:
-    """Refuse names the project does not register (skipped when there is no project)."""
-    from mloop.pipelines.project import find_pipeline
-
-    try:
-        find_pipeline(pipeline)
-    except ConfigError:
-        return
-
-
 def add_schedule(
     pipeline: str,
     cron: str,
@@ -144,7 +100,7 @@ def add_schedule(
 
     from mloop.store.schema.pipelines import PipelineSchedule
 
-    _check_pipeline(pipeline)
+    check_pipeline(pipeline)
     now = now_ms()
     row = {
         "name": name or pipeline,
@@ -249,125 +205,6 @@ def remove_schedule(name: str) -> None:
     store.transaction(work)
 
 
-def trigger(
-    pipeline: str,
-    params: dict[str, Any] | None = None,
-    reason: str = "",
-    *,
-    env: str | None = None,
-    runner: str | None = None,
-    source: str = "api",
-) -> Trigger:
-    """Queue a run of ``pipeline``; ``mloop scheduler`` runs it. Monitoring calls this to retrain.
-
-    Example:
-        >>> trigger("training", params={"data.since": "2013-06-01"}, reason="drift: dep_delay")
-
-    Raises:
-        NotFound: the project registers no pipeline of that name.
-    """
-    from sqlalchemy import insert
-
-    from mloop.store.schema.pipelines import PipelineTrigger
-
-    _check_pipeline(pipeline)
-    if params is not None and not isinstance(params, dict):
-        raise InvalidInput(f"trigger params must be a dict, got {type(params).__name__}.")
-    row = _trigger_row(pipeline, params, reason, env, runner, source, None, None)
-    store = _store()
-
-    def work(conn: Connection) -> None:
-        from mloop.store import audit
-
-        conn.execute(insert(PipelineTrigger), row)
-        audit.record(
-            conn,
-            actor=_user(),
-            action="pipeline.trigger",
-            object_kind="pipeline",
-            object_id=pipeline,
-            reason=reason,
-            details={"trigger": row["id"], "params": params or {}, "source": source},
-        )
-
-    store.transaction(work)
-    return _trigger(row)
-
-
-def _trigger_row(
-    pipeline: str,
-    params: dict[str, Any] | None,
-    reason: str,
-    env: str | None,
-    runner: str | None,
-    source: str,
-    schedule: str | None,
-    dedupe: str | None,
-) -> dict[str, Any]:
-    return {
-        "id": new_id(),
-        "pipeline": pipeline,
-        "params": json.dumps(params or {}, default=str),
-        "env": env,
-        "runner": runner,
-        "reason": reason or "",
-        "source": source,
-        "schedule": schedule,
-        "dedupe": dedupe,
-        "status": QUEUED,
-        "created_at": now_ms(),
-        "claimed_by": None,
-        "started_at": None,
-        "finished_at": None,
-        "run_id": None,
-        "error": None,
-    }
-
-
-def _trigger(row: Any) -> Trigger:
-    data = dict(row) if isinstance(row, dict) else dict(row._mapping)
-    return Trigger(
-        id=data["id"],
-        pipeline=data["pipeline"],
-        params=json.loads(data["params"] or "{}"),
-        env=data["env"],
-        runner=data["runner"],
-        reason=data["reason"],
-        source=data["source"],
-        schedule=data["schedule"],
-        status=data["status"],
-        created_at=data["created_at"],
-        started_at=data["started_at"],
-        finished_at=data["finished_at"],
-        run_id=data["run_id"],
-        error=data["error"],
-    )
-
-
-def get_trigger(trigger_id: str) -> Trigger:
-    from sqlalchemy import select
-
-    from mloop.store.schema.pipelines import PipelineTrigger
-
-    with _store().read() as conn:
-        row = conn.execute(select(PipelineTrigger).where(PipelineTrigger.id == trigger_id)).first()
-    if row is None:
-        raise NotFound(f"trigger {trigger_id!r} does not exist.")
-    return _trigger(row)
-
-
-def list_triggers(status: str | None = None, limit: int = 50) -> list[Trigger]:
-    from sqlalchemy import select
-
-    from mloop.store.schema.pipelines import PipelineTrigger
-
-    query = select(PipelineTrigger).order_by(PipelineTrigger.created_at.desc()).limit(limit)
-    if status:
-        query = query.where(PipelineTrigger.status == status)
-    with _store().read() as conn:
-        return [_trigger(r) for r in conn.execute(query).all()]
-
-
 def fire_due(now: int | None = None) -> list[Trigger]:
     """Queue one trigger per due schedule and move each schedule to its next time."""
     from sqlalchemy import select, update
@@ -385,7 +222,7 @@ def fire_due(now: int | None = None) -> list[Trigger]:
     fired: list[Trigger] = []
     for row in due:
         schedule = _schedule(row)
-        new = _trigger_row(
+        new = new_trigger_row(
             schedule.pipeline,
             schedule.params,
             f"schedule {schedule.name} ({schedule.cron})",
@@ -413,108 +250,5 @@ def fire_due(now: int | None = None) -> list[Trigger]:
             return True
 
         if store.transaction(work):
-            fired.append(_trigger(new))
+            fired.append(trigger_from_row(new))
     return fired
-
-
-def _worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def claim_next(worker: str | None = None) -> Trigger | None:
-    """Take the oldest queued trigger for this process (None when the queue is empty)."""
-    from sqlalchemy import select, update
-
-    from mloop.store.schema.pipelines import PipelineTrigger
-
-    store = _store()
-    worker = worker or _worker_id()
-    while True:
-        with store.read() as conn:
-            row = conn.execute(
-                select(PipelineTrigger.id)
-                .where(PipelineTrigger.status == QUEUED)
-                .order_by(PipelineTrigger.created_at, PipelineTrigger.id)
-                .limit(1)
-            ).first()
-        if row is None:
-            return None
-        trigger_id = row[0]
-
-        def work(conn: Connection, trigger_id: str = trigger_id) -> int:
-            return int(
-                conn.execute(
-                    update(PipelineTrigger)
-                    .where(PipelineTrigger.id == trigger_id, PipelineTrigger.status == QUEUED)
-                    .values(status=RUNNING, claimed_by=worker, started_at=now_ms())
-                ).rowcount
-            )
-
-        if store.transaction(work) == 1:
-            return get_trigger(trigger_id)
-
-
-def _finish(trigger_id: str, status: str, run_id: str | None, error: str | None) -> None:
-    from sqlalchemy import update
-
-    from mloop.store.schema.pipelines import PipelineTrigger
-
-    _store().transaction(
-        lambda conn: conn.execute(
-            update(PipelineTrigger)
-            .where(PipelineTrigger.id == trigger_id)
-            .values(status=status, run_id=run_id, error=error, finished_at=now_ms())
-        )
-    )
-
-
-def run_trigger(item: Trigger) -> Trigger:
-    """Run a claimed trigger's pipeline and record the outcome on the trigger."""
-    from mloop.core.errors import MloopError
-    from mloop.pipelines.session import NodeFailed, run
-
-    try:
-        result = run(item.pipeline, params=item.params, env=item.env, runner=item.runner)
-    except NodeFailed as exc:
-        _finish(item.id, FAILED, exc.result.run_id, str(exc))
-    except MloopError as exc:
-        _finish(item.id, FAILED, None, str(exc))
-    except Exception as exc:
-        _finish(item.id, FAILED, None, f"{type(exc).__name__}: {exc}")
-    else:
-        _finish(item.id, SUCCEEDED, result.run_id, None)
-    return get_trigger(item.id)
-
-
-def recover() -> int:
-    """Mark FAILED the triggers this host's dead scheduler processes left running."""
-    from sqlalchemy import select
-
-    from mloop.store.schema.pipelines import PipelineTrigger
-
-    host = socket.gethostname()
-    with _store().read() as conn:
-        rows = conn.execute(
-            select(PipelineTrigger.id, PipelineTrigger.claimed_by).where(
-                PipelineTrigger.status == RUNNING
-            )
-        ).all()
-    lost = 0
-    for trigger_id, claimed_by in rows:
-        owner_host, _, pid = str(claimed_by or "").rpartition(":")
-        if owner_host == host and pid.isdigit() and not _alive(int(pid)):
-            _finish(trigger_id, FAILED, None, "the scheduler stopped while this run was going")
-            lost += 1
-    return lost
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -3,22 +3,33 @@
 >>> Scheduler(poll_interval=5).run_forever()        # what `mloop scheduler` runs
 
 Each tick queues the due schedules' triggers, then runs queued triggers one at a time
-(oldest first). On start it marks FAILED the triggers a previous scheduler on this host
+(oldest first), each in its own ``mloop run`` process by default: a crashing or leaking
+pipeline cannot take the scheduler down, and edited project code is picked up. On start it marks FAILED the triggers a previous scheduler on this host
 left running when it died, instead of running them again. SIGTERM and Ctrl-C stop it
 after the run in progress.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from mloop.core.log import get_logger
-from mloop.pipelines.schedule import Trigger, claim_next, fire_due, recover, run_trigger
+from mloop.pipelines.schedule import fire_due
+from mloop.pipelines.triggers import (
+    FAILED,
+    SUCCEEDED,
+    Trigger,
+    claim_next,
+    finish_trigger,
+    get_trigger,
+    recover,
+)
 
-__all__ = ["Scheduler"]
+__all__ = ["Scheduler", "run_trigger"]
 
 log = get_logger("mloop.pipelines")
 
@@ -30,8 +41,10 @@ class Scheduler:
         self,
         poll_interval: float = 5.0,
         on_event: Callable[[str, Trigger], None] | None = None,
+        isolated: bool = True,
     ) -> None:
         self.poll_interval = poll_interval
+        self.isolated = isolated
         self.on_event = on_event or (lambda _event, _trigger: None)
         self._stop = threading.Event()
 
@@ -48,7 +61,7 @@ class Scheduler:
             if claimed is None:
                 break
             self.on_event("started", claimed)
-            done = run_trigger(claimed)
+            done = run_trigger(claimed, isolated=self.isolated)
             self.on_event(done.status, done)
             finished.append(done)
         return finished
@@ -81,3 +94,63 @@ class Scheduler:
     def _restore_signals(self, previous: dict[int, Any]) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_trigger(item: Trigger, isolated: bool = True) -> Trigger:
+    """Run a claimed trigger's pipeline (in a child ``mloop run`` process when ``isolated``)."""
+    from mloop.core.errors import MloopError
+    from mloop.pipelines.session import NodeFailed, run
+
+    if isolated:
+        status, run_id, error = _run_process(item)
+        finish_trigger(item.id, status, run_id, error)
+        return get_trigger(item.id)
+    try:
+        result = run(item.pipeline, params=item.params, env=item.env, runner=item.runner)
+    except NodeFailed as exc:
+        finish_trigger(item.id, FAILED, exc.result.run_id, str(exc))
+    except MloopError as exc:
+        finish_trigger(item.id, FAILED, None, str(exc))
+    except Exception as exc:
+        finish_trigger(item.id, FAILED, None, f"{type(exc).__name__}: {exc}")
+    else:
+        finish_trigger(item.id, SUCCEEDED, result.run_id, None)
+    return get_trigger(item.id)
+
+
+def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _run_process(item: Trigger) -> tuple[str, str | None, str | None]:
+    """``mloop run <pipeline> --json`` in the project folder; (status, run id, error)."""
+    import json
+    import subprocess
+    import sys
+
+    from mloop.core.config import get_settings
+
+    command = [sys.executable, "-m", "mloop", "run", item.pipeline, "--json"]
+    for key, value in _flat(item.params).items():
+        command += ["--params", f"{key}={json.dumps(value)}"]
+    if item.env:
+        command += ["--env", item.env]
+    if item.runner:
+        command += ["--runner", item.runner]
+    completed = subprocess.run(
+        command, cwd=get_settings().root, capture_output=True, text=True, check=False
+    )
+    run_id = None
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        run_id = json.loads(completed.stdout)["run_id"]
+    if completed.returncode == 0:
+        return SUCCEEDED, run_id, None
+    lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
+    error = " ".join(" ".join(lines[-6:]).split()) or f"mloop run exited {completed.returncode}"
+    return FAILED, run_id, error
