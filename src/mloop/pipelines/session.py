@@ -18,14 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mloop.core.errors import MloopError, NotFound, did_you_mean
+from mloop.core.errors import MloopError
 from mloop.pipelines import cache as node_cache
 from mloop.pipelines.catalog import DataCatalog
-from mloop.pipelines.datasets import CatalogEntry, MemoryDataset
-from mloop.pipelines.execute import CACHE, ENTRY, VALUE, NodeResult, Task
-from mloop.pipelines.fingerprint import code_fingerprint
-from mloop.pipelines.node import ALL_PARAMS, PARAMS_PREFIX, Node
-from mloop.pipelines.pipeline import Pipeline, is_param
+from mloop.pipelines.execute import NodeResult
+from mloop.pipelines.node import Node
+from mloop.pipelines.pipeline import Pipeline
+from mloop.pipelines.run_state import RunState, cache_entry
 from mloop.pipelines.runners import Runner, get_runner
 
 __all__ = ["NodeFailed", "NodeStatus", "RunResult", "run"]
@@ -71,224 +70,6 @@ class NodeFailed(MloopError):
         self.result = result
         self.node = node
         self.traceback = traceback
-
-
-class _Run:
-    """The state of one pipeline run in the driver."""
-
-    def __init__(
-        self,
-        full: Pipeline,
-        selected: Pipeline,
-        catalog: DataCatalog,
-        params: Mapping[str, Any],
-        name: str,
-        use_cache: bool,
-        track: bool,
-    ) -> None:
-        self.full = full
-        self.selected = selected
-        self.catalog = catalog
-        self.params = params
-        self.name = name
-        self.use_cache = use_cache
-        self.track = track
-        self.in_run = {n.name for n in selected.nodes}
-        self.hashes: dict[str, str] = {}
-        self.values: dict[str, Any] = {}  # memory values produced or loaded in this run
-        self.cached: dict[str, node_cache.CachedOutput] = {}
-        self.keys: dict[str, str] = {}
-        self.fingerprints: dict[int, str] = {}
-        self.cache_rows: list[dict[str, Any]] = []
-        self.known_entries: dict[str, dict[str, node_cache.CachedOutput]] | None = None
-        self.edges: list[Any] = []
-        self.readers = dict.fromkeys(selected.datasets(), 0)
-        for item in selected.nodes:
-            for dataset in item.inputs:
-                self.readers[dataset] += 1
-        self.free_outputs = selected.outputs()
-
-    # -- values and hashes -----------------------------------------------------------------
-
-    def param(self, name: str) -> Any:
-        from mloop.pipelines.params import lookup
-
-        return (
-            dict(self.params)
-            if name == ALL_PARAMS
-            else lookup(self.params, name[len(PARAMS_PREFIX) :])
-        )
-
-    def entry(self, name: str) -> CatalogEntry | None:
-        entry = self.catalog.get(name) if name in self.catalog else None
-        if isinstance(entry, MemoryDataset) and not entry.exists():
-            return None
-        return entry
-
-    def input_hash(self, name: str, reader: Node) -> str:
-        """The content hash of a dataset, resolving it from params, catalog or cache."""
-        known = self.hashes.get(name)
-        if known is not None:
-            return known
-        if is_param(name):
-            digest = node_cache.params_hash(self.param(name))
-        else:
-            producer = self.full.producer(name)
-            entry = self.entry(name)
-            if entry is not None and (producer is None or producer.name not in self.in_run):
-                if isinstance(entry, MemoryDataset):
-                    digest = node_cache.hash_value(entry.load())
-                else:
-                    found = entry.fingerprint()
-                    if found is None:
-                        self.values[name] = entry.load()
-                        found = node_cache.hash_value(self.values[name])
-                    digest = found
-            elif producer is not None and producer.name not in self.in_run:
-                digest = self._from_cache(name, producer, reader)
-            else:
-                raise self._missing(name, reader)
-        self.hashes[name] = digest
-        return digest
-
-    def validate(self) -> None:
-        """Check before running that every input has a source (params, catalog or a node)."""
-        for item in self.selected.nodes:
-            for name in item.inputs:
-                if is_param(name):
-                    self.param(name)
-                    continue
-                producer = self.full.producer(name)
-                if producer is not None and producer.name in self.in_run:
-                    continue
-                entry = self.catalog.get(name) if name in self.catalog else None
-                if entry is not None and entry.persistent and producer is None:
-                    if not entry.exists():
-                        entry.fingerprint()  # raises NotFound naming the missing file or dataset
-                elif (entry is None or not entry.exists()) and producer is None:
-                    raise self._missing(name, item)
-
-    def _from_cache(self, name: str, producer: Node, reader: Node) -> str:
-        key = self.key(producer)
-        hit = state_lookup(self, key)
-        if hit is None or name not in hit:
-            raise NotFound(
-                f"node {reader.name!r} reads {name!r}, written by node {producer.name!r}, which "
-                "is not part of this partial run, and no stored output matches its current "
-                f"code and inputs. Run node {producer.name!r} too (widen --from-nodes), or "
-                f"store {name!r} in the catalog."
-            )
-        for output, stored in hit.items():
-            self.cached[output] = stored
-            self.hashes[output] = stored.sha256
-        return hit[name].sha256
-
-    def _missing(self, name: str, reader: Node) -> NotFound:
-        known = (set(self.catalog) | self.full.datasets()) - {name}
-        return NotFound(
-            f"node {reader.name!r} reads {name!r}, but no node writes it and the catalog has no "
-            f"entry for it."
-            + did_you_mean(name, known)
-            + " Add it to the catalog (conf/base/catalog.yml) or fix the node's inputs."
-        )
-
-    def key(self, item: Node) -> str:
-        found = self.keys.get(item.name)
-        if found is None:
-            code = self.fingerprints.get(id(item.func))
-            if code is None:
-                code = self.fingerprints[id(item.func)] = code_fingerprint(item.func)
-            inputs = [(i, self.input_hash(i, item)) for i in item.inputs]
-            found = self.keys[item.name] = node_cache.cache_key(code, inputs, item.outputs)
-        return found
-
-    # -- tasks ---------------------------------------------------------------------------
-
-    def task(self, item: Node, parent_run_id: str | None, experiment_id: str | None) -> Task:
-        inputs: list[tuple[str, str, Any]] = []
-        params: dict[str, Any] = {}
-        for name in item.inputs:
-            if is_param(name):
-                value = self.param(name)
-                params[name[len(PARAMS_PREFIX) :] if name != ALL_PARAMS else ALL_PARAMS] = value
-                inputs.append((name, VALUE, value))
-            elif name in self.values:
-                inputs.append((name, VALUE, self.values[name]))
-            elif name in self.cached:
-                inputs.append((name, CACHE, self.cached[name].artifact))
-            elif name not in self.catalog and self.full.producer(name) is not None:
-                self.input_hash(name, item)  # an output of a node outside this partial run
-                inputs.append((name, CACHE, self.cached[name].artifact))
-            else:
-                entry = self.catalog.get(name)
-                inputs.append(
-                    (name, VALUE, entry.load())
-                    if isinstance(entry, MemoryDataset)
-                    else (name, ENTRY, entry)
-                )
-        saves = {o: e for o in item.outputs if (e := self.entry_for_output(o)) is not None}
-        returns = {o for o in item.outputs if self.readers.get(o, 0) > 0 or o in self.free_outputs}
-        return Task(
-            node=item,
-            inputs=inputs,
-            saves=saves,
-            returns=returns,
-            pipeline=self.name,
-            parent_run_id=parent_run_id,
-            experiment_id=experiment_id,
-            track=self.track,
-            cache=self.use_cache,
-            params=params,
-        )
-
-    def entry_for_output(self, name: str) -> CatalogEntry | None:
-        entry = self.catalog.get(name) if name in self.catalog else None
-        return None if entry is None or not entry.persistent else entry
-
-    def consumed(self, item: Node) -> None:
-        """Release memory values whose last reader has finished."""
-        for name in item.inputs:
-            self.readers[name] -= 1
-            if self.readers[name] == 0 and name not in self.free_outputs:
-                self.values.pop(name, None)
-                self.catalog.release(name)
-
-    def lineage(self, item: Node, run_id: str | None, parent_run_id: str | None) -> None:
-        if not self.track or run_id is None:
-            return
-        from mloop.store.lineage import Node as Vertex
-
-        child = Vertex("run", run_id)
-        if parent_run_id:
-            self.edges.append(
-                (Vertex("pipeline_run", parent_run_id), "contains", child, {"node": item.name})
-            )
-        ins = [v for i in item.inputs if not is_param(i) and (v := self.vertex(i)) is not None]
-        outs = [v for o in item.outputs if (v := self.vertex(o)) is not None]
-        for source in ins:
-            self.edges.append((source, "input_of", child, {"node": item.name}))
-        for target in outs:
-            self.edges.append((child, "produced", target, {"node": item.name}))
-            for source in ins:
-                self.edges.append(
-                    (source, "derived", target, {"node": item.name, "run_id": run_id})
-                )
-
-    def vertex(self, name: str) -> Any:
-        from mloop.store.lineage import Node as Vertex
-
-        entry = self.catalog.get(name) if name in self.catalog else None
-        if entry is not None and entry.persistent:
-            try:
-                found = entry.lineage_node()
-            except MloopError:
-                found = None
-            if found is not None:
-                return found
-        if name in self.cached:
-            return Vertex("artifact", self.cached[name].artifact)
-        digest = self.hashes.get(name)
-        return Vertex("external", f"value:{name}@{digest[:16]}") if digest else None
 
 
 def run(
@@ -343,7 +124,9 @@ def run(
         selected = Pipeline([n for n in selected.nodes if n in set(full.only_nodes(*only).nodes)])
     if tags:
         selected = selected.only_tags(*tags)
-    state = _Run(full, selected, merged, load_params(env=env, overrides=params), name, cache, track)
+    state = RunState(
+        full, selected, merged, load_params(env=env, overrides=params), name, cache, track
+    )
     state.validate()
     engine = get_runner(runner, max_workers)
     options = {
@@ -357,7 +140,7 @@ def run(
 
 
 def _execute(
-    state: _Run, engine: Runner, options: dict[str, Any], experiment: str | None
+    state: RunState, engine: Runner, options: dict[str, Any], experiment: str | None
 ) -> RunResult:
     import contextlib
 
@@ -424,7 +207,7 @@ def _execute(
 
 
 def _loop(
-    state: _Run,
+    state: RunState,
     engine: Runner,
     statuses: dict[str, NodeStatus],
     run_id: str | None,
@@ -498,17 +281,9 @@ def _loop(
     return first_failure
 
 
-def state_lookup(state: _Run, key: str) -> dict[str, node_cache.CachedOutput] | None:
-    """A cache entry: from the pipeline's entries read once per run, else by key (shared nodes)."""
-    if state.known_entries is None:
-        state.known_entries = node_cache.entries_of(state.name)
-    found = state.known_entries.get(key)
-    return found if found is not None else node_cache.lookup([key]).get(key)
-
-
-def _try_cache(state: _Run, item: Node, statuses: dict[str, NodeStatus]) -> bool:
+def _try_cache(state: RunState, item: Node, statuses: dict[str, NodeStatus]) -> bool:
     key = state.key(item)
-    hit = state_lookup(state, key)
+    hit = cache_entry(state, key)
     if hit is None or set(hit) != set(item.outputs):
         return False
     for output, stored in hit.items():
@@ -522,7 +297,11 @@ def _try_cache(state: _Run, item: Node, statuses: dict[str, NodeStatus]) -> bool
 
 
 def _finish(
-    state: _Run, item: Node, result: NodeResult, statuses: dict[str, NodeStatus], parent: str | None
+    state: RunState,
+    item: Node,
+    result: NodeResult,
+    statuses: dict[str, NodeStatus],
+    parent: str | None,
 ) -> None:
     state.hashes.update(result.hashes)
     state.values.update(result.values)
@@ -546,7 +325,7 @@ def _finish(
     state.consumed(item)
 
 
-def _write_records(state: _Run) -> None:
+def _write_records(state: RunState) -> None:
     node_cache.record(state.cache_rows)
     state.cache_rows.clear()
     if state.edges:
@@ -557,7 +336,7 @@ def _write_records(state: _Run) -> None:
         state.edges.clear()
 
 
-def _free_outputs(state: _Run, statuses: dict[str, NodeStatus]) -> dict[str, Any]:
+def _free_outputs(state: RunState, statuses: dict[str, NodeStatus]) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     for name in state.free_outputs:
         producer = state.full.producer(name)
