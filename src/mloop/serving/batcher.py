@@ -2,9 +2,10 @@
 
 Requests wait in a bounded queue. One worker takes everything queued (up to
 ``max_batch_rows``) and runs it in a thread as one batch; while it runs, new requests
-gather for the next batch. When requests arrive faster than ``max_wait_ms`` apart the
-worker waits that long for the batch to fill; an idle server (a lone request) runs at
-once, so single requests are never delayed. A full queue answers
+gather for the next batch. When requests arrive closer than ``max_wait_ms`` apart, the
+worker waits up to that long until as many requests queue as were in flight at once
+lately (clients waiting for an answer come back together); an idle server (a lone
+request) runs at once, so single requests are never delayed. A full queue answers
 :class:`~mloop.serving.errors.Overloaded` (429) instead of growing.
 
 >>> batcher = MicroBatcher(run_batch, max_batch_rows=256, max_wait_ms=1.0, max_queue=1024)
@@ -62,7 +63,14 @@ class MicroBatcher:
         self._busy = False
         self._closing = False
         self.batches = 0
+        self._inflight = 0  # submitted and not answered yet
+        self._window_peak = 0  # most requests in flight at once in the current second
+        self._recent_peak = 0  # ... and in the previous second
+        self._window_start = 0.0
         self.waits = 0  # times the worker waited for a batch to fill
+
+    def _finished(self, _future: asyncio.Future[Any]) -> None:
+        self._inflight -= 1
 
     @property
     def depth(self) -> int:
@@ -90,6 +98,11 @@ class MicroBatcher:
         self._last_arrival = now
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.append(Item(payload, rows, future, now))
+        self._inflight += 1
+        future.add_done_callback(self._finished)
+        if now - self._window_start > 1.0:  # a new one-second window of the peak
+            self._recent_peak, self._window_peak, self._window_start = self._window_peak, 0, now
+        self._window_peak = max(self._window_peak, self._inflight)
         assert self._wakeup is not None
         self._wakeup.set()
         if timeout is None:
@@ -102,6 +115,28 @@ class MicroBatcher:
                 f"model {self.name!r} did not answer within {timeout:g} s; retry, or raise the "
                 "server's request timeout."
             ) from None
+
+    def _expected(self) -> int:
+        """How many requests are in flight at once lately (closed-loop clients come back)."""
+        return max(self._recent_peak, self._window_peak)
+
+    async def _fill(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait (at most ``max_wait``) until as many requests queue as were in flight lately."""
+        assert self._wakeup is not None
+        target = min(self._expected(), self.max_batch_rows)
+        if len(self._queue) >= target:
+            return
+        self.waits += 1
+        deadline = loop.time() + self.max_wait
+        while len(self._queue) < target:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            except TimeoutError:
+                return
 
     def _take(self) -> list[Item]:
         items: list[Item] = []
@@ -127,16 +162,8 @@ class MicroBatcher:
                     return
                 await self._wakeup.wait()
                 continue
-            queued_rows = sum(item.rows for item in self._queue)
-            if (
-                self.max_wait
-                and queued_rows < self.max_batch_rows
-                and self._gap < self.max_wait
-                and self._last_gap < self.max_wait
-            ):
-                # requests are arriving fast: give the batch a moment to fill
-                self.waits += 1
-                await asyncio.sleep(self.max_wait)
+            if self.max_wait and self._last_gap < self.max_wait:
+                await self._fill(loop)
             items = self._take()
             if not items:
                 continue
