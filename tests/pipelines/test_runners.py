@@ -145,3 +145,11 @@ def test_an_unknown_runner_or_missing_input_is_one_clear_error() -> None:
         run(pipe, catalog={"flight": pd.DataFrame({"a": [1]})})
     with pytest.raises(mloop.errors.NotFound, match=r"parameter 'params:rows' is not defined"):
         run(Pipeline([node(f.make_frame, "params:rows", "raw")]))
+
+
+def test_an_input_that_cannot_reach_a_worker_process_is_one_clear_error() -> None:
+    import threading
+
+    pipe = Pipeline([node(f.count, "lock", "n")])
+    with pytest.raises(mloop.errors.InvalidInput, match=r"cannot be sent to a worker process"):
+        run(pipe, catalog={"lock": [threading.Lock()]}, runner="parallel", cache=False)

@@ -161,7 +161,16 @@ def pack(task: Task) -> bytes:
         import cloudpickle as serializer
     except ImportError:  # pragma: no cover - Ray installs it
         import pickle as serializer
-    return bytes(serializer.dumps(task))
+    try:
+        return bytes(serializer.dumps(task))
+    except Exception as exc:
+        from mloop.core.errors import InvalidInput
+
+        raise InvalidInput(
+            f"node {task.node.name!r}: its function or inputs cannot be sent to a worker "
+            f"process ({type(exc).__name__}: {exc}). Pass picklable values, or use the "
+            "sequential runner."
+        ) from None
 
 
 def worker_context() -> dict[str, Any]:
