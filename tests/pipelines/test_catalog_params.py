@@ -128,3 +128,31 @@ def test_a_parameter_file_with_a_syntax_error_gives_file_and_line(mloop_home: Pa
         load_params()
     with pytest.raises(InvalidInput, match=r"has no '='"):
         parse_overrides(["model.depth"])
+
+
+def test_training_set_entries_join_features_point_in_time() -> None:
+    from mloop import data
+    from mloop import features as fs
+    from mloop.pipelines import TrainingSetDataset
+
+    times = pd.to_datetime(["2013-01-01 05:00", "2013-01-01 06:00", "2013-01-01 07:00"], utc=True)
+    weather = pd.DataFrame({"origin": ["JFK"] * 3, "time_hour": times, "temp": [30.0, 31.0, 35.0]})
+    store = fs.FeatureStore()
+    origin = fs.Entity("origin", join_keys=["origin"])
+    store.apply(
+        [origin, fs.FeatureView("weather", entity=origin, source=weather, timestamp="time_hour")]
+    )
+    store.close()
+    flights = pd.DataFrame(
+        {
+            "origin": ["JFK", "JFK"],
+            "time_hour": pd.to_datetime(["2013-01-01 06:30", "2013-01-01 07:10"], utc=True),
+        }
+    )
+    data.register("departures", flights)
+    entry = TrainingSetDataset(
+        entities="departures", features=["weather:temp"], timestamp="time_hour"
+    )
+    entry.name = "training_set"
+    frame = entry.load()
+    assert list(frame["temp"]) == [31.0, 35.0]  # the latest reading at or before each departure
