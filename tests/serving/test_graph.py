@@ -13,6 +13,7 @@ import mloop
 from mloop import serving
 from mloop.core.errors import InvalidInput
 from mloop.registry import set_alias
+from mloop.store import get_store, lineage
 from mloop.store.predictions import read_predictions
 from tests.serving.conftest import Flights, records, train
 
@@ -175,6 +176,11 @@ def test_shadow_answers_with_the_champion_and_logs_both(
     logged = read_predictions("delays")
     assert logged.groupby("model_version").size().to_dict() == {"1": 10, "2": 10}
     assert set(logged["request_id"]) == set(answer["request_ids"])
+    downstream = lineage.downstream(get_store(), lineage.Node("model_version", "delays/2"))
+    assert {(e.relation, str(e.target)) for e in downstream} >= {
+        ("deployed_to", "deployment:delays"),
+        ("logs_to", "prediction_log:delays"),
+    }
 
 
 def test_ensemble_mean_averages_probabilities(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,6 +93,7 @@ class Service:
             for runtime in graph.runtimes():
                 self.metrics.set_version(graph.name, runtime.name, runtime.version)
                 runtime.listeners.append(self._swapped(graph.name))
+                self._record_deployment(graph.name, runtime.name, runtime.version)
             if self.watch:
                 graph.start_watching()
         self.loaded = True
@@ -100,8 +102,31 @@ class Service:
         def listener(model: str, _old: str | None, new: str) -> None:
             self.metrics.set_version(graph, model, new)
             self.metrics.swaps.labels(model).inc()
+            self._record_deployment(graph, model, new)
 
         return listener
+
+    def _record_deployment(self, graph: str, model: str, version: str) -> None:
+        """Lineage: ``model_version --deployed_to--> deployment`` (``--logs_to--> prediction_log``)."""
+        from mloop.store import get_store, lineage
+
+        deployment = lineage.Node("deployment", graph)
+        edges: list[tuple[lineage.Node, str, lineage.Node, dict[str, Any] | None]] = []
+        if not model.startswith("run-"):
+            edges.append(
+                (
+                    lineage.Node("model_version", f"{model}/{version}"),
+                    "deployed_to",
+                    deployment,
+                    None,
+                )
+            )
+        if self.writer is not None:
+            edges.append((deployment, "logs_to", lineage.Node("prediction_log", model), None))
+        try:
+            lineage.add_edges(get_store(), edges)
+        except Exception as exc:  # lineage must never stop serving
+            _log.error("recording the deployment of %s/%s failed: %s", model, version, exc)
 
     async def start(self) -> None:
         """Load the models (in a thread) and start the batchers on the running loop."""
@@ -330,8 +355,14 @@ class Service:
         }
 
 
+_PREFIX = new_id()[:16]  # random per process; a counter makes the rest unique
+_COUNTER = itertools.count(1)
+
+
 def _request_ids(base: str | None, rows: int) -> list[str]:
-    base = base if base and len(base) <= 100 else new_id()
+    """The client's id (``<id>-<row>`` for several rows), else a fresh 32-hex id."""
+    if not base or len(base) > 100:
+        base = f"{_PREFIX}{next(_COUNTER):016x}"
     return [base] if rows == 1 else [f"{base}-{i}" for i in range(rows)]
 
 
