@@ -153,3 +153,13 @@ def test_an_input_that_cannot_reach_a_worker_process_is_one_clear_error() -> Non
     pipe = Pipeline([node(f.count, "lock", "n")])
     with pytest.raises(mloop.errors.InvalidInput, match=r"cannot be sent to a worker process"):
         run(pipe, catalog={"lock": [threading.Lock()]}, runner="parallel", cache=False)
+
+
+def test_a_node_returning_the_wrong_number_of_outputs_fails_its_run_clearly() -> None:
+    pipe = Pipeline(
+        [node(f.make_frame, "params:rows", "raw"), node(f.two_values, "raw", ["a", "b"])]
+    )
+    with pytest.raises(
+        NodeFailed, match=r"returned 3 values, but it declares 2 outputs \['a', 'b'\]"
+    ):
+        run(pipe, params=PARAMS, track=False)
