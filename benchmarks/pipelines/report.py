@@ -1,0 +1,86 @@
+"""Render benchmarks/results/pipelines.json as the "Pipelines (vs Kedro)" section of BENCHMARKS.md.
+
+.venv/bin/python benchmarks/pipelines/report.py [--note "taken under load ..."]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent.parent / "results" / "pipelines.json"
+
+
+def section(figures: dict, note: str) -> str:
+    t = figures["trivial"]
+    b = figures["busy"]
+    bare = t["mloop bare (no tracking, no cache)"]
+    default = t["mloop default (child run per node + cache)"]
+    cached = t["mloop second run (every node cached)"]
+    kedro = t["Kedro SequentialRunner (default logging)"]
+    quiet = t["Kedro SequentialRunner (logging off)"]
+    n = figures["nodes"]
+    rows = [
+        ("mloop, runner alone (`track=False, cache=False`)", bare, True),
+        ("mloop default: a child run per node + cache", default, True),
+        ("mloop second run: every node from the cache", cached, False),
+        ("Kedro 1.7 SequentialRunner, default logging", kedro, True),
+        ("Kedro 1.7 SequentialRunner, logging off", quiet, True),
+    ]
+    lines = [
+        "## Pipelines (vs Kedro)",
+        "",
+        "`benchmarks/pipelines/bench_pipelines.py` (rendered by `report.py`): mloop and Kedro 1.7 "
+        "(in `benchmarks/.venv-kedro`) in the same run, each measurement a fresh process in a "
+        f"fresh mloop home, median of {figures['repeats']}. {note}",
+        "",
+        f"**{n} trivial nodes** (a chain of `x + 1`), sequential runner. *Wall* is start-up "
+        "(interpreter, imports) plus building and running the pipeline; *per node* is run time / "
+        f"{n}, i.e. the runner's overhead.",
+        "",
+        "| | wall (start-up + run) | run | per node |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for label, row, wall in rows:
+        shown = f"{row['wall_s']:.2f} s" if wall else "—"
+        lines.append(f"| {label} | {shown} | {row['run_s']:.3f} s | {row['per_node_ms']:.2f} ms |")
+    lines += [
+        "",
+        f"- Runner alone: {bare['per_node_ms']:.2f} ms per node (target < 2 ms); start-up + run "
+        f"{quiet['wall_s'] / bare['wall_s']:.1f}× faster than Kedro with its logging off and "
+        f"{kedro['wall_s'] / bare['wall_s']:.1f}× faster than Kedro as it comes.",
+        f"- Default mode misses the 2 ms target: {default['per_node_ms']:.0f} ms per node. Each node "
+        "is a tracking child run (create, re-read, end: three metadata transactions and several "
+        "reads inside `mloop.tracking.start_run`/`end_run`) and a cached output (one artifact "
+        "write and its ledger transaction); on SQLite under this load each transaction costs "
+        "several milliseconds. It is a fixed cost per node, visible on trivial nodes and small "
+        "beside real work.",
+        f"- A second run with nothing changed: {cached['per_node_ms']:.2f} ms per node (cache "
+        "entries are read in one query, keys are recomputed from code and input hashes).",
+        "",
+        f"**{figures['busy_nodes']} independent CPU-bound nodes** of {figures['busy_seconds']:g} s "
+        "of CPU each (pure Python, holds the GIL), tracking and cache off; 2 workers. Ray is "
+        "started before the clock starts (start-up shown apart); the process pools are "
+        "started inside the measured time, as a user sees it.",
+        "",
+        "| | run | vs its sequential |",
+        "| --- | ---: | ---: |",
+    ]
+    for label, row in b.items():
+        ratio = f"{row['vs_sequential']:.2f}" if "vs_sequential" in row else "1.00"
+        extra = f" (Ray start-up {row['ray_start_s']:.1f} s)" if "ray_start_s" in row else ""
+        lines.append(f"| {label}{extra} | {row['run_s']:.2f} s | {ratio} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--note", default="")
+    args = parser.parse_args()
+    print(section(json.loads(RESULTS.read_text()), args.note))
+
+
+if __name__ == "__main__":
+    main()
