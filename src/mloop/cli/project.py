@@ -75,7 +75,7 @@ def run(
     except NodeFailed as failed:
         _print_result(failed.result, as_json)
         if failed.traceback:
-            errors.print(failed.traceback, highlight=False, markup=False)
+            errors.print(failed.traceback.rstrip(), highlight=False, markup=False, soft_wrap=True)
         raise
     _print_result(result, as_json)
 
