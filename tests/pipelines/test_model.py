@@ -49,6 +49,8 @@ def test_two_nodes_writing_one_dataset_are_refused_by_name() -> None:
 def test_two_different_nodes_with_one_name_are_refused() -> None:
     with pytest.raises(InvalidInput, match=r"two nodes are named 'count'"):
         Pipeline([node(f.count, "a", "n1"), node(f.count, "b", "n2")])
+    with pytest.raises(InvalidInput, match=r"two nodes are named 'x'"):  # same wiring, other code
+        Pipeline([node(f.count, "a", "n", name="x"), node(f.use_blob, "a", "n", name="x")])
 
 
 def test_a_cycle_is_refused_and_named() -> None:
@@ -121,3 +123,10 @@ def test_the_dag_renders_as_tree_mermaid_and_offline_html() -> None:
     page = to_html(pipe, "demo")
     assert "<svg" in page and "summarize" in page
     assert "http" not in page.replace("http://www.w3.org/2000/svg", "")  # opens offline
+
+
+def test_a_long_chain_given_backwards_is_ordered_first_to_last() -> None:
+    chain = [node(f.count, f"d{i}", f"d{i + 1}", name=f"n{i}") for i in range(3000)]
+    pipe = Pipeline(list(reversed(chain)))
+    assert [n.name for n in pipe.nodes] == [f"n{i}" for i in range(3000)]
+    assert len(pipe.layers) == 3000

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mloop.core.errors import InvalidInput
@@ -34,7 +34,7 @@ Spec = str | Sequence[str] | Mapping[str, str] | None
 class Node:
     """A function with named inputs and outputs. Build it with :func:`node`."""
 
-    func: Callable[..., Any] = field(compare=False)
+    func: Callable[..., Any]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     name: str

@@ -180,20 +180,32 @@ def _layers(nodes: list[Node], producer: Mapping[str, Node]) -> list[list[Node]]
     for item in nodes:
         if item.name in deps[item.name]:
             raise InvalidInput(f"node {item.name!r} reads its own output; that is a cycle.")
-    done: set[str] = set()
+    index = {n.name: i for i, n in enumerate(nodes)}
+    waiting = {n.name: len(deps[n.name]) for n in nodes}
+    readers: dict[str, list[str]] = {n.name: [] for n in nodes}
+    for name, parents in deps.items():
+        for parent in parents:
+            readers[parent].append(name)
+    layer = [n for n in nodes if waiting[n.name] == 0]
     layers: list[list[Node]] = []
-    remaining = list(nodes)
-    while remaining:
-        layer = [n for n in remaining if deps[n.name] <= done]
-        if not layer:
-            cycle = _find_cycle({n.name: deps[n.name] for n in remaining})
-            raise InvalidInput(
-                f"the pipeline has a cycle: {' -> '.join(cycle)}; a node cannot depend on its "
-                "own outputs. Break the cycle by renaming one dataset."
-            )
+    placed = 0
+    while layer:
         layers.append(layer)
-        done.update(n.name for n in layer)
-        remaining = [n for n in remaining if n.name not in done]
+        placed += len(layer)
+        following: list[str] = []
+        for item in layer:
+            for reader in readers[item.name]:
+                waiting[reader] -= 1
+                if waiting[reader] == 0:
+                    following.append(reader)
+        layer = [nodes[index[name]] for name in sorted(following, key=index.__getitem__)]
+    if placed < len(nodes):
+        left = {n.name: deps[n.name] for n in nodes if waiting[n.name] > 0}
+        cycle = _find_cycle(left)
+        raise InvalidInput(
+            f"the pipeline has a cycle: {' -> '.join(cycle)}; a node cannot depend on its "
+            "own outputs. Break the cycle by renaming one dataset."
+        )
     return layers
 
 
