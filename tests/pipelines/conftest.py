@@ -12,9 +12,16 @@ import pytest
 def ray_cluster() -> Iterator[None]:
     """A local Ray (2 CPUs, no dashboard) shared by every Ray test, shut down at the end."""
     ray = pytest.importorskip("ray")
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per task, as Ray's workers use
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    previous = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"  # Ray's workers inherit it: one thread per task
+    try:
+        if not ray.is_initialized():
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    finally:
+        if previous is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = previous
     yield
     ray.shutdown()
 
