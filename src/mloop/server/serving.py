@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.routing import Route
 
 from mloop.serving import Limits, Service, error_body
 from mloop.serving.errors import PayloadTooLarge, UnsupportedMediaType
@@ -139,25 +140,40 @@ def create_app(
     )
     app.state.service = service
 
-    @app.post("/v1/models/{name}/predict", openapi_extra=_PREDICT_BODY, tags=["predict"])
-    async def predict(name: str, request: Request) -> Response:
-        """Predict with a served model or graph; answers predictions, version, request ids."""
+    async def predict_route(request: Request) -> Response:
         try:
             body = await _read_json_body(request, max_body)
-            answer = await service.predict(name, body, request.headers.get("x-request-id"))
+            answer = await service.predict(
+                request.path_params["name"], body, request.headers.get("x-request-id")
+            )
         except Exception as exc:
             return _error(exc)
         return _json(answer)
 
-    @app.post("/invocations", openapi_extra=_PREDICT_BODY, tags=["predict"])
-    async def invocations(request: Request) -> Response:
-        """MLflow-compatible scoring of the first served model: ``{"predictions": [...]}``."""
+    async def invocations_route(request: Request) -> Response:
         try:
             body = await _read_json_body(request, max_body)
             answer = await service.predict(None, body, request.headers.get("x-request-id"))
         except Exception as exc:
             return _error(exc)
         return _json({"predictions": answer["predictions"]})
+
+    @app.post("/v1/models/{name}/predict", openapi_extra=_PREDICT_BODY, tags=["predict"])
+    async def predict(name: str, request: Request) -> Response:
+        """Predict with a served model or graph; answers predictions, version, request ids."""
+        return await predict_route(request)
+
+    @app.post("/invocations", openapi_extra=_PREDICT_BODY, tags=["predict"])
+    async def invocations(request: Request) -> Response:
+        """MLflow-compatible scoring of the first served model: ``{"predictions": [...]}``."""
+        return await invocations_route(request)
+
+    # The hot routes answer through plain Starlette routes placed first (no dependency
+    # solving per request); the FastAPI routes above stay for the OpenAPI docs.
+    app.router.routes[:0] = [
+        Route("/v1/models/{name}/predict", predict_route, methods=["POST"]),
+        Route("/invocations", invocations_route, methods=["POST"]),
+    ]
 
     @app.post("/v1/feedback", openapi_extra=_FEEDBACK_BODY, tags=["feedback"])
     async def feedback(request: Request) -> Response:
