@@ -33,7 +33,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("pipelines", "pipeline"),
 ]
 # modules under mloop.cli whose `register(app)` adds top-level commands
-_COMMANDS: list[str] = ["demo", "serve", "project"]
+_COMMANDS: list[str] = ["demo", "serve", "project", "monitor"]
 
 _state = {"debug": False}
 

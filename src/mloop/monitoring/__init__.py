@@ -1,23 +1,71 @@
-"""Monitoring: drift, windows of the prediction log, accuracy with delayed labels, alerts.
+"""Monitoring: drift, windows of the prediction log, accuracy with late labels, alerts.
 
 >>> from mloop import monitoring
->>> report = monitoring.drift(train_df, live_df)
->>> report.features["temp"].drifted, report.dataset.share
->>> report.to_html("drift.html")
+>>> report = monitoring.drift(train_df, live_df)              # DataFrames or stored profiles
+>>> report.features["temp"].drifted, report.dataset.share, report.to_html("drift.html")
+
+>>> monitoring.set_reference("delays", 3, train_df, target="delayed")
+>>> monitor = monitoring.Monitor("delays", alerts=[monitoring.AlertRule("drift", "drift.share", 0.3)])
+>>> monitor.run(start="2026-01-01", end="2026-02-01", every="1D")   # windows of the prediction log
+>>> monitor.refresh_labels(); monitor.report("monitoring.html")
+
+The defaults (which statistic for which column, thresholds) are in
+:mod:`mloop.monitoring.defaults`.
 """
 
 from __future__ import annotations
 
+from mloop.monitoring.alerts import Alert, AlertRule, alert_history, list_alerts
 from mloop.monitoring.defaults import DriftDefaults, defaults
 from mloop.monitoring.drift import drift
+from mloop.monitoring.monitor import Monitor
+from mloop.monitoring.notifiers import FileNotifier, LogNotifier, WebhookNotifier
+from mloop.monitoring.performance import performance_of
+from mloop.monitoring.prometheus import prometheus_gauges
+from mloop.monitoring.reference import Reference, get_reference, model_outputs, set_reference
 from mloop.monitoring.report import DatasetDrift, DriftReport, FeatureDrift, Finding
+from mloop.monitoring.window import Window
+
+
+def get_window(window_id: str) -> Window:
+    """A stored window by id."""
+    from mloop.monitoring._store import get_window as read
+
+    return read(window_id)
+
+
+def list_windows(
+    model: str, start: int | None = None, end: int | None = None, version: str | None = None
+) -> list[Window]:
+    """Stored windows of ``model`` (times in epoch milliseconds), oldest first."""
+    from mloop.monitoring._store import list_windows as read
+
+    return read(model, start, end, version)
+
 
 __all__ = [
+    "Alert",
+    "AlertRule",
     "DatasetDrift",
     "DriftDefaults",
     "DriftReport",
     "FeatureDrift",
+    "FileNotifier",
     "Finding",
+    "LogNotifier",
+    "Monitor",
+    "Reference",
+    "WebhookNotifier",
+    "Window",
+    "alert_history",
     "defaults",
     "drift",
+    "get_reference",
+    "get_window",
+    "list_alerts",
+    "list_windows",
+    "model_outputs",
+    "performance_of",
+    "prometheus_gauges",
+    "set_reference",
 ]

@@ -1,0 +1,405 @@
+"""``mloop monitor``, ``mloop alerts`` and ``mloop loop``: drift, windows, alerts, retraining."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from mloop.cli.output import console, emit_json, format_ms, table
+
+monitor_app = typer.Typer(
+    help="Monitoring: drift, windows of the prediction log, reports.", no_args_is_help=True
+)
+alerts_app = typer.Typer(
+    help="Alerts fired by monitoring rules, and their history.", no_args_is_help=True
+)
+loop_app = typer.Typer(
+    help="The closed loop: retraining decisions, approval, policy steps.", no_args_is_help=True
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(monitor_app, name="monitor")
+    app.add_typer(alerts_app, name="alerts")
+    app.add_typer(loop_app, name="loop")
+
+
+def _read(source: str) -> Any:
+    """A DataFrame from a Parquet/CSV path or a dataset reference (weather@2)."""
+    path = Path(source)
+    if path.exists():
+        import pandas as pd
+
+        return pd.read_csv(path) if path.suffix.lower() == ".csv" else pd.read_parquet(path)
+    from mloop.data import load
+
+    return load(source)
+
+
+def _ms(value: str | None) -> int | None:
+    if value is None:
+        return None
+    from mloop.monitoring.monitor import _ms as to_ms
+
+    return to_ms(value)
+
+
+# -- mloop monitor -------------------------------------------------------------------------
+
+
+@monitor_app.command("drift")
+def drift_(
+    reference: str = typer.Argument(..., help="Reference data: Parquet/CSV path or dataset@N."),
+    current: str = typer.Argument(..., help="Current data: Parquet/CSV path or dataset@N."),
+    columns: str | None = typer.Option(None, "--columns", "-c", help="Comma-separated columns."),
+    html: Path | None = typer.Option(None, "--html", help="Write the HTML report here."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Compare two data sets column by column (drift statistics, findings)."""
+    from mloop.monitoring import drift
+
+    names = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    report = drift(
+        _read(reference), _read(current), columns=names, title=f"Drift: {current} vs {reference}"
+    )
+    if html is not None:
+        report.to_html(html)
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    rows = [
+        {
+            "column": f.column,
+            "kind": f.kind,
+            "statistic": f.statistic,
+            "score": f.score,
+            "threshold": f.threshold,
+            "drifted": f.drifted if f.drifted is not None else f.status,
+            "findings": "; ".join(f.findings),
+        }
+        for f in report.features.values()
+    ]
+    table(
+        rows, ["column", "kind", "statistic", "score", "threshold", "drifted", "findings"], "Drift"
+    )
+    d = report.dataset
+    console.print(
+        f"{d.drifted_columns}/{d.columns} columns drifted (share {d.share:.2f}); dataset drift: "
+        f"{'[red]yes[/red]' if d.drifted else '[green]no[/green]'}"
+        + (f"; report written to {html}" if html else "")
+    )
+
+
+@monitor_app.command("run")
+def run_(
+    model: str = typer.Argument(..., help="Registered model name."),
+    start: str = typer.Option(..., "--start", help="Start of the period (ISO time, UTC)."),
+    end: str = typer.Option(..., "--end", help="End of the period (ISO time, UTC)."),
+    every: str = typer.Option("1D", "--every", help="Window length, e.g. 1h, 1D, 7D."),
+    rows: int | None = typer.Option(None, "--rows", help="Windows of this many rows instead."),
+    suite: str | None = typer.Option(None, "--suite", help="Stored data suite run on each window."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Aggregate the prediction log into windows: drift, quality, metrics (stored)."""
+    from mloop.monitoring import Monitor
+
+    windows = Monitor(model, suite=suite).run(start, end, every=None if rows else every, rows=rows)
+    _windows_table([w.summary() for w in windows], as_json, f"Windows of {model}")
+
+
+@monitor_app.command("refresh")
+def refresh(
+    model: str = typer.Argument(..., help="Registered model name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Re-score stored windows whose labels arrived since (joined by request id)."""
+    from mloop.monitoring import Monitor
+
+    windows = Monitor(model).refresh_labels()
+    _windows_table([w.summary() for w in windows], as_json, f"Re-scored windows of {model}")
+
+
+@monitor_app.command("windows")
+def windows_(
+    model: str = typer.Argument(..., help="Registered model name."),
+    start: str | None = typer.Option(None, "--start", help="Windows starting at or after."),
+    end: str | None = typer.Option(None, "--end", help="Windows starting before."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List stored windows, oldest first."""
+    from mloop.monitoring import list_windows
+
+    found = list_windows(model, _ms(start), _ms(end))
+    _windows_table([w.summary() for w in found], as_json, f"Windows of {model}")
+
+
+def _windows_table(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        row["start"], row["end"] = format_ms(row["start"]), format_ms(row["end"])
+    metrics = [m for m in ("roc_auc", "accuracy", "mae") if any(m in r for r in rows)]
+    columns = [
+        "id",
+        "version",
+        "start",
+        "end",
+        "rows",
+        "drift_share",
+        "drifted",
+        "labelled",
+        *metrics,
+        "quality_failed",
+    ]
+    table(rows, columns, title)
+
+
+@monitor_app.command("window")
+def window_(
+    window_id: str = typer.Argument(..., help="Window id (see `mloop monitor windows`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one window: drift per column, metrics, root cause."""
+    from mloop.monitoring import get_window
+
+    window = get_window(window_id)
+    if as_json:
+        emit_json(window.to_dict())
+        return
+    console.print(repr(window))
+    reports = [window.drift, *([window.output_drift] if window.output_drift else [])]
+    rows = [
+        {
+            "column": f.column,
+            "statistic": f.statistic,
+            "score": f.score,
+            "threshold": f.threshold,
+            "drifted": f.drifted,
+            "importance": f.importance,
+        }
+        for r in reports
+        for f in r.features.values()
+    ]
+    table(rows, ["column", "statistic", "score", "threshold", "drifted", "importance"], "Drift")
+    cause = window.root_cause or {}
+    if cause.get("slices"):
+        table(
+            cause["slices"],
+            ["column", "value", "rows", "reference", "current", "drop"],
+            "Worst slices",
+        )
+
+
+@monitor_app.command("status")
+def status(
+    model: str = typer.Argument(..., help="Registered model name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The latest window, firing alerts and the last retraining decisions of a model."""
+    from mloop.loop import decisions
+    from mloop.monitoring import list_alerts
+    from mloop.monitoring._store import list_windows
+
+    latest = list_windows(model, limit=1, newest=True)
+    firing = list_alerts(model, status="firing")
+    recent = decisions(model, limit=5)
+    if as_json:
+        emit_json(
+            {
+                "latest_window": latest[0].to_dict() if latest else None,
+                "firing": [a.__dict__ for a in firing],
+                "decisions": [d.to_dict() for d in recent],
+            }
+        )
+        return
+    if latest:
+        console.print(repr(latest[0]))
+    else:
+        console.print(
+            f"model {model!r} has no windows yet; `mloop monitor run {model} ...` makes them."
+        )
+    table(
+        [a.__dict__ for a in firing],
+        ["rule", "severity", "value", "threshold", "occurrences", "message"],
+        "Firing alerts",
+    )
+    table(
+        [d.to_dict() for d in recent],
+        ["id", "trigger", "status", "champion_version", "candidate_version", "reason"],
+        "Recent decisions",
+    )
+
+
+@monitor_app.command("report")
+def report(
+    model: str = typer.Argument(..., help="Registered model name."),
+    out: Path = typer.Option(Path("monitoring.html"), "--out", "-o", help="HTML file to write."),
+    start: str | None = typer.Option(None, "--start", help="Windows starting at or after."),
+    end: str | None = typer.Option(None, "--end", help="Windows starting before."),
+) -> None:
+    """Write the HTML report: drift over time, histograms, accuracy, KPIs, alerts, retraining."""
+    from mloop.monitoring import Monitor
+
+    Monitor(model).report(out, start, end)
+    console.print(f"report of {model} written to {out}")
+
+
+# -- mloop alerts --------------------------------------------------------------------------
+
+
+@alerts_app.command("list")
+def alerts_list(
+    model: str | None = typer.Option(None, "--model", "-m", help="Only this model."),
+    status_: str | None = typer.Option(None, "--status", help="firing or resolved."),
+    limit: int = typer.Option(100, "--limit", help="At most this many."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Alerts, newest first (one row per firing episode; repeats are counted, not re-sent)."""
+    from mloop.monitoring import list_alerts
+
+    rows = [a.__dict__ for a in list_alerts(model, status_, limit)]
+    if not as_json:
+        for row in rows:
+            row["fired_at"], row["resolved_at"] = (
+                format_ms(row["fired_at"]),
+                format_ms(row["resolved_at"]),
+            )
+    table(
+        rows,
+        [
+            "id",
+            "model_name",
+            "rule",
+            "severity",
+            "status",
+            "value",
+            "threshold",
+            "occurrences",
+            "fired_at",
+            "resolved_at",
+        ],
+        "Alerts",
+        as_json,
+    )
+
+
+@alerts_app.command("history")
+def alerts_history(
+    model: str | None = typer.Option(None, "--model", "-m", help="Only this model."),
+    alert: str | None = typer.Option(None, "--alert", help="Only this alert id."),
+    limit: int = typer.Option(200, "--limit", help="At most this many."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Alert events (fired, repeated, resolved) with the outcome of each notification."""
+    from mloop.monitoring import alert_history
+
+    rows = alert_history(model, alert, limit)
+    if not as_json:
+        for row in rows:
+            row["at"] = format_ms(row["at"])
+            row["notified"] = ", ".join(f"{k}: {v}" for k, v in (row["notified"] or {}).items())
+    table(rows, ["at", "model", "rule", "event", "value", "notified"], "Alert history", as_json)
+
+
+# -- mloop loop ----------------------------------------------------------------------------
+
+
+@loop_app.command("status")
+def loop_status(
+    model: str | None = typer.Option(None, "--model", "-m", help="Only this model."),
+    policy: str | None = typer.Option(None, "--policy", "-p", help="Only this policy."),
+    status_: str | None = typer.Option(None, "--status", help="e.g. awaiting_approval."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Retraining decisions, oldest first: trigger, status, champion and challenger."""
+    from mloop.loop import decisions
+
+    rows = [d.to_dict() for d in decisions(model, policy, status_)]
+    if not as_json:
+        for row in rows:
+            row["created_at"] = format_ms(row["created_at"])
+    table(
+        rows,
+        [
+            "id",
+            "created_at",
+            "policy",
+            "model",
+            "trigger",
+            "status",
+            "champion_version",
+            "candidate_version",
+            "reason",
+        ],
+        "Retraining decisions",
+        as_json,
+    )
+
+
+@loop_app.command("show")
+def loop_show(decision_id: str = typer.Argument(..., help="Decision id.")) -> None:
+    """Everything a decision recorded (evidence, metrics of both models, gate verdict)."""
+    from mloop.loop import get_decision
+
+    emit_json(get_decision(decision_id).to_dict())
+
+
+@loop_app.command("approve")
+def loop_approve(
+    decision_id: str = typer.Argument(..., help="Decision awaiting approval."),
+    reason: str = typer.Option("", "--reason", "-r", help="Why (kept in the audit log)."),
+) -> None:
+    """Promote the challenger of a decision awaiting approval (servers hot-swap to it)."""
+    from mloop.loop import approve
+
+    version = approve(decision_id, reason)
+    console.print(f"{version.name} version {version.version} is now {', '.join(version.aliases)}.")
+
+
+@loop_app.command("reject")
+def loop_reject(
+    decision_id: str = typer.Argument(..., help="Decision awaiting approval."),
+    reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in the audit log)."),
+) -> None:
+    """Turn down the challenger of a decision awaiting approval."""
+    from mloop.loop import reject
+
+    decision = reject(decision_id, reason)
+    console.print(f"decision {decision.id} rejected; {decision.model} keeps its champion.")
+
+
+@loop_app.command("step")
+def loop_step(
+    target: str = typer.Argument(..., help="The policy object as module:attribute."),
+    now: str | None = typer.Option(None, "--now", help="The time to act at (default: now)."),
+) -> None:
+    """Run one step of a policy defined in code (e.g. from cron)."""
+    import importlib
+    import sys
+
+    from mloop.core.errors import InvalidInput
+    from mloop.loop import RetrainingPolicy
+
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise InvalidInput(f"{target!r} is not module:attribute, e.g. policies:delays_policy.")
+    sys.path.insert(0, str(Path.cwd()))
+    policy = getattr(importlib.import_module(module_name), attribute, None)
+    if not isinstance(policy, RetrainingPolicy):
+        raise InvalidInput(f"{target} is not a RetrainingPolicy (found {type(policy).__name__}).")
+    decision = policy.step(now)
+    if decision is None:
+        console.print(f"policy {policy.name}: no trigger fired.")
+    else:
+        console.print(
+            f"policy {policy.name}: {decision.trigger} → {decision.status}"
+            + (
+                f" (challenger version {decision.candidate_version})"
+                if decision.candidate_version
+                else ""
+            )
+            + f"; decision {decision.id}"
+        )
