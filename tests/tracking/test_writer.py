@@ -111,3 +111,12 @@ def test_timestamps_are_integer_milliseconds_and_zero_is_kept() -> None:
     assert [m.timestamp for m in mloop.get_metric_history(run.info.run_id, "x")] == [0]
     stamp = mloop.get_metric_history(run.info.run_id, "y")[0].timestamp
     assert stamp >= run.info.start_time
+
+
+def test_a_run_created_with_a_past_start_time_is_not_taken_for_dead(db_url: str) -> None:
+    client = mloop.tracking.TrackingClient()
+    experiment_id = client.create_experiment("imported")
+    run = client.create_run(experiment_id, start_time=1_000)
+    stored = client.get_run(run.info.run_id)
+    assert stored.info.start_time == 1_000
+    assert stored.info.status == "RUNNING"

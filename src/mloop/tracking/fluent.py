@@ -423,7 +423,7 @@ def search_runs(
     >>> mloop.search_runs(experiment_names=["delays"], filter_string="metrics.auc > 0.8",
     ...                   order_by=["metrics.auc DESC"], max_results=10)
     """
-    from mloop.tracking.search import search, to_frame
+    from mloop.tracking.search import search, search_frame
 
     tracker = _flush_all()
     ids: list[int] | None
@@ -437,8 +437,9 @@ def search_runs(
         ids = [int(_experiment_id(tracker, None))]
     if output_format not in ("pandas", "list"):
         raise InvalidInput(f"output_format {output_format!r} is unknown; use 'pandas' or 'list'.")
-    found = search(tracker.store, ids, filter_string, order_by, max_results, run_view_type)
-    return to_frame(found) if output_format == "pandas" else found
+    if output_format == "pandas":
+        return search_frame(tracker.store, ids, filter_string, order_by, max_results, run_view_type)
+    return search(tracker.store, ids, filter_string, order_by, max_results, run_view_type)
 
 
 def _reset_for_tests() -> None:

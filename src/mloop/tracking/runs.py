@@ -53,15 +53,15 @@ def create(
     tags: dict[str, str],
     start_time: int | None = None,
 ) -> RunInfo:
-    now = start_time or now_ms()
+    now = now_ms()
     row = {
         "run_id": run_id,
         "experiment_id": int(experiment_id),
         "name": run_name,
         "status": RUNNING,
-        "start_time": now,
+        "start_time": now if start_time is None else start_time,
         "end_time": None,
-        "heartbeat_at": now,
+        "heartbeat_at": now,  # alive now, even when start_time is in the past
         "user": user,
         "artifact_uri": artifact_uri,
         "parent_run_id": parent_run_id,

@@ -1,18 +1,26 @@
-"""Search runs: the filter tree compiled to SQL expressions, results as Runs or a DataFrame."""
+"""Search runs: the filter tree compiled to SQL expressions, the matching runs selected in order.
+
+The selection walks the index that answers the question: with a metric as the first sort
+key and a moderate ``max_results``, runs are read in that metric's order from the
+``(key, value)`` index of ``latest_metrics`` and the scan stops once enough match, in
+three segments (numbers, then NaN, then runs without the metric, as MLflow orders them).
+Otherwise every candidate run is filtered and sorted. The values of the selected runs
+are then fetched in bulk (:mod:`.results`).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, false, not_, or_, select, true
+from sqlalchemy import ColumnElement, Connection, and_, case, exists, false, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
+from mloop.core.errors import InvalidInput
 from mloop.store.db import MetadataStore
 from mloop.store.schema.tracking import LatestMetric, Param, Tag
 from mloop.store.schema.tracking import Run as RunRow
-from mloop.tracking import runs
-from mloop.tracking.entities import Run, RunData, RunInfo
+from mloop.tracking import results, runs
+from mloop.tracking.entities import Run
 from mloop.tracking.filter import And, Comparison, Node, Or, OrderBy, parse, parse_order_by
 
 if TYPE_CHECKING:
@@ -112,9 +120,28 @@ def compile_filter(node: Node | None) -> ColumnElement[bool]:
     )
 
 
-def _order(query: Any, terms: list[OrderBy]) -> Any:
+# columns of a selected run, in the order results.py reads them
+RUN_COLUMNS = (
+    RunRow.run_id,
+    RunRow.name,
+    RunRow.experiment_id,
+    RunRow.status,
+    RunRow.start_time,
+    RunRow.end_time,
+    RunRow.artifact_uri,
+    RunRow.user,
+    RunRow.lifecycle_stage,
+    RunRow.parent_run_id,
+)
+# up to this many results, a metric sort key is read from its index (stops early); above,
+# sorting every match at once is cheaper than visiting runs one by one in metric order
+_INDEX_ORDER_MAX = 1000
+
+
+def _order_clauses(query: Any, terms: list[OrderBy], first_alias: int = 0) -> tuple[Any, list[Any]]:
+    """Join what ``terms`` sort on; return the query and its ORDER BY clauses."""
     clauses: list[Any] = []
-    for index, term in enumerate(terms):
+    for index, term in enumerate(terms, start=first_alias):
         if term.entity == "attributes":
             column: Any = _ATTRIBUTE_COLUMNS[term.key]
         else:
@@ -132,8 +159,81 @@ def _order(query: Any, terms: list[OrderBy]) -> Any:
         if term.entity != "metrics":
             clauses.append(case((column.is_(None), 1), else_=0))
         clauses.append(column.asc() if term.ascending else column.desc())
-    clauses += [RunRow.start_time.desc(), RunRow.run_id]
-    return query.order_by(*clauses)
+    return query, clauses
+
+
+_TIE_BREAK = (RunRow.start_time.desc(), RunRow.run_id)
+
+
+def _select_sorted(
+    conn: Connection, where: list[Any], terms: list[OrderBy], limit: int
+) -> list[Any]:
+    """Every matching run, filtered and sorted by the database in one query."""
+    query, clauses = _order_clauses(select(*RUN_COLUMNS).where(*where), terms)
+    return list(conn.execute(query.order_by(*clauses, *_TIE_BREAK).limit(limit)).all())
+
+
+def _select_by_metric_index(
+    conn: Connection, where: list[Any], terms: list[OrderBy], limit: int
+) -> list[Any]:
+    """Runs in the order of the metric ``terms[0]``, read from its index until ``limit``.
+
+    Same order as :func:`_select_sorted`: runs with a number first (ascending or
+    descending), then runs whose value is NaN, then runs without the metric, each
+    segment ordered by the remaining terms and the tie-break.
+    """
+    first, rest = terms[0], terms[1:]
+    metric = aliased(LatestMetric, name="order_key")
+    joined = select(*RUN_COLUMNS).select_from(metric).join(RunRow, RunRow.run_id == metric.run_id)
+    numbers = joined.where(*where, metric.key == first.key, metric.is_nan == false())
+    nans = joined.where(*where, metric.key == first.key, metric.is_nan == true())
+    missing = select(*RUN_COLUMNS).where(
+        *where,
+        ~exists().where(LatestMetric.run_id == RunRow.run_id, LatestMetric.key == first.key),
+    )
+    found: list[Any] = []
+    leading = [metric.value.asc() if first.ascending else metric.value.desc()]
+    for segment, lead in ((numbers, leading), (nans, []), (missing, [])):
+        query, clauses = _order_clauses(segment, rest, first_alias=1)
+        query = query.order_by(*lead, *clauses, *_TIE_BREAK).limit(limit - len(found))
+        found.extend(conn.execute(query).all())
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _select(conn: Connection, where: list[Any], terms: list[OrderBy], limit: int) -> list[Any]:
+    if terms and terms[0].entity == "metrics" and limit <= _INDEX_ORDER_MAX:
+        return _select_by_metric_index(conn, where, terms, limit)
+    return _select_sorted(conn, where, terms, limit)
+
+
+def _conditions(
+    experiment_ids: list[int] | None, filter_string: str | None, run_view_type: str
+) -> list[Any]:
+    stages = _VIEW_TYPES.get(run_view_type.upper(), ("active",))
+    where = [compile_filter(parse(filter_string)), RunRow.lifecycle_stage.in_(stages)]
+    if experiment_ids is not None:
+        where.append(RunRow.experiment_id.in_(experiment_ids))
+    return where
+
+
+def _find(
+    store: MetadataStore,
+    experiment_ids: list[int] | None,
+    filter_string: str | None,
+    order_by: list[str] | None,
+    max_results: int,
+    run_view_type: str,
+) -> results.Found:
+    where = _conditions(experiment_ids, filter_string, run_view_type)
+    terms = parse_order_by(order_by)
+    if max_results < 0:
+        raise InvalidInput(f"max_results {max_results} must be zero or more.")
+    runs.expire_stale(store)
+    with store.read() as conn:
+        rows = _select(conn, where, terms, max_results) if max_results else []
+        return results.fetch(store, conn, rows)
 
 
 def search(
@@ -145,88 +245,18 @@ def search(
     run_view_type: str = "ACTIVE_ONLY",
 ) -> list[Run]:
     """Runs matching the filter, in the requested order, with params, metrics and tags."""
-    condition = compile_filter(parse(filter_string))
-    terms = parse_order_by(order_by)
-    stages = _VIEW_TYPES.get(run_view_type.upper(), ("active",))
-    runs.expire_stale(store)
-    query = select(RunRow).where(condition, RunRow.lifecycle_stage.in_(stages))
-    if experiment_ids is not None:
-        query = query.where(RunRow.experiment_id.in_(experiment_ids))
-    query = _order(query, terms).limit(max_results)
-    with store.read() as conn:
-        rows = conn.execute(query).all()
-        if not rows:
-            return []
-        ids = [row.run_id for row in rows]
-        params: dict[str, dict[str, str]] = defaultdict(dict)
-        metrics: dict[str, dict[str, float]] = defaultdict(dict)
-        tags: dict[str, dict[str, str]] = defaultdict(dict)
-        for chunk in _chunks(ids, 900):
-            for run_id, key, text in conn.execute(
-                select(Param.run_id, Param.key, Param.value).where(Param.run_id.in_(chunk))
-            ):
-                params[run_id][key] = text
-            for run_id, key, value, is_nan in conn.execute(
-                select(
-                    LatestMetric.run_id, LatestMetric.key, LatestMetric.value, LatestMetric.is_nan
-                ).where(LatestMetric.run_id.in_(chunk))
-            ):
-                metrics[run_id][key] = runs.metric_value(value, is_nan)
-            for run_id, key, text in conn.execute(
-                select(Tag.run_id, Tag.key, Tag.value).where(Tag.run_id.in_(chunk))
-            ):
-                tags[run_id][key] = text
-    return [
-        Run(
-            info=RunInfo(
-                run_id=row.run_id,
-                run_name=row.name,
-                experiment_id=str(row.experiment_id),
-                status=row.status,
-                start_time=row.start_time,
-                end_time=row.end_time,
-                artifact_uri=row.artifact_uri,
-                user_id=row.user,
-                lifecycle_stage=row.lifecycle_stage,
-                parent_run_id=row.parent_run_id,
-            ),
-            data=RunData(
-                params=params[row.run_id], metrics=metrics[row.run_id], tags=tags[row.run_id]
-            ),
-        )
-        for row in rows
-    ]
+    found = _find(store, experiment_ids, filter_string, order_by, max_results, run_view_type)
+    return results.as_runs(found)
 
 
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def to_frame(found: list[Run]) -> pd.DataFrame:
-    """Runs as a DataFrame shaped like MLflow's ``search_runs`` result."""
-    import pandas as pd
-
-    columns: dict[str, list[Any]] = {
-        "run_id": [r.info.run_id for r in found],
-        "experiment_id": [r.info.experiment_id for r in found],
-        "status": [r.info.status for r in found],
-        "artifact_uri": [r.info.artifact_uri for r in found],
-        "start_time": [r.info.start_time for r in found],
-        "end_time": [r.info.end_time for r in found],
-    }
-    n = len(found)
-    for prefix, field in (("metrics", "metrics"), ("params", "params"), ("tags", "tags")):
-        keys = sorted({key for run in found for key in getattr(run.data, field)})
-        default = float("nan") if prefix == "metrics" else None
-        for key in keys:
-            columns[f"{prefix}.{key}"] = [default] * n
-        for index, run in enumerate(found):
-            for key, value in getattr(run.data, field).items():
-                columns[f"{prefix}.{key}"][index] = value
-    frame = pd.DataFrame(columns)
-    for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
-    for column in frame.columns:
-        if column.startswith("metrics."):
-            frame[column] = frame[column].astype("float64")
-    return frame
+def search_frame(
+    store: MetadataStore,
+    experiment_ids: list[int] | None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+    max_results: int = 1000,
+    run_view_type: str = "ACTIVE_ONLY",
+) -> pd.DataFrame:
+    """Like :func:`search`, as a DataFrame shaped like MLflow's ``search_runs`` result."""
+    found = _find(store, experiment_ids, filter_string, order_by, max_results, run_view_type)
+    return results.as_frame(found)
