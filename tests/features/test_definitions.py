@@ -299,15 +299,25 @@ def test_a_registered_dataset_is_a_source_pinned_to_its_version(store: fs.Featur
     from mloop import data
 
     data.register("weather", _weather())
-    by_reference = fs.FeatureView("weather", entity=ORIGIN, source="dataset:weather@latest", timestamp="time_hour")
+    by_reference = fs.FeatureView(
+        "weather", entity=ORIGIN, source="dataset:weather@latest", timestamp="time_hour"
+    )
     [_, applied] = store.apply([ORIGIN, by_reference])
     assert store.get_definition("feature_view", "weather").source.dataset == "weather@1"
-    upstream = lineage.upstream(get_store(), Node("feature_view_version", f"weather/{applied.version}"))
+    upstream = lineage.upstream(
+        get_store(), Node("feature_view_version", f"weather/{applied.version}")
+    )
     assert upstream[0].source == Node("dataset_version", "weather@1")
     data.register("weather", _weather().assign(temp=[0.0, 0.0, 0.0]))
-    frame = pd.DataFrame({"origin": ["JFK"], "event_timestamp": pd.to_datetime(["2013-01-02"], utc=True)})
-    assert store.get_training_set(frame, features=["weather:temp"])["temp"].tolist() == [40.0]  # still @1
-    by_object = fs.FeatureView("weather", entity=ORIGIN, source=data.get_version("weather@2"), timestamp="time_hour")
+    frame = pd.DataFrame(
+        {"origin": ["JFK"], "event_timestamp": pd.to_datetime(["2013-01-02"], utc=True)}
+    )
+    assert store.get_training_set(frame, features=["weather:temp"])["temp"].tolist() == [
+        40.0
+    ]  # still @1
+    by_object = fs.FeatureView(
+        "weather", entity=ORIGIN, source=data.get_version("weather@2"), timestamp="time_hour"
+    )
     [_, second] = store.apply([ORIGIN, by_object])
     assert second.version == applied.version + 1
     assert store.get_training_set(frame, features=["weather:temp"])["temp"].tolist() == [0.0]

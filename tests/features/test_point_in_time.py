@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -294,3 +295,23 @@ def test_aware_timestamps_in_different_zones_compare_as_instants(
     lookup = pd.Timestamp("2024-06-01 10:30", tz="UTC").tz_convert(zone)
     frame = pd.DataFrame({"id": [1], "when": [lookup]})
     assert store.get_training_set(frame, features=["v:x"])["x"].tolist() == [1.0]
+
+
+def test_a_rewritten_parquet_source_is_checked_again_for_ties(
+    store: fs.FeatureStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "v.parquet"
+    at = pd.Timestamp("2024-01-01 12:00")
+    pd.DataFrame({"id": [1, 2], "ts": [at, at], "x": [1.0, 2.0]}).to_parquet(path)
+    entity = fs.Entity("thing", join_keys=["id"])
+    store.apply([fs.FeatureView("v", entity=entity, source=path, timestamp="ts")])
+    frame = pd.DataFrame({"id": [1, 2], "event_timestamp": [at, at]})
+    assert store.get_training_set(frame, features=["v:x"])["x"].tolist() == [
+        1.0,
+        2.0,
+    ]  # no ties: plain ASOF
+    pd.DataFrame({"id": [1, 1, 2], "ts": [at, at, at], "x": [5.0, 7.0, 9.0]}).to_parquet(path)
+    assert store.get_training_set(frame, features=["v:x"])["x"].tolist() == [
+        7.0,
+        9.0,
+    ]  # ties: the later row

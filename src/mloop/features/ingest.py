@@ -57,10 +57,60 @@ def check_types(view: FeatureView, actual: dict[str, str], recorded: dict[str, s
             )
 
 
+_UNIQUE: dict[tuple[str, ...], bool] = {}
+
+
+def source_identity(view: FeatureView, artifacts: ArtifactStore) -> str | None:
+    """What pins the source's content: its hash, its dataset version, or its files' sizes
+    and modification times (None for remote files, which are never assumed unchanged)."""
+    import glob
+    import os
+
+    if view.source.sha256:
+        return view.source.sha256
+    if view.source.dataset:
+        return view.source.dataset
+    path = view.source.path(artifacts)
+    if "://" in path:
+        return None
+    pattern = (
+        path
+        if any(c in path for c in "*?[") or path.endswith(".parquet")
+        else f"{path}/**/*.parquet"
+    )
+    files = sorted(glob.glob(pattern, recursive=True))
+    stats = [(f, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files]
+    return repr(stats) if stats else None
+
+
+def has_unique_times(
+    con: duckdb.DuckDBPyConnection, view: FeatureView, artifacts: ArtifactStore, relation: str
+) -> bool:
+    """:func:`unique_times`, remembered per source content in this process."""
+    from mloop.features.offline import unique_times
+
+    if not view.timestamp:
+        return True
+    identity = source_identity(view, artifacts)
+    if identity is None:
+        return False
+    key = (identity, view.timestamp, *view.entity.join_keys)
+    if key not in _UNIQUE:
+        _UNIQUE[key] = unique_times(con, view, relation)
+    return _UNIQUE[key]
+
+
 def checked_query(
     con: duckdb.DuckDBPyConnection, view: FeatureView, artifacts: ArtifactStore
 ) -> str:
     """The view's feature-row query, after checking its source against the definition."""
+    return checked_source(con, view, artifacts)[0]
+
+
+def checked_source(
+    con: duckdb.DuckDBPyConnection, view: FeatureView, artifacts: ArtifactStore
+) -> tuple[str, str]:
+    """The view's feature-row query and its source relation, after the type check."""
     relation, actual = source_schema(con, view, artifacts)
     check_types(view, actual, view.source_schema)
-    return compile_view(view, relation, actual)
+    return compile_view(view, relation, actual), relation

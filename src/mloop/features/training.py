@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
 from mloop.features import entity_frame
-from mloop.features.ingest import checked_query
+from mloop.features.ingest import checked_source, has_unique_times
 from mloop.features.offline import ViewJoin, connect, point_in_time_join
 from mloop.features.plan import on_demand_inputs
 
@@ -48,27 +48,28 @@ def build_training_set(
         )
     con = connect()
     try:
-        joins = [
-            ViewJoin(
-                part.view,
-                checked_query(con, part.view, store.artifacts),
-                tuple((f, part.column(f)) for f in part.features),
-            )
-            for part in plan.views.values()
-        ]
-        table = point_in_time_join(con, frame.table, joins)
+        joins = []
+        for part in plan.views.values():
+            query, relation = checked_source(con, part.view, store.artifacts)
+            unique = has_unique_times(con, part.view, store.artifacts, relation)
+            columns = tuple((f, part.column(f)) for f in part.features)
+            joins.append(ViewJoin(part.view, query, columns, unique))
+        joined = point_in_time_join(con, frame.table, joins)
     finally:
         con.close()
-    values: dict[str, Any] = {name: table.column(name).to_pandas() for name in table.column_names}
+    values: dict[str, Any] = {name: joined[name] for name in joined.columns}
     for odfv, _ in plan.on_demand:
         request = {name: entity_df[name].reset_index(drop=True) for name in odfv.request}
         inputs = pd.DataFrame(on_demand_inputs(odfv, values, request))
         computed = odfv.compute(inputs)
         for name in odfv.feature_names:
             values[f"{odfv.name}:{name}"] = computed[name].reset_index(drop=True)
-    features = pd.DataFrame(
-        {out: values[ref] for ref, out in zip(plan.refs, plan.outputs, strict=True)}
-    )
+    if plan.on_demand:
+        features = pd.DataFrame(
+            {out: values[ref] for ref, out in zip(plan.refs, plan.outputs, strict=True)}
+        )
+    else:  # no copy: select and rename the joined columns
+        features = joined[list(plan.refs)].set_axis(plan.outputs, axis=1)
     features.index = entity_df.index
     result = pd.concat([entity_df, features], axis=1)
     record = records.TrainingSet(

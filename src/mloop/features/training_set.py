@@ -67,11 +67,16 @@ def entity_digest(df: pd.DataFrame) -> str:
     """sha256 of the entity frame's values (row order included)."""
     import hashlib
 
+    import numpy as np
     import pandas as pd
 
-    hashed = pd.util.hash_pandas_object(df, index=False)
-    digest = hashlib.sha256(hashed.to_numpy().tobytes())
-    digest.update(json.dumps([str(c) for c in df.columns]).encode())
+    digest = hashlib.sha256(json.dumps([str(c) for c in df.columns]).encode())
+    for name in df.columns:
+        column = df[name]
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufmM":  # raw bytes
+            digest.update(column.to_numpy().tobytes())
+        else:
+            digest.update(pd.util.hash_pandas_object(column, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
 

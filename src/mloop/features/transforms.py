@@ -205,6 +205,15 @@ def created_max(view: FeatureView) -> str:
     return "'infinity'::TIMESTAMP" if view.created_timestamp else "9223372036854775807::BIGINT"
 
 
+def event_time_sql(view: FeatureView, source_types: dict[str, str]) -> str:
+    """The view's event time as UTC ``TIMESTAMP`` (microseconds, no time zone)."""
+    from mloop.features import dtypes
+
+    ts = quote(view.timestamp or "")
+    aware = dtypes.is_aware(source_types.get(view.timestamp or "", ""))
+    return f"timezone('UTC', {ts})" if aware else f"CAST({ts} AS TIMESTAMP)"
+
+
 def compile_view(view: FeatureView, relation: str, source_types: dict[str, str]) -> str:
     """The query of ``view``'s feature rows over ``relation`` (a DuckDB table expression).
 
@@ -217,11 +226,7 @@ def compile_view(view: FeatureView, relation: str, source_types: dict[str, str])
     keys = [quote(k) for k in view.entity.join_keys]
     parts = ["*"]
     if view.timestamp:
-        ts = quote(view.timestamp)
-        aware = dtypes.is_aware(source_types.get(view.timestamp, ""))
-        parts.append(
-            f"timezone('UTC', {ts}) AS __ts" if aware else f"CAST({ts} AS TIMESTAMP) AS __ts"
-        )
+        parts.append(f"{event_time_sql(view, source_types)} AS __ts")
     if view.created_timestamp:
         cr = quote(view.created_timestamp)
         aware = dtypes.is_aware(source_types.get(view.created_timestamp, ""))
