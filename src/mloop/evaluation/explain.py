@@ -149,19 +149,7 @@ def _scorer(
     from mloop.evaluation.metrics import greater_is_better
 
     def metrics_of(rows: pd.DataFrame, truth: pd.Series) -> tuple[dict[str, float], dict[str, str]]:
-        from mloop.evaluation.evaluate import evaluate
-
-        frame = rows.assign(**{"__target__": truth.to_numpy()})
-        found = evaluate(
-            model.predictor,
-            frame,
-            target="__target__",
-            task=task,
-            pos_label=pos_label,
-            log=False,
-            plots=False,
-        )
-        return found.metrics, found.undefined
+        return _metrics(model, rows, truth, task, pos_label)
 
     metrics, undefined = metrics_of(X, y)
     if scoring is None:
@@ -190,6 +178,45 @@ def _scorer(
         return sign * found[scoring]
 
     return score, scoring
+
+
+def _metrics(
+    model: Any, X: pd.DataFrame, y: pd.Series, task: str, pos_label: Any
+) -> tuple[dict[str, float], dict[str, str]]:
+    """The overall metrics of ``model`` on ``X`` (no slices, tables or logging: a scorer)."""
+    import math
+
+    import numpy as np
+
+    from mloop.evaluation import _inputs
+    from mloop.evaluation import metrics as m
+
+    codes = np.zeros(len(X), dtype=np.int64)
+    if task == "regression":
+        predicted = _inputs.predict_regression(model, X)
+        found = m.regression_metrics(codes, 1, y.to_numpy(dtype=float), predicted)
+        names: tuple[str, ...] = m.REGRESSION
+    else:
+        preds, positive = _inputs.predict_classification(model, X, y, pos_label, None)
+        if len(preds.classes) == 2:
+            found = m.binary_metrics(
+                codes,
+                1,
+                y.to_numpy() == positive,
+                preds.labels == positive,
+                preds.scores,
+                preds.score_is_probability,
+                preds.missing_score_reason,
+            )
+            names = m.BINARY
+        else:
+            found = m.multiclass_metrics(
+                codes, 1, y.to_numpy(), preds.labels, preds.proba, preds.classes
+            )
+            names = m.MULTICLASS
+    values = {n: float(found.values[n][0]) for n in names}
+    undefined = {n: found.reason(n, 0) or "undefined" for n in names if math.isnan(values[n])}
+    return values, undefined
 
 
 def _shap(model: Any, X: pd.DataFrame, task: str, random_state: int) -> Explanation:
