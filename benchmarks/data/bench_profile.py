@@ -111,8 +111,9 @@ def main() -> None:
         except Exception as exc:  # an optional peer: report why it is missing
             figures["whylogs"] = {"error": f"could not install whylogs: {exc}"}
         else:
+            repeat = str(min(args.repeat, 3))  # whylogs is slow: a few runs are enough
             figures["whylogs"] = run_peer(
-                python, HERE / "peer_whylogs.py", [str(path), "--repeat", str(args.repeat)]
+                python, HERE / "peer_whylogs.py", [str(path), "--repeat", repeat]
             )
     _report(figures)
     print(f"written to {save('data_profile', figures)}")

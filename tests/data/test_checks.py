@@ -104,6 +104,12 @@ def test_expression_with_a_typo_fails_the_check_with_duckdbs_reason() -> None:
     assert "tmep" in result.error and "Fix the SQL" in result.error
 
 
+def test_expression_cannot_reach_files() -> None:
+    frame = pd.DataFrame({"a": [1.0]})
+    result = _run(checks.expression("(SELECT count(*) FROM read_csv('/etc/hostname')) > 0"), frame)
+    assert not result.success and "file system operations are disabled" in (result.error or "")
+
+
 def test_monotonic_flags_the_rows_that_break_the_order() -> None:
     frame = pd.DataFrame({"t": [1.0, 2.0, 2.0, 1.5, None, 3.0, 2.9]})
     assert list(_run(checks.monotonic("t"), frame).failing_index) == [3, 6]

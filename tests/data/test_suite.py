@@ -243,7 +243,8 @@ def test_results_are_stored_and_linked_to_the_dataset_version(db_url: str) -> No
     result = _suite().validate("airports@1", quarantine=True)
     assert result.id is not None and result.dataset == "airports@1" and result.suite_version == 1
     stored = get_result(result.id)
-    assert stored.to_dict()["checks"] == result.to_dict()["checks"]
+    assert stored.to_dict() == result.to_dict()
+    assert (stored.quarantined_rows, stored.quarantine_dataset) == (4, "airports.quarantine@1")
     assert [r.id for r in results(dataset="airports")] == [result.id]
     edges = downstream(get_store(), version.lineage_node())
     pairs = {(e.relation, e.target.kind) for e in edges}

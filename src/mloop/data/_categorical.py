@@ -45,13 +45,13 @@ class CategoricalProfile(ColumnProfile):
     def _add(self, values: list[str], counts: np.ndarray) -> None:
         import numpy as np
 
-        if self.exact is not None:
+        if self.exact is not None and len(values) > EXACT_LIMIT:
+            self._to_sketch(self.exact)  # this batch alone is too varied: no exact counts to build
+        elif self.exact is not None:
             for value, count in zip(values, counts.tolist(), strict=True):
                 self.exact[value] = self.exact.get(value, 0) + count
-            if len(self.exact) <= EXACT_LIMIT:
-                return
-            pending, self.exact = self.exact, None
-            self._to_sketch(pending)
+            if len(self.exact) > EXACT_LIMIT:
+                self._to_sketch(self.exact)
             return
         if len(values) > _FEED:
             keep = np.argpartition(counts, -_FEED)[-_FEED:]
@@ -64,12 +64,17 @@ class CategoricalProfile(ColumnProfile):
             self.sketch.update(value, count)
 
     def _to_sketch(self, pending: dict[str, int]) -> None:
+        """Leave exact counting: the counts so far go into a new sketch and HyperLogLog."""
         import datasketches
         import numpy as np
 
+        self.exact = None
         self.sketch = datasketches.frequent_strings_sketch(FREQUENT_LG_K)
         self.hll = HyperLogLog()
-        self._add(list(pending), np.fromiter(pending.values(), dtype=np.int64, count=len(pending)))
+        if pending:
+            self._add(
+                list(pending), np.fromiter(pending.values(), dtype=np.int64, count=len(pending))
+            )
 
     def _hll_add(self, values: list[str]) -> None:
         import numpy as np

@@ -213,7 +213,8 @@ def _duckdb_masks(conditions: list[str], frame: pd.DataFrame) -> list[np.ndarray
     import numpy as np
 
     columns = ", ".join(f"coalesce(NOT ({sql}), false) AS c{i}" for i, sql in enumerate(conditions))
-    with duckdb.connect() as connection:
+    # the condition sees the frame only: no files, no network, no extensions
+    with duckdb.connect(config={"enable_external_access": False}) as connection:
         connection.register("data", frame)
         try:
             result = connection.execute(f"SELECT {columns} FROM data").fetchnumpy()

@@ -132,6 +132,7 @@ class ValidationResult:
     clean: pd.DataFrame | None = field(default=None, repr=False)
     quarantined: pd.DataFrame | None = field(default=None, repr=False)
     quarantine_version: DatasetVersion | None = field(default=None, repr=False)
+    stored_quarantine: tuple[int, str | None] | None = field(default=None, repr=False)
 
     @property
     def success(self) -> bool:
@@ -159,6 +160,20 @@ class ValidationResult:
             + f" Checks: {names}."
         )
 
+    @property
+    def quarantined_rows(self) -> int:
+        """How many rows were quarantined (also on results read back from the store)."""
+        if self.quarantined is not None:
+            return len(self.quarantined)
+        return self.stored_quarantine[0] if self.stored_quarantine else 0
+
+    @property
+    def quarantine_dataset(self) -> str | None:
+        """The quarantine dataset version (``name@N``) that holds the quarantined rows."""
+        if self.quarantine_version is not None:
+            return self.quarantine_version.key
+        return self.stored_quarantine[1] if self.stored_quarantine else None
+
     def raise_for_errors(self) -> ValidationResult:
         """Raise one :class:`DataCheckFailed` listing every failed error-level check; else return self."""
         errors = self.errors
@@ -184,10 +199,8 @@ class ValidationResult:
             "num_rows": self.num_rows,
             "seconds": round(self.seconds, 6),
             "created_at": self.created_at,
-            "quarantined_rows": 0 if self.quarantined is None else len(self.quarantined),
-            "quarantine_dataset": None
-            if self.quarantine_version is None
-            else self.quarantine_version.key,
+            "quarantined_rows": self.quarantined_rows,
+            "quarantine_dataset": self.quarantine_dataset,
             "checks": [check.to_dict() for check in self.checks],
         }
 
@@ -209,6 +222,10 @@ class ValidationResult:
             created_at=int(data.get("created_at", 0)),
             dataset=data.get("dataset"),
             id=data.get("id"),
+            stored_quarantine=(
+                int(data.get("quarantined_rows") or 0),
+                data.get("quarantine_dataset"),
+            ),
         )
 
     def to_html(self, path: str | Path | None = None) -> str:
