@@ -81,6 +81,12 @@ def main() -> None:
     trivial: dict[str, dict[str, float]] = {}
     cases = {
         "mloop bare (no tracking, no cache)": (sys.executable, mine, ["trivial", n, "bare"]),
+        "mloop cache only (no tracking)": (sys.executable, mine, ["trivial", n, "cache"]),
+        "mloop tracking only (child run per node, no cache)": (
+            sys.executable,
+            mine,
+            ["trivial", n, "track"],
+        ),
         "mloop default (child run per node + cache)": (
             sys.executable,
             mine,
