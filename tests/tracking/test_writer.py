@@ -59,7 +59,7 @@ def test_flush_waits_for_a_batch_the_background_thread_is_still_writing(
 def test_a_large_batch_with_nan_and_infinities_round_trips(db_url: str) -> None:
     specials = [math.nan, math.inf, -math.inf]
     with mloop.start_run(log_system_info=False) as run:
-        for step in range(600):  # large enough for the bulk (COPY) path on PostgreSQL
+        for step in range(600):  # one batch of many rows through the driver's bulk path
             value = specials[step % 3] if step % 50 == 0 else step / 7
             mloop.log_metric("loss", value, step=step, timestamp=1_700_000_000_000 + step)
         mloop.log_metric("last", math.nan, step=599)

