@@ -45,6 +45,9 @@ def measure(python: str | Path, script: Path, args: list[str]) -> dict[str, Any]
                 check=True,
                 capture_output=True,
             )
+        import resource
+
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         completed = subprocess.run(
             [str(python), str(script), *args],
@@ -56,8 +59,13 @@ def measure(python: str | Path, script: Path, args: list[str]) -> dict[str, Any]
             timeout=1800,
         )
         wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     figures["wall_s"] = wall
+    # CPU of the whole process (user + system): start-up and run, much less load-dependent
+    figures["process_cpu_s"] = (after.ru_utime - before.ru_utime) + (
+        after.ru_stime - before.ru_stime
+    )
     return figures
 
 
@@ -100,6 +108,7 @@ def main() -> None:
         runs = [measure(python, script, argv) for _ in range(args.repeats)]
         trivial[label] = {
             "wall_s": median(runs, "wall_s"),
+            "process_cpu_s": median(runs, "process_cpu_s"),
             "import_s": median(runs, "import_s"),
             "run_s": median(runs, "run_s"),
             "per_node_ms": median(runs, "run_s") / args.nodes * 1000,
