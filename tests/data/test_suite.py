@@ -282,3 +282,14 @@ def test_json_and_html_reports_describe_every_check(tmp_path: Path) -> None:
     assert "FAILED" in page and "between(wind)" in page and "1048.0" in page
     assert parser.links == []  # self-contained: opens offline
     assert html.startswith("<!DOCTYPE html>")
+
+
+def test_a_file_is_read_for_the_checked_columns_with_its_index(tmp_path: Path) -> None:
+    frame = _frame()
+    path = tmp_path / "airports.parquet"
+    frame.to_parquet(path)  # pandas keeps the index (10..15) in the file
+    result = Suite("t", [checks.between("wind", 0, 150)]).validate(path, save=False)
+    assert list(result.checks[0].failing_index) == [11, 14]
+    typo = Suite("t", [checks.between("wnd", 0, 150)]).validate(str(path), save=False)
+    assert "Did you mean 'wind'" in (typo.checks[0].error or "")
+    assert "origin, hour, wind, pressure" in (typo.checks[0].error or "")

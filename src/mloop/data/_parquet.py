@@ -55,8 +55,12 @@ def read_batches(
     yield from parquet.iter_batches(batch_size=ROW_GROUP, columns=columns)
 
 
-def read_frame(path: str | os.PathLike[str]) -> Any:
-    """A whole Parquet or CSV file as a DataFrame, decoded on all cores (see :func:`to_frame`)."""
+def read_frame(path: str | os.PathLike[str], columns: list[str] | None = None) -> Any:
+    """A Parquet or CSV file as a DataFrame, decoded on all cores (see :func:`to_frame`).
+
+    ``columns`` limits the read to those columns when the file has them all (else, and
+    with None, every column is read); the index pandas stored with the file comes back too.
+    """
     import pyarrow as pa
     import pyarrow.csv as csv
     import pyarrow.parquet as pq
@@ -67,8 +71,15 @@ def read_frame(path: str | os.PathLike[str]) -> Any:
     try:
         if Path(text.split("?", 1)[0]).suffix.lower() in (".csv", ".tsv", ".txt"):
             table = csv.read_csv(_open(text))
+            if columns is not None and all(c in table.column_names for c in columns):
+                table = table.select(columns)
         else:
-            table = pq.read_table(_open(text))
+            source = _open(text)
+            if columns is not None:
+                present = pq.read_schema(source).names
+                columns = columns if all(c in present for c in columns) else None
+                source = _open(text)
+            table = pq.read_table(source, columns=columns, use_pandas_metadata=True)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InvalidInput(f"cannot read {text!r} ({exc}); give a .parquet or .csv file.") from None
     return to_frame(table)

@@ -232,7 +232,7 @@ class Suite:
         from mloop.data.result import ValidationResult
 
         start = time.perf_counter()
-        frame, source = _frame(data)
+        frame, source = _frame(data, None if quarantine else self.columns_read())
         if len(frame) == 0 and not allow_empty:
             raise InvalidInput(
                 f"suite {self.name!r}: the data has no rows, so no row can be checked. Pass "
@@ -271,6 +271,13 @@ class Suite:
             save_result(result, None if source is None else (source.name, source.version))
         return result
 
+    def columns_read(self) -> list[str] | None:
+        """The columns the checks look at, or None when one of them may look at any column."""
+        if any(c.kind in ("expression", "custom") for c in self.checks):
+            return None
+        names = list(dict.fromkeys(name for check in self.checks for name in check.columns))
+        return names or None
+
     def _should_save(self, save: bool | None) -> bool:
         if save is False:
             return False
@@ -289,7 +296,8 @@ class Suite:
         return True
 
 
-def _frame(data: Any) -> tuple[pd.DataFrame, DatasetVersion | None]:
+def _frame(data: Any, columns: list[str] | None) -> tuple[pd.DataFrame, DatasetVersion | None]:
+    """The data to validate as a DataFrame; files and dataset versions are read for ``columns`` only."""
     import pandas as pd
     import pyarrow as pa
 
@@ -299,17 +307,18 @@ def _frame(data: Any) -> tuple[pd.DataFrame, DatasetVersion | None]:
         return data, None
     if isinstance(data, pa.Table):
         return data.to_pandas(), None
-    if isinstance(data, DatasetVersion):
-        return load(data), data
     if isinstance(data, os.PathLike) or (
         isinstance(data, str) and (os.sep in data or data.endswith((".parquet", ".csv")))
     ):
         from mloop.data._parquet import read_frame
 
-        return read_frame(data), None
+        return read_frame(data, columns), None
     if isinstance(data, str):
-        version = get_version(data)
-        return load(version), version
+        data = get_version(data)
+    if isinstance(data, DatasetVersion):
+        if columns is not None and not all(c in data.columns for c in columns):
+            columns = None  # read everything, so that the missing column's message lists them
+        return load(data, columns=columns), data
     raise InvalidInput(
         f"cannot validate a {type(data).__name__}; give a pandas DataFrame, a pyarrow Table, a dataset "
         "reference such as 'weather@3', or a Parquet/CSV path."
