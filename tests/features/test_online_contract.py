@@ -69,3 +69,12 @@ def test_an_unreachable_redis_is_a_clear_error() -> None:
     store = fs.open_online_store("redis://127.0.0.1:1/0")
     with pytest.raises(StoreUnavailable, match="online store"):
         store.read([("v/1", ["a"])])
+
+
+def test_times_before_1970_and_the_epoch_itself_order_correctly(online: fs.OnlineStore) -> None:
+    online.write("v/1", [("a", -5, b"[1]")])
+    online.write("v/1", [("a", -10, b"[0]")])
+    assert online.read([("v/1", ["a"])]) == [[(-5, b"[1]")]]
+    online.write("v/1", [("a", 0, b"[2]")])
+    assert online.read([("v/1", ["a"])]) == [[(0, b"[2]")]]
+    assert online.read([("v/1", [])]) == [[]]

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
-from mloop.features.online.codec import decode_values, encode_key, key_part
+from mloop.features.online.codec import decode_many, encode_key, key_part
 from mloop.features.plan import on_demand_inputs
 
 if TYPE_CHECKING:
@@ -129,28 +129,35 @@ def read_online(
     statuses: dict[str, list[str]] = {}
     times: dict[str, list[int | None]] = {}
     for part, found in zip(parts, answers, strict=True):
-        index = part.index
-        cols: list[list[Any]] = [[] for _ in index]
-        stats: list[list[str]] = [[] for _ in index]
+        present = [entry for entry in found if entry is not None]
+        decoded = iter(decode_many([payload for _, payload in present]))
+        width = max(part.index, default=-1) + 1
+        missing_row = [None] * width
+        rows_values: list[list[Any]] = []
+        row_status: list[str] = []
         stamps: list[int | None] = []
+        cutoff = None if part.ttl is None else now_us - part.ttl
         for entry in found:
             if entry is None:
+                rows_values.append(missing_row)
+                row_status.append(NOT_FOUND)
                 stamps.append(None)
-                for j in range(len(index)):
-                    cols[j].append(None)
-                    stats[j].append(NOT_FOUND)
                 continue
-            ts, payload = entry
-            stamps.append(ts if part.timed else None)
-            expired = part.ttl is not None and ts < now_us - part.ttl
-            decoded = decode_values(payload)
-            for j, position in enumerate(index):
-                value = None if expired else decoded[position]
-                cols[j].append(value)
-                stats[j].append(EXPIRED if expired else PRESENT if value is not None else NULL)
-        for j, column in enumerate(part.columns):
-            values[column] = cols[j]
-            statuses[column] = stats[j]
+            values_of_row = next(decoded)
+            stamps.append(entry[0] if part.timed else None)
+            if cutoff is not None and entry[0] < cutoff:
+                rows_values.append(missing_row)
+                row_status.append(EXPIRED)
+            else:
+                rows_values.append(values_of_row)
+                row_status.append(PRESENT)
+        for position, column in zip(part.index, part.columns, strict=True):
+            column_values = [row[position] for row in rows_values]
+            values[column] = column_values
+            statuses[column] = [
+                NULL if status is PRESENT and value is None else status
+                for status, value in zip(row_status, column_values, strict=True)
+            ]
         times[part.name] = stamps
     if plan.on_demand:
         _on_demand(plan, values, statuses, columns)

@@ -43,7 +43,10 @@ def encode_values(values: Sequence[Any]) -> bytes:
     return orjson.dumps(list(values), option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NAIVE_UTC)
 
 
-def decode_values(payload: bytes) -> list[Any]:
+def decode_many(payloads: Sequence[bytes]) -> list[list[Any]]:
+    """Decode several payloads in one call (one JSON array of them)."""
     import orjson
 
-    return orjson.loads(payload)
+    if not payloads:
+        return []
+    return orjson.loads(b"[" + b",".join(payloads) + b"]")

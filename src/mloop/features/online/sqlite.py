@@ -76,8 +76,7 @@ class SqliteOnlineStore:
                     f"WHERE namespace = ? AND entity_key IN ({marks})",
                     (namespace, *chunk),
                 )
-                for key, ts, payload in cursor:
-                    found[key] = (ts, payload)
+                found.update({key: (ts, payload) for key, ts, payload in cursor.fetchall()})
             out.append([found.get(key) for key in keys])
         return out
 
