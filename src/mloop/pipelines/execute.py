@@ -69,13 +69,16 @@ def execute(task: Task) -> NodeResult:
     started = time.perf_counter()
     run_context: Any = contextlib.nullcontext()
     if task.track:
-        from mloop.tracking import start_run
+        from mloop.tracking import active_run, start_run
 
+        # in the driver the fluent state already knows the parent's experiment: no lookup
+        parent = active_run()
+        in_driver = parent is not None and parent.info.run_id == task.parent_run_id
         run_context = start_run(
             run_name=node.name,
             nested=True,
             parent_run_id=task.parent_run_id,
-            experiment_id=task.experiment_id,
+            experiment_id=None if in_driver else task.experiment_id,
             log_system_info=False,
             tags={
                 "mloop.pipeline": task.pipeline,
