@@ -350,3 +350,18 @@ def test_html_report_holds_metrics_slices_and_embedded_plots(
     assert html.count("data:image/png;base64,") >= 4
     assert "demographic_parity_difference" in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_fairness_is_refused_for_a_regression(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, test = split
+    model = LinearRegression().fit(train[["distance"]], train["dep_delay"])
+    with pytest.raises(
+        InvalidInput, match="sensitive= measures group fairness of a binary classifier"
+    ):
+        evaluate(
+            model,
+            test[["distance", "dep_delay", "origin"]],
+            target="dep_delay",
+            sensitive="origin",
+            log=False,
+        )

@@ -88,6 +88,11 @@ def evaluate(
         target=target,
         created_at=now_ms(),
     )
+    if sensitive_specs and (task == "regression" or y.nunique() > 2):
+        raise InvalidInput(
+            "sensitive= measures group fairness of a binary classifier; this is "
+            f"{task if task == 'regression' else 'multiclass classification'}. Drop sensitive=."
+        )
     if task == "regression":
         if y.dtype.kind not in "iufb":
             raise InvalidInput(
