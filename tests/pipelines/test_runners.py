@@ -41,7 +41,9 @@ def test_every_runner_gives_the_same_outputs_runs_and_lineage(runner: str) -> No
         namespace="report",
         inputs="features",
     )
-    result = run(_features() + reused, params=PARAMS, runner=runner, name="features")
+    result = run(
+        _features() + reused, params=PARAMS, runner=runner, name="features", experiment="contract"
+    )
     assert result.status == "FINISHED"
     assert {k: result.outputs[k] for k in ("n_even", "n_odd", "summary")} == _expected()
     pd.testing.assert_frame_equal(
@@ -60,6 +62,8 @@ def test_every_runner_gives_the_same_outputs_runs_and_lineage(runner: str) -> No
     }
     assert len(children) == 7
     assert all(c.info.parent_run_id == result.run_id for c in children.values())
+    assert mloop.get_experiment_by_name("contract").experiment_id == parent.info.experiment_id
+    assert {c.info.experiment_id for c in children.values()} == {parent.info.experiment_id}
     summary = children["summarize"]
     assert summary.data.metrics["rows"] == 10  # logged inside the node, on its child run
     assert summary.data.tags["mloop.pipeline.node"] == "summarize"
