@@ -64,7 +64,10 @@ def run() -> None:
     except MloopError as exc:
         if debug:
             raise
+        from rich.text import Text
+
         from mloop.cli.output import errors
 
-        errors.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        # the message is plain text (brackets in it are not markup); long lines are not wrapped
+        errors.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
         raise SystemExit(1) from None
