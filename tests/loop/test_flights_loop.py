@@ -79,7 +79,7 @@ def test_retraining_policy_follows_the_weather_through_2013(flights_weather: pd.
             stats=dict.fromkeys(WEATHER, "wasserstein"),
             thresholds=dict.fromkeys(WEATHER, 0.6),
             kpis={"predicted_delay_rate": lambda w: float(w["prediction"].mean())},
-            alerts=[monitoring.AlertRule("temperature drift", "drift.temp", 0.6)],
+            alerts=[monitoring.AlertRule("temperature drift", "drift.temp", 1.0)],
         )
 
         def train(context: loop.TrainingContext) -> object:

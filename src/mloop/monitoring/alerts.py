@@ -47,7 +47,8 @@ class AlertRule:
     """``metric op threshold`` in at least ``k`` of the last ``n`` windows.
 
     ``metric`` names a window number (:data:`mloop.monitoring.window.METRIC_PREFIXES`):
-    ``drift.share``, ``drift.temp``, ``performance.roc_auc``, ``performance_drop.accuracy``
+    ``drift.share``, ``drift.temp`` (severity: 1 at the threshold), ``drift.temp.psi``,
+    ``performance.roc_auc``, ``performance_drop.accuracy``
     (fall against the reference), ``kpi.<name>``, ``quality.failed_checks``,
     ``latency.p95``... ``notifiers`` are added to the monitor's for this rule.
     """
@@ -343,28 +344,38 @@ def alert_history(
     """Alert events (fired, repeated, resolved) newest first, with notification outcomes."""
     from mloop.store import get_store
 
+    event = MonitoringAlertEvent
     query = (
-        select(MonitoringAlertEvent, MonitoringAlert.rule, MonitoringAlert.model_name)
-        .join(MonitoringAlert, MonitoringAlert.id == MonitoringAlertEvent.alert_id)
-        .order_by(MonitoringAlertEvent.id.desc())
+        select(
+            event.alert_id,
+            event.at,
+            event.event,
+            event.value,
+            event.window_id,
+            event.notified,
+            MonitoringAlert.rule,
+            MonitoringAlert.model_name,
+        )
+        .join(MonitoringAlert, MonitoringAlert.id == event.alert_id)
+        .order_by(event.id.desc())
         .limit(limit)
     )
     if model is not None:
         query = query.where(MonitoringAlert.model_name == model)
     if alert_id is not None:
-        query = query.where(MonitoringAlertEvent.alert_id == alert_id)
+        query = query.where(event.alert_id == alert_id)
     with get_store().read() as conn:
         rows = conn.execute(query).all()
     return [
         {
-            "alert_id": row[0].alert_id,
+            "alert_id": row.alert_id,
             "rule": row.rule,
             "model": row.model_name,
-            "at": row[0].at,
-            "event": row[0].event,
-            "value": row[0].value,
-            "window_id": row[0].window_id,
-            "notified": json.loads(row[0].notified) if row[0].notified else None,
+            "at": row.at,
+            "event": row.event,
+            "value": row.value,
+            "window_id": row.window_id,
+            "notified": json.loads(row.notified) if row.notified else None,
         }
         for row in rows
     ]

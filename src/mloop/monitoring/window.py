@@ -26,6 +26,7 @@ METRIC_PREFIXES = (
     "drift.score",
     "drift.drifted",
     "drift.<column>",
+    "drift.<column>.<statistic>",
     "performance.<metric>",
     "performance_drop.<metric>",
     "kpi.<name>",
@@ -80,6 +81,11 @@ class Window:
     def value(self, metric: str) -> float | None:
         """A number of this window by name (see :data:`METRIC_PREFIXES`); None when unknown yet.
 
+        ``drift.<column>`` is the column's drift *severity* (its score relative to its
+        threshold: 1 at the threshold, above it drifted), comparable whatever statistic
+        the window size chose; ``drift.<column>.<statistic>`` is a raw score
+        (``drift.temp.wasserstein``, ``drift.temp.ks`` for the p-value).
+
         Raises:
             InvalidInput: ``metric`` is not of a known form.
         """
@@ -96,9 +102,15 @@ class Window:
                 return dataset.score
             if rest == "drifted":
                 return float(dataset.drifted)
+            column, _, statistic = rest.rpartition(".")
             for report in (self.drift, self.output_drift):
-                if report is not None and rest in report.features:
-                    return report.features[rest].score
+                if report is None:
+                    continue
+                if rest in report.features:  # drift.<column>: severity, 1 at the threshold
+                    feature = report.features[rest]
+                    return feature.severity if feature.score is not None else None
+                if column in report.features:  # drift.<column>.<statistic>: the raw score
+                    return report.features[column].scores.get(statistic)
             return None
         if head == "performance" and rest:
             return self.performance.get(rest)
