@@ -59,6 +59,8 @@ def test_the_logging_benchmark_stores_every_value() -> None:
     assert mloop["values"] == mloop["stored_values"] == 3 + 4 * 5
     assert mloop["repeats"] == 2 and len(mloop["all_seconds"]) == 2
     assert 0 < mloop["calls_seconds"] <= mloop["seconds"]
+    table = _script("report").logging_table(figures)
+    assert "| mloop fluent (SQLite) 0.1.0 | 2 |" in table and "23 values" in table
 
 
 def test_a_logging_worker_that_loses_values_fails_the_benchmark() -> None:
@@ -86,6 +88,8 @@ def test_the_search_benchmark_finds_the_runs_computed_by_hand() -> None:
     assert cases["top"]["rows"] == cases["top list"]["rows"] == 10
     assert cases["all"]["rows"] == cases["all list"]["rows"] == count == figures["matching_runs"]
     assert all(row["median_seconds"] > 0 for row in cases.values())
+    table = _script("report").search_table(figures)
+    assert table.count("| mloop 0.1.0 |") == 4 and f"({count:,} match)" in table
 
 
 def test_the_search_reference_orders_by_loss_among_matching_runs() -> None:
@@ -107,3 +111,5 @@ def test_the_startup_benchmark_times_mloop() -> None:
     assert commands["import mloop"]["target_seconds"] == 0.3
     assert commands["mloop --help"]["target_seconds"] == 0.5
     assert all(row["median_seconds"] > 0 for row in commands.values())
+    table = _script("report").startup_table(figures)
+    assert "| `mloop --help` | 1 |" in table and "< 0.5 s" in table
