@@ -44,6 +44,15 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def check_answers(url: str, record: dict[str, Any]) -> None:
+    """One request must succeed before a server is measured (no timing of error answers)."""
+    import httpx
+
+    response = httpx.post(url, json={"dataframe_records": [record]}, timeout=60)
+    if response.status_code != 200 or "predictions" not in response.json():
+        raise RuntimeError(f"{url} answered {response.status_code}: {response.text[:300]}")
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 300) -> float:
     import httpx
 
@@ -207,7 +216,7 @@ def main() -> None:
         info = run_peer(
             python,
             HERE / "peer_mlflow.py",
-            ["--data", str(data_path), "--out", str(work / "mlflow_model")],
+            ["--data", str(data_path), "--out", str(work / "mlflow_model"), "--model", args.model],
         )
         figures["mlflow_version"] = info["mlflow"]
         port = free_port()
@@ -233,6 +242,7 @@ def main() -> None:
         try:
             wait_ready(f"http://127.0.0.1:{port}/ping", peer)
             peer_url = f"http://127.0.0.1:{port}/invocations"
+            check_answers(peer_url, record)
             wrk(peer_url, 4, 3, record=record)  # warm-up
             figures["mlflow_c16"] = wrk(peer_url, 16, args.duration, record=record)
         finally:
@@ -261,6 +271,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/invocations"
     try:
         figures["mloop_start_s"] = round(wait_ready(f"http://127.0.0.1:{port}/readyz", server), 2)
+        check_answers(url, record)
         wrk(url, 4, 3, record=record)  # warm-up
         figures["mloop_c16"] = wrk(url, 16, args.duration, record=record)
         print("mloop c16", figures["mloop_c16"], flush=True)

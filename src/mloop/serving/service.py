@@ -177,7 +177,8 @@ class Service:
     ) -> dict[str, Any]:
         """Answer one prediction request (raw JSON bytes or an already decoded body)."""
         started = time.perf_counter()
-        label = name or self.default
+        label = name if name is None or name in self.graphs else "unknown"  # bounded labels
+        label = label or self.default
         status = 200
         try:
             if self.closing:
