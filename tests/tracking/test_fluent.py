@@ -230,3 +230,30 @@ def test_log_input_records_lineage_from_the_data_to_the_run(db_url: str) -> None
     assert node == mloop.tracking.as_lineage_node(frame.copy())
     with pytest.raises(InvalidInput, match="log_input got int"):
         mloop.log_input(42)
+
+
+def test_log_input_of_a_training_set_frame_links_the_training_set() -> None:
+    from mloop import features as fs
+
+    flights = pd.DataFrame(
+        {
+            "origin": ["JFK", "JFK"],
+            "ts": pd.to_datetime(["2013-01-01 10:00", "2013-01-01 12:00"], utc=True),
+        }
+    )
+    weather = pd.DataFrame(
+        {
+            "origin": ["JFK", "JFK"],
+            "time_hour": pd.to_datetime(["2013-01-01 09:00", "2013-01-01 11:00"], utc=True),
+            "temp": [30.0, 32.0],
+        }
+    )
+    origin = fs.Entity("origin", join_keys=["origin"])
+    view = fs.FeatureView("weather", entity=origin, source=weather, timestamp="time_hour", ttl="3h")
+    store = fs.FeatureStore()
+    store.apply([origin, view])
+    frame = store.get_training_set(flights, features=["weather:temp"], timestamp="ts")
+    with mloop.start_run() as run:
+        node = mloop.log_input(frame, context="training")
+    assert node.kind == "training_set"
+    assert mloop.get_run(run.info.run_id).inputs[0].kind == "training_set"

@@ -375,6 +375,9 @@ def as_lineage_node(value: Any) -> lineage.Node:
     except ImportError:  # pragma: no cover
         pd = None  # type: ignore[assignment]
     if pd is not None and isinstance(value, pd.DataFrame):
+        recorded = value.attrs.get("training_set")  # a frame returned by get_training_set
+        if recorded is not None and hasattr(recorded, "lineage_node"):
+            return as_lineage_node(recorded)
         digest = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
         from mloop.core.hashing import sha256_bytes
 
