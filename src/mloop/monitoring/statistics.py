@@ -176,13 +176,27 @@ def wasserstein_cdf(grid: ArrayLike, f_a: ArrayLike, f_b: ArrayLike) -> float:
 
 
 def ks_p_value(statistic: float, n: int, m: int) -> float:
-    """Asymptotic two-sided p-value of a two-sample KS statistic (as scipy's ``asymp``)."""
+    """Asymptotic two-sided p-value of a two-sample KS statistic.
+
+    With ``e = n m / (n + m)`` effective observations: up to 10,000, scipy's ``asymp``
+    value (``kstwo.sf(D, round(e))``); beyond, the Kolmogorov limit with Stephens'
+    correction, ``kstwobign.sf((sqrt(e) + 0.12 + 0.11 / sqrt(e)) D)``, which agrees with
+    it within 0.5 % for p above 1e-4 and takes microseconds instead of a second or more
+    (scipy's exact ``kstwo`` at ``e`` = 500,000).
+    """
+    import math
+
     import numpy as np
     from scipy import stats
 
     big, small = max(n, m), min(n, m)
     effective = big * small / (big + small)
-    return float(np.clip(stats.kstwo.sf(statistic, np.round(effective)), 0.0, 1.0))
+    if effective <= 10_000:
+        value = stats.kstwo.sf(statistic, np.round(effective))
+    else:
+        root = math.sqrt(effective)
+        value = stats.kstwobign.sf((root + 0.12 + 0.11 / root) * statistic)
+    return float(np.clip(value, 0.0, 1.0))
 
 
 def ks_exact(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
