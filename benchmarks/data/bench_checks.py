@@ -78,14 +78,23 @@ def _median_time(work: Any, repeat: int) -> tuple[float, list[float], Any, float
     return statistics.median(times), times, result, statistics.median(cpu)
 
 
-def process_mode(path: str) -> None:
-    """The whole mloop process: import, then validate the file (read by mloop); run by main."""
+def process_mode(path: str, full_read: bool = False) -> None:
+    """The whole mloop process: import, then validate the file; run by main.
+
+    mloop reads only the checked columns of a file; ``full_read`` reads the whole file
+    with pandas first, as the peers do.
+    """
     start = time.perf_counter()
     import mloop.data  # noqa: F401
 
     imported = time.perf_counter() - start
     start = time.perf_counter()
-    result = mloop_suite().validate(path, save=False)
+    if full_read:
+        import pandas as pd
+
+        result = mloop_suite().validate(pd.read_parquet(path), save=False)
+    else:
+        result = mloop_suite().validate(path, save=False)
     validate = time.perf_counter() - start
     failed = {c.name: c.failed_count for c in result.checks}
     print(json.dumps({"import_s": imported, "read_and_validate_s": validate, "failures": failed}))
@@ -107,9 +116,10 @@ def main() -> None:
     )
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--process", help=argparse.SUPPRESS)
+    parser.add_argument("--full-read", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.process:
-        process_mode(args.process)
+        process_mode(args.process, args.full_read)
         return
     import pandas as pd
     import spec
@@ -135,7 +145,13 @@ def main() -> None:
     figures["rounds"] = args.rounds
     for name in rounds[0]:
         merged = dict(rounds[-1][name])
-        for key in ("validate_s", "validate_cpu_s", "process_s", "validate_and_store_s"):
+        for key in (
+            "validate_s",
+            "validate_cpu_s",
+            "process_s",
+            "process_full_read_s",
+            "validate_and_store_s",
+        ):
             if key in merged:
                 merged[key] = statistics.median(r[name][key] for r in rounds)
         merged["validate_all_s"] = [t for r in rounds for t in r[name]["validate_all_s"]]
@@ -173,6 +189,8 @@ def _round(
     wall, inner = _whole_process([sys.executable, __file__, "--process", str(path)])
     figures["mloop"]["process_s"] = wall
     figures["mloop"]["process_parts"] = inner
+    command = [sys.executable, __file__, "--process", str(path), "--full-read"]
+    figures["mloop"]["process_full_read_s"], _ = _whole_process(command)
     for name, python in pythons.items():
         script = HERE / PEERS[name][1]
         peer = run_peer(python, script, [str(path), "--repeat", str(repeat)])
@@ -204,6 +222,9 @@ def _report(figures: dict[str, Any]) -> None:
             line += f"{process:>12.2f}{process / figures['mloop']['process_s']:>9.1f}x"
         print(line)
     print(f"mloop validate + store the result: {figures['mloop']['validate_and_store_s']:.3f} s")
+    print(
+        f"mloop process reading the whole file with pandas: {figures['mloop']['process_full_read_s']:.2f} s"
+    )
 
 
 if __name__ == "__main__":
