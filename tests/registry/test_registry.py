@@ -186,6 +186,8 @@ def test_promotion_is_refused_by_a_failing_gate_unless_forced_with_a_reason() ->
         mloop.registry.promote("p", 1, gate=_MinAccuracy(0.99), data=data, target="late")
     with pytest.raises(NotFound):
         mloop.registry.get_version("p", "champion")
+    refused = audit.entries(get_store(), object_id="p", action="promote.refused")
+    assert [(e.to_value, e.details["gate"]["passed"]) for e in refused] == [("champion=1", False)]  # type: ignore[index]
     with pytest.raises(InvalidInput, match="reason"):
         mloop.registry.promote(
             "p", 1, gate=_MinAccuracy(0.99), data=data, target="late", force=True

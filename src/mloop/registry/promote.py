@@ -65,6 +65,7 @@ def promote(
         details["gate"] = result.to_dict()
         if not result.passed:
             if not force:
+                _record_refusal(name, alias, candidate_version.version, reason, details)
                 raise GateFailed(
                     f"promotion of {name} version {candidate_version.version} to {alias!r} refused by the gate:\n- "
                     + "\n- ".join(result.failures)
@@ -81,4 +82,26 @@ def promote(
             )
     return versions.set_alias(
         name, alias, candidate_version.version, reason=reason, action="promote", details=details
+    )
+
+
+def _record_refusal(
+    name: str, alias: str, version: int, reason: str, details: dict[str, Any]
+) -> None:
+    """Keep a refused promotion in the audit log: who tried, what, and the gate's verdict."""
+    from mloop.core.config import get_settings
+    from mloop.store import audit, get_store
+
+    store = get_store()
+    store.transaction(
+        lambda conn: audit.record(
+            conn,
+            actor=get_settings().user,
+            action="promote.refused",
+            object_kind="registered_model",
+            object_id=name,
+            to_value=f"{alias}={version}",
+            reason=reason,
+            details=details,
+        )
     )
