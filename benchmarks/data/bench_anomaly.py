@@ -41,6 +41,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-save", action="store_true", help="Print only (for smoke tests).")
+    parser.add_argument(
+        "--no-peers", action="store_true", help="No peer here (accepted for uniformity)."
+    )
     args = parser.parse_args()
     import numpy as np
     import pandas as pd
@@ -91,7 +95,8 @@ def main() -> None:
     print(
         f"robust flag() incl. explanations: {figures['robust']['flag_s']:.3f} s, {figures['robust']['flagged']} flagged"
     )
-    print(f"written to {save('data_anomaly', figures)}")
+    if not args.no_save:
+        print(f"written to {save('data_anomaly', figures)}")
 
 
 if __name__ == "__main__":

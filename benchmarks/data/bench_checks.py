@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -111,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-save", action="store_true", help="Print only (for smoke tests).")
     parser.add_argument(
         "--rounds", type=int, default=1, help="Alternate the tools this many times."
     )
@@ -121,11 +123,18 @@ def main() -> None:
     if args.process:
         process_mode(args.process, args.full_read)
         return
+    folder = Path(tempfile.mkdtemp(prefix="mloop-bench-checks-"))
+    try:
+        _run(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, folder: Path) -> None:
     import pandas as pd
     import spec
     from peer_env import peer_python, save
 
-    folder = Path(tempfile.mkdtemp(prefix="mloop-bench-checks-"))
     os.environ["MLOOP_HOME"] = str(folder / ".mloop")
     path = folder / "data.parquet"
     spec.make(args.rows).to_parquet(path, index=False)
@@ -158,7 +167,8 @@ def main() -> None:
         figures[name] = merged
     figures["pandas"]["version"] = pd.__version__
     _report(figures)
-    print(f"written to {save('data_checks', figures)}")
+    if not args.no_save:
+        print(f"written to {save('data_checks', figures)}")
 
 
 def _round(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -71,13 +72,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-save", action="store_true", help="Print only (for smoke tests).")
     parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="mloop-bench-profile-"))
+    try:
+        _run(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, folder: Path) -> None:
     from peer_env import peer_python, run_peer, save
 
     from mloop.data import merge, profile
 
-    folder = Path(tempfile.mkdtemp(prefix="mloop-bench-profile-"))
     frame = make(args.rows)
     path = folder / "data.parquet"
     frame.to_parquet(path, index=False)
@@ -116,7 +125,8 @@ def main() -> None:
                 python, HERE / "peer_whylogs.py", [str(path), "--repeat", repeat]
             )
     _report(figures)
-    print(f"written to {save('data_profile', figures)}")
+    if not args.no_save:
+        print(f"written to {save('data_profile', figures)}")
 
 
 def _report(figures: dict[str, Any]) -> None:
