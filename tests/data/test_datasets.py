@@ -48,6 +48,9 @@ def test_registering_the_same_content_again_returns_the_existing_version(
     assert shuffled.version == 2 and shuffled.sha256 != first.sha256
     assert [v.version for v in versions("weather")] == [1, 2]
     assert [v.key for v in list_datasets()] == ["weather@2"]
+    import mloop.data
+
+    assert [v.key for v in mloop.data.list()] == ["weather@2"]  # the name for it
 
 
 def test_index_labels_are_not_content_but_named_indexes_are_columns() -> None:

@@ -162,7 +162,7 @@ def check(
     from mloop.data import Suite, get_version
 
     checks = Suite.from_yaml(Path(suite)) if Path(suite).is_file() else Suite.load(suite)
-    data: Any = source if Path(source).exists() else get_version(source)
+    data: Any = Path(source) if Path(source).exists() else get_version(source)
     result = checks.validate(data, quarantine=quarantine or False, save=save)
     if html is not None:
         result.to_html(html)
