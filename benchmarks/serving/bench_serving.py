@@ -44,6 +44,40 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and its descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stream:
+                fields = stream.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    wanted, total, changed = {root}, 0.0, True
+    while changed:
+        changed = False
+        for pid, (parent, _) in stats.items():
+            if parent in wanted and pid not in wanted:
+                wanted.add(pid)
+                changed = True
+    for pid in wanted:
+        total += stats.get(pid, (0, 0.0))[1]
+    return total
+
+
+def measured(process: subprocess.Popen[bytes], run: Any) -> dict[str, Any]:
+    """``run()`` (a wrk call) plus the server's CPU milliseconds per answered request."""
+    before = cpu_seconds(process.pid)
+    result: dict[str, Any] = run()
+    used = cpu_seconds(process.pid) - before
+    result["server_cpu_ms_per_request"] = round(used * 1000 / max(result["requests"], 1), 3)
+    return result
+
+
 def check_answers(url: str, record: dict[str, Any]) -> None:
     """One request must succeed before a server is measured (no timing of error answers)."""
     import httpx
@@ -244,7 +278,9 @@ def main() -> None:
             peer_url = f"http://127.0.0.1:{port}/invocations"
             check_answers(peer_url, record)
             wrk(peer_url, 4, 3, record=record)  # warm-up
-            figures["mlflow_c16"] = wrk(peer_url, 16, args.duration, record=record)
+            figures["mlflow_c16"] = measured(
+                peer, lambda: wrk(peer_url, 16, args.duration, record=record)
+            )
         finally:
             stop(peer)
         print("mlflow c16", figures["mlflow_c16"], flush=True)
@@ -273,7 +309,7 @@ def main() -> None:
         figures["mloop_start_s"] = round(wait_ready(f"http://127.0.0.1:{port}/readyz", server), 2)
         check_answers(url, record)
         wrk(url, 4, 3, record=record)  # warm-up
-        figures["mloop_c16"] = wrk(url, 16, args.duration, record=record)
+        figures["mloop_c16"] = measured(server, lambda: wrk(url, 16, args.duration, record=record))
         print("mloop c16", figures["mloop_c16"], flush=True)
         runs = [figures["mloop_c16"]] + [
             wrk(url, c, args.duration, record=record) for c in (32, 64)
@@ -298,6 +334,11 @@ def main() -> None:
     finally:
         stop(server)
     if "mlflow_c16" in figures:
+        figures["ratio_cpu_per_request_c16"] = round(
+            figures["mlflow_c16"]["server_cpu_ms_per_request"]
+            / figures["mloop_c16"]["server_cpu_ms_per_request"],
+            1,
+        )
         figures["ratio_rps_c16"] = round(
             figures["mloop_c16"]["rps"] / figures["mlflow_c16"]["rps"], 1
         )

@@ -12,6 +12,7 @@ uvicorn), and ``mloop score`` scores a dataset in chunks. Heavy libraries load o
 
 from __future__ import annotations
 
+from mloop.serving.answers import ModelFailed, error_body
 from mloop.serving.batch import ScoreResult, score
 from mloop.serving.batcher import MicroBatcher
 from mloop.serving.errors import (
@@ -27,7 +28,7 @@ from mloop.serving.graph import Graph
 from mloop.serving.loading import load_target
 from mloop.serving.routers import ABTest, Canary, Ensemble, Shadow
 from mloop.serving.runtime import ModelRuntime
-from mloop.serving.service import Limits, Service, error_body
+from mloop.serving.service import Limits, Service
 from mloop.serving.steps import Action, Enrich, Model, Postprocess, Preprocess, Step, webhook
 from mloop.serving.test_client import TestClient, TestResponse
 
@@ -44,6 +45,7 @@ __all__ = [
     "LogRecord",
     "MicroBatcher",
     "Model",
+    "ModelFailed",
     "ModelRuntime",
     "Overloaded",
     "PayloadTooLarge",

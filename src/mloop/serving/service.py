@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput, MloopError, NotFound, did_you_mean
-from mloop.core.ids import new_id
 from mloop.core.log import get_logger
+from mloop.serving.answers import answer_of, as_error, request_ids_for
 from mloop.serving.batcher import Item, MicroBatcher
 from mloop.serving.errors import PayloadTooLarge, ShuttingDown
 from mloop.serving.event import Event, LogRecord
@@ -42,12 +41,6 @@ class Limits:
     max_queue: int = 2048
     max_batch_rows: int = 256
     max_wait_ms: float = 1.0
-
-
-class ModelFailed(MloopError):
-    """The model raised on input that passed validation (a server-side fault): 500."""
-
-    http_status = 500
 
 
 class Service:
@@ -195,7 +188,7 @@ class Service:
             signature, extra = graph.request_schema()
             columns = parse(body, signature.input_names if signature is not None else None)
             columns = validate(columns, signature, extra)
-            ids = columns.request_ids or _request_ids(request_id, columns.rows)
+            ids = columns.request_ids or request_ids_for(request_id, columns.rows)
             batcher = self._batchers.get(graph.name)
             if batcher is None:
                 raise ShuttingDown("the server is not ready yet; retry in a moment.")
@@ -219,13 +212,13 @@ class Service:
             return self._run_items(graph, items)
         except Exception as exc:
             if len(items) == 1:
-                return [_as_error(graph, exc)]
+                return [as_error(graph.name, exc)]
         results: list[Any] = []
         for item in items:
             try:
                 results.extend(self._run_items(graph, [item]))
             except Exception as exc:
-                results.append(_as_error(graph, exc))
+                results.append(as_error(graph.name, exc))
         return results
 
     def _run_items(self, graph: Graph, items: Sequence[Item]) -> list[dict[str, Any]]:
@@ -257,7 +250,7 @@ class Service:
         offset = 0
         for (_, request_ids), item in zip(payloads, items, strict=True):
             end = offset + item.rows
-            answers.append(_answer(outputs, event.versions[offset:end], request_ids, offset, end))
+            answers.append(answer_of(outputs, event.versions[offset:end], request_ids, offset, end))
             offset = end
         return answers
 
@@ -354,64 +347,3 @@ class Service:
             "ready": self.ready,
             "models": {name: g.versions() for name, g in self.graphs.items()},
         }
-
-
-_PREFIX = new_id()[:16]  # random per process; a counter makes the rest unique
-_COUNTER = itertools.count(1)
-
-
-def _request_ids(base: str | None, rows: int) -> list[str]:
-    """The client's id (``<id>-<row>`` for several rows), else a fresh 32-hex id."""
-    if not base or len(base) > 100:
-        base = f"{_PREFIX}{next(_COUNTER):016x}"
-    return [base] if rows == 1 else [f"{base}-{i}" for i in range(rows)]
-
-
-def _answer(
-    outputs: dict[str, Any], versions: list[str], ids: list[str], start: int, end: int
-) -> dict[str, Any]:
-    answer: dict[str, Any] = {}
-    if "prediction" in outputs:
-        answer["predictions"] = outputs["prediction"][start:end].tolist()
-        for column, values in outputs.items():
-            if column != "prediction":
-                answer[column] = values[start:end].tolist()
-    else:
-        names = list(outputs)
-        sliced = [outputs[n][start:end].tolist() for n in names]
-        answer["predictions"] = [
-            dict(zip(names, row, strict=True)) for row in zip(*sliced, strict=True)
-        ]
-    answer["model_version"] = versions[0] if len(set(versions)) == 1 else list(versions)
-    answer["request_ids"] = ids
-    return answer
-
-
-def _as_error(graph: Graph, exc: Exception) -> Exception:
-    if isinstance(exc, MloopError):
-        return exc
-    if isinstance(exc, (ValueError, TypeError, KeyError)):
-        return InvalidInput(
-            f"model {graph.name!r} could not score this request: {exc}. Check the values sent."
-        )
-    _log.error("model %s failed on a batch: %r", graph.name, exc)
-    return ModelFailed(f"model {graph.name!r} failed: {type(exc).__name__}: {exc}")
-
-
-_CODES = {
-    400: "BAD_REQUEST",
-    404: "RESOURCE_DOES_NOT_EXIST",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "INVALID_PARAMETER_VALUE",
-    429: "TOO_MANY_REQUESTS",
-    503: "SERVICE_UNAVAILABLE",
-    504: "TIMEOUT",
-}
-
-
-def error_body(exc: Exception) -> tuple[int, dict[str, Any]]:
-    """The HTTP status and JSON body of an error (MLflow's ``error_code`` + ``message`` shape)."""
-    status = exc.http_status if isinstance(exc, MloopError) else 500
-    message = str(exc) if isinstance(exc, MloopError) else "internal error; see the server log."
-    return status, {"error_code": _CODES.get(status, "INTERNAL_ERROR"), "message": message}

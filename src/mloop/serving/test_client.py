@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mloop.core.errors import MloopError
-from mloop.serving.service import Service, error_body
+from mloop.serving.answers import error_body
+from mloop.serving.service import Service
 
 if TYPE_CHECKING:
     from mloop.serving.graph import Graph

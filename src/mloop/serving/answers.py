@@ -1,0 +1,81 @@
+"""Answers: request ids, the JSON of a prediction, and errors mapped to HTTP statuses."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from mloop.core.errors import InvalidInput, MloopError
+from mloop.core.ids import new_id
+from mloop.core.log import get_logger
+
+_log = get_logger("mloop.serving")
+
+
+class ModelFailed(MloopError):
+    """The model raised on input that passed validation (a server-side fault): 500."""
+
+    http_status = 500
+
+
+_PREFIX = new_id()[:16]  # random per process; a counter makes the rest unique
+_COUNTER = itertools.count(1)
+
+
+def request_ids_for(base: str | None, rows: int) -> list[str]:
+    """The client's id (``<id>-<row>`` for several rows), else a fresh 32-hex id."""
+    if not base or len(base) > 100:
+        base = f"{_PREFIX}{next(_COUNTER):016x}"
+    return [base] if rows == 1 else [f"{base}-{i}" for i in range(rows)]
+
+
+def answer_of(
+    outputs: dict[str, Any], versions: list[str], ids: list[str], start: int, end: int
+) -> dict[str, Any]:
+    """The answer to the request that owns rows ``start:end`` of the batch outputs."""
+    answer: dict[str, Any] = {}
+    if "prediction" in outputs:
+        answer["predictions"] = outputs["prediction"][start:end].tolist()
+        for column, values in outputs.items():
+            if column != "prediction":
+                answer[column] = values[start:end].tolist()
+    else:
+        names = list(outputs)
+        sliced = [outputs[n][start:end].tolist() for n in names]
+        answer["predictions"] = [
+            dict(zip(names, row, strict=True)) for row in zip(*sliced, strict=True)
+        ]
+    answer["model_version"] = versions[0] if len(set(versions)) == 1 else list(versions)
+    answer["request_ids"] = ids
+    return answer
+
+
+def as_error(graph: str, exc: Exception) -> Exception:
+    """What a request that failed alone is answered: a client error unless the model broke."""
+    if isinstance(exc, MloopError):
+        return exc
+    if isinstance(exc, (ValueError, TypeError, KeyError)):
+        return InvalidInput(
+            f"model {graph!r} could not score this request: {exc}. Check the values sent."
+        )
+    _log.error("model %s failed on a batch: %r", graph, exc)
+    return ModelFailed(f"model {graph!r} failed: {type(exc).__name__}: {exc}")
+
+
+_CODES = {
+    400: "BAD_REQUEST",
+    404: "RESOURCE_DOES_NOT_EXIST",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "INVALID_PARAMETER_VALUE",
+    429: "TOO_MANY_REQUESTS",
+    503: "SERVICE_UNAVAILABLE",
+    504: "TIMEOUT",
+}
+
+
+def error_body(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and JSON body of an error (MLflow's ``error_code`` + ``message`` shape)."""
+    status = exc.http_status if isinstance(exc, MloopError) else 500
+    message = str(exc) if isinstance(exc, MloopError) else "internal error; see the server log."
+    return status, {"error_code": _CODES.get(status, "INTERNAL_ERROR"), "message": message}
