@@ -107,14 +107,20 @@ class MicroBatcher:
         self._wakeup.set()
         if timeout is None:
             return await future
+        timer = asyncio.get_running_loop().call_later(timeout, self._expire, future, timeout)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            future.cancel()
-            raise RequestTimeout(
-                f"model {self.name!r} did not answer within {timeout:g} s; retry, or raise the "
-                "server's request timeout."
-            ) from None
+            return await future
+        finally:
+            timer.cancel()
+
+    def _expire(self, future: asyncio.Future[Any], timeout: float) -> None:
+        if not future.done():  # the worker skips it if it is still queued
+            future.set_exception(
+                RequestTimeout(
+                    f"model {self.name!r} did not answer within {timeout:g} s; retry, or raise "
+                    "the server's request timeout."
+                )
+            )
 
     def _expected(self) -> int:
         """How many requests are in flight at once lately (closed-loop clients come back)."""

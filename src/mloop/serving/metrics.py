@@ -56,6 +56,7 @@ class ServingMetrics:
             ["model"],
             registry=self.registry,
         )
+        self._ok: dict[str, tuple[Any, Any]] = {}
         self.logged = Gauge(
             "mloop_prediction_log_rows",
             "Rows of the prediction log, by state (written, pending, dropped).",
@@ -64,6 +65,16 @@ class ServingMetrics:
         )
 
     def observe(self, model: str, status: int, seconds: float) -> None:
+        if status == 200:  # the hot path: label children looked up once per model
+            children = self._ok.get(model)
+            if children is None:
+                children = self._ok[model] = (
+                    self.requests.labels(model, "200"),
+                    self.latency.labels(model),
+                )
+            children[0].inc()
+            children[1].observe(seconds)
+            return
         self.requests.labels(model, str(status)).inc()
         if status >= 400:
             self.errors.labels(model, str(status)).inc()

@@ -133,9 +133,19 @@ class Service:
                     max_wait_ms=self.limits.max_wait_ms,
                     max_queue=self.limits.max_queue,
                     name=name,
-                    on_batch=self.metrics.batch_rows.labels(name).observe,
+                    on_batch=self._batch_observer(name),
                 )
                 self._batchers[name].start()
+
+    def _batch_observer(self, name: str) -> Any:
+        rows = self.metrics.batch_rows.labels(name)
+        queue = self.metrics.queue.labels(name)
+
+        def observe(batch_rows: int) -> None:
+            rows.observe(batch_rows)
+            queue.set(self._batchers[name].depth)
+
+        return observe
 
     @property
     def ready(self) -> bool:
@@ -192,7 +202,6 @@ class Service:
             batcher = self._batchers.get(graph.name)
             if batcher is None:
                 raise ShuttingDown("the server is not ready yet; retry in a moment.")
-            self.metrics.queue.labels(graph.name).set(batcher.depth)
             result: dict[str, Any] = await batcher.submit(
                 (columns, ids), columns.rows, self.limits.timeout_s
             )
