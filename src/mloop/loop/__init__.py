@@ -18,7 +18,8 @@ from __future__ import annotations
 from mloop.loop.comparison import AllOf, ChampionComparison
 from mloop.loop.decisions import STATUSES, Decision, approve, decisions, get_decision, reject
 from mloop.loop.pipeline import PipelineTraining
-from mloop.loop.policy import RetrainingPolicy, TrainingContext
+from mloop.loop.policy import RetrainingPolicy
+from mloop.loop.training import TrainingContext
 from mloop.loop.triggers import AccuracyDrop, DriftTrigger, Fired, Schedule, Trigger, TriggerContext
 
 __all__ = [

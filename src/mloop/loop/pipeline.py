@@ -17,7 +17,7 @@ from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from mloop.loop.policy import TrainingContext
+    from mloop.loop.training import TrainingContext
     from mloop.registry import ModelVersion
 
 __all__ = ["PipelineTraining"]

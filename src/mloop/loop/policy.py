@@ -20,8 +20,6 @@ lineage from the windows that triggered it to the training run and the challenge
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
@@ -29,41 +27,16 @@ from mloop.core.errors import InvalidInput, MloopError, NotFound
 from mloop.core.ids import new_id
 from mloop.loop.comparison import AllOf, ChampionComparison
 from mloop.loop.decisions import Decision, decisions, save
+from mloop.loop.training import TrainingContext, TrainingFailed, version_of
 from mloop.loop.triggers import Fired, Trigger, TriggerContext
 
 if TYPE_CHECKING:
     from mloop.monitoring import Monitor, Reference, Window
     from mloop.registry import ModelVersion
 
-__all__ = ["RetrainingPolicy", "TrainingContext"]
+__all__ = ["RetrainingPolicy"]
 
 APPROVALS = ("auto", "manual")
-
-
-@dataclass
-class TrainingContext:
-    """What the training function gets: the model, the cut-off time and why it runs."""
-
-    policy: str
-    model: str
-    decision_id: str
-    until: int  # epoch ms: train on data strictly before this time
-    now: int
-    trigger: str
-    reason: str
-    champion_version: int
-    evaluation_window: Window | None = None
-    reference_data: Any = field(default=None, repr=False)
-    reference_target: str | None = None
-
-    @property
-    def until_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.until / 1000, tz=UTC)
-
-    def set_reference(self, data: Any, target: str | None = None) -> None:
-        """Rows to profile as the challenger's monitoring reference (e.g. its validation set)."""
-        self.reference_data = data
-        self.reference_target = target
 
 
 class RetrainingPolicy:
@@ -248,12 +221,12 @@ class RetrainingPolicy:
         except MloopError:
             raise
         except Exception as exc:
-            raise _TrainingFailed(
+            raise TrainingFailed(
                 f"the training function raised {type(exc).__name__}: {exc}"
             ) from exc
-        candidate = _version_of(self.model, produced)
+        candidate = version_of(self.model, produced)
         if candidate.version == champion.version:
-            raise _TrainingFailed(
+            raise TrainingFailed(
                 f"the training function returned the champion itself (version {champion.version}); "
                 "it must register a new version."
             )
@@ -300,7 +273,7 @@ class RetrainingPolicy:
 
         rows = self.monitor.rows(window, labelled=True)
         if reference is None:
-            raise _TrainingFailed(
+            raise TrainingFailed(
                 f"version {champion.version} has no monitoring reference, so its features and task "
                 "are unknown; set_reference() it."
             )
@@ -351,10 +324,6 @@ class _Recorded:
         return self.result
 
 
-class _TrainingFailed(MloopError):
-    http_status = 500
-
-
 def _default_metric(reference: Reference) -> str:
     if reference.task == "regression":
         return "mae"
@@ -368,26 +337,6 @@ def _reference_or_none(monitor: Monitor, version: int) -> Reference | None:
         return monitor.reference(version)
     except NotFound:
         return None
-
-
-def _version_of(model: str, produced: Any) -> ModelVersion:
-    from mloop.registry import ModelInfo, ModelVersion, get_version
-
-    if isinstance(produced, ModelInfo):
-        produced = produced.registered_model_version
-    if isinstance(produced, ModelVersion):
-        if produced.name != model:
-            raise _TrainingFailed(
-                f"the training function registered {produced.name!r}, not {model!r}; register the "
-                "challenger under the policy's model."
-            )
-        return produced
-    if isinstance(produced, int) and not isinstance(produced, bool):
-        return get_version(model, produced)
-    raise _TrainingFailed(
-        f"the training function returned {produced!r}; return the registered ModelVersion, the "
-        "ModelInfo of log_model(..., registered_model_name=...) or the version number."
-    )
 
 
 def _time(now: Any) -> int:

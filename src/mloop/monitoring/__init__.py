@@ -15,6 +15,8 @@ The defaults (which statistic for which column, thresholds) are in
 
 from __future__ import annotations
 
+from typing import Any
+
 from mloop.monitoring.alerts import Alert, AlertRule, alert_history, list_alerts
 from mloop.monitoring.defaults import DriftDefaults, defaults
 from mloop.monitoring.drift import drift
@@ -35,12 +37,27 @@ def get_window(window_id: str) -> Window:
 
 
 def list_windows(
-    model: str, start: int | None = None, end: int | None = None, version: str | None = None
+    model: str,
+    start: Any = None,
+    end: Any = None,
+    version: int | str | None = None,
+    limit: int | None = None,
 ) -> list[Window]:
-    """Stored windows of ``model`` (times in epoch milliseconds), oldest first."""
+    """Stored windows of ``model`` starting in ``[start, end)``, oldest first.
+
+    Times are datetimes, ISO strings or epoch milliseconds; ``limit`` keeps the newest.
+    """
+    from mloop.monitoring._frames import to_ms
     from mloop.monitoring._store import list_windows as read
 
-    return read(model, start, end, version)
+    return read(
+        model,
+        None if start is None else to_ms(start),
+        None if end is None else to_ms(end),
+        None if version is None else str(version),
+        limit=limit,
+        newest=limit is not None,
+    )
 
 
 __all__ = [

@@ -87,3 +87,31 @@ def time_bounds(frame: pd.DataFrame) -> tuple[int, int] | None:
     ts = pd.to_datetime(frame["ts"], utc=True)
     first, last = ts.min(), ts.max()
     return int(first.value // 1_000_000), int(last.value // 1_000_000) + 1
+
+
+def by_version(log: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    if log.empty:
+        return []
+    return [(str(v), part) for v, part in log.groupby("model_version", sort=True)]
+
+
+def to_ms(value: Any) -> int:
+    """A time as epoch milliseconds (datetimes, ISO strings, pandas Timestamps, ints)."""
+    import pandas as pd
+
+    from mloop.core.clock import datetime_to_ms
+
+    if isinstance(value, bool):
+        raise InvalidInput(f"{value!r} is not a time.")
+    if isinstance(value, int):
+        return value
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{value!r} is not a time; give a datetime, an ISO string such as '2026-01-31' or "
+            "epoch milliseconds."
+        ) from None
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return datetime_to_ms(stamp.to_pydatetime())

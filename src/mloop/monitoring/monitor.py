@@ -19,7 +19,16 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
-from mloop.monitoring._frames import LABEL, join_labels, time_bounds, version_of, window_frame
+from mloop.monitoring import _scoring
+from mloop.monitoring._frames import (
+    LABEL,
+    by_version,
+    join_labels,
+    time_bounds,
+    to_ms,
+    version_of,
+    window_frame,
+)
 from mloop.monitoring.alerts import AlertRule, evaluate_rules
 from mloop.monitoring.defaults import DriftDefaults
 from mloop.monitoring.reference import Reference, get_reference
@@ -137,8 +146,8 @@ class Monitor:
         )
         reference = self.reference(chosen)
         bounds = time_bounds(frame)
-        start_ms = _ms(start) if start is not None else (bounds[0] if bounds else None)
-        end_ms = _ms(end) if end is not None else (bounds[1] if bounds else None)
+        start_ms = to_ms(start) if start is not None else (bounds[0] if bounds else None)
+        end_ms = to_ms(end) if end is not None else (bounds[1] if bounds else None)
         if start_ms is None or end_ms is None:
             raise InvalidInput(
                 "the window's period is unknown: the rows have no ts column; pass start= and end=."
@@ -166,7 +175,7 @@ class Monitor:
 
         from mloop.store.predictions import read_predictions
 
-        start_ms, end_ms = _ms(start), _ms(end)
+        start_ms, end_ms = to_ms(start), to_ms(end)
         if end_ms <= start_ms:
             raise InvalidInput(f"end {end!r} must be after start {start!r}.")
         windows: list[Window] = []
@@ -174,7 +183,7 @@ class Monitor:
             if not isinstance(rows, int) or rows < 1:
                 raise InvalidInput(f"rows = {rows!r} must be a positive number of rows per window.")
             log = read_predictions(self.model, start_ms, end_ms)
-            for version, part in _by_version(log):
+            for version, part in by_version(log):
                 for first in range(0, len(part), rows):
                     chunk = part.iloc[first : first + rows]
                     windows.append(self.observe(chunk, version=version))
@@ -191,7 +200,7 @@ class Monitor:
         for low in range(start_ms, end_ms, step_ms):
             high = min(low + step_ms, end_ms)
             log = read_predictions(self.model, low, high)
-            for version, part in _by_version(log):
+            for version, part in by_version(log):
                 windows.append(self.observe(part, start=low, end=high, version=version))
         return windows
 
@@ -205,7 +214,7 @@ class Monitor:
 
         changed = []
         stored = _store.list_windows(
-            self.model, None if start is None else _ms(start), None if end is None else _ms(end)
+            self.model, None if start is None else to_ms(start), None if end is None else to_ms(end)
         )
         for window in stored:
             if window.labelled_rows >= window.num_rows:
@@ -218,7 +227,7 @@ class Monitor:
             frame = self._with_feedback(window_frame(log), window.start)
             reference = self.reference(int(window.model_version))
             before = window.labelled_rows
-            self._score(window, frame, reference)
+            _scoring.score(window, frame, reference, self.kpis, self.min_slice_rows)
             if window.labelled_rows != before:
                 _store.update_window(window)
                 changed.append(window)
@@ -252,8 +261,8 @@ class Monitor:
 
         return _store.list_windows(
             self.model,
-            None if start is None else _ms(start),
-            None if end is None else _ms(end),
+            None if start is None else to_ms(start),
+            None if end is None else to_ms(end),
             None if version is None else str(version),
         )
 
@@ -281,7 +290,7 @@ class Monitor:
             reference.profile,
             merged,
             columns=[c for c in reference.features if c in reference.profile],
-            importance=reference.importance if _any_weight(reference) else None,
+            importance=reference.importance if any_weight(reference) else None,
             title=f"Drift of {self.model} over {len(windows)} windows",
             **self._overrides(reference.features),
         )
@@ -328,7 +337,7 @@ class Monitor:
             reference.profile,
             frame[[c for c in features if c in frame.columns]],
             columns=features,
-            importance=reference.importance if _any_weight(reference) else None,
+            importance=reference.importance if any_weight(reference) else None,
             title=f"Drift of {self.model} version {reference.model_version}",
             **self._overrides(features),
         )
@@ -349,10 +358,10 @@ class Monitor:
             drift=feature_drift,
             output_drift=output_drift,
             baseline=dict(reference.metrics),
-            quality=self._quality(frame, features, feature_drift),
-            latency=_latency(frame),
+            quality=_scoring.quality(self.suite, frame, features, feature_drift),
+            latency=_scoring.latency(frame),
         )
-        self._score(window, frame, reference)
+        _scoring.score(window, frame, reference, self.kpis, self.min_slice_rows)
         profile = (
             data.profile(frame[present], like=reference.profile)
             if self.store_profiles and present and len(frame)
@@ -361,64 +370,6 @@ class Monitor:
         _store.save_window(window, profile)
         self._judge(window.model_version)
         return window
-
-    def _quality(
-        self, frame: pd.DataFrame, features: list[str], report: DriftReport
-    ) -> dict[str, Any]:
-        quality: dict[str, Any] = {
-            "findings": [
-                {"column": f.column, "kind": f.kind, "message": f.message} for f in report.findings
-            ],
-            "failed": [],
-        }
-        if self.suite is None or frame.empty:
-            return quality
-        from mloop.data import Suite
-
-        suite = self.suite if isinstance(self.suite, Suite) else Suite.load(str(self.suite))
-        result = suite.validate(frame[[c for c in features if c in frame.columns]], save=False)
-        quality.update(
-            suite=suite.name,
-            success=result.success,
-            failed=[c.describe() for c in result.errors],
-            warnings=[c.describe() for c in result.warnings],
-        )
-        return quality
-
-    def _score(self, window: Window, frame: pd.DataFrame, reference: Reference) -> None:
-        """Metrics, KPIs and root cause of the window's labelled rows."""
-        from mloop.monitoring.performance import (
-            call_kpi,
-            performance_of,
-            slice_metric,
-            slice_metrics,
-        )
-        from mloop.monitoring.root_cause import root_cause
-
-        labelled = None
-        if LABEL in frame.columns and "prediction" in frame.columns:
-            labelled = frame[frame[LABEL].notna()]
-        window.labelled_rows = 0 if labelled is None else len(labelled)
-        if labelled is not None and len(labelled):
-            proba = labelled["proba"] if "proba" in labelled.columns else None
-            window.performance = performance_of(
-                labelled[LABEL], labelled["prediction"], proba, reference.task
-            )
-        window.kpis = {name: call_kpi(name, fn, frame, labelled) for name, fn in self.kpis.items()}
-        current = (
-            slice_metrics(
-                labelled,
-                sorted({s["column"] for s in reference.slices}),
-                reference.task,
-                reference.slice_edges,
-                self.min_slice_rows,
-            )
-            if labelled is not None and len(labelled) and reference.slices
-            else None
-        )
-        window.root_cause = root_cause(
-            window.drift, current, reference.slices, slice_metric(reference.task)
-        )
 
     def _judge(self, version: str) -> list[dict[str, Any]]:
         from mloop.monitoring import _store
@@ -430,42 +381,5 @@ class Monitor:
         return evaluate_rules(self.model, self.alerts, recent, self.notifiers)
 
 
-def _any_weight(reference: Reference) -> bool:
+def any_weight(reference: Reference) -> bool:
     return bool(reference.importance) and any(v > 0 for v in (reference.importance or {}).values())
-
-
-def _latency(frame: pd.DataFrame) -> dict[str, float]:
-    if "latency_ms" not in frame.columns or frame.empty:
-        return {}
-    values = frame["latency_ms"].dropna()
-    if values.empty:
-        return {}
-    return {f"p{q}": float(values.quantile(q / 100)) for q in (50, 95, 99)}
-
-
-def _by_version(log: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    if log.empty:
-        return []
-    return [(str(v), part) for v, part in log.groupby("model_version", sort=True)]
-
-
-def _ms(value: Any) -> int:
-    """A time as epoch milliseconds (datetimes, ISO strings, pandas Timestamps, ints)."""
-    import pandas as pd
-
-    from mloop.core.clock import datetime_to_ms
-
-    if isinstance(value, bool):
-        raise InvalidInput(f"{value!r} is not a time.")
-    if isinstance(value, int):
-        return value
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(
-            f"{value!r} is not a time; give a datetime, an ISO string such as '2026-01-31' or "
-            "epoch milliseconds."
-        ) from None
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return datetime_to_ms(stamp.to_pydatetime())
