@@ -15,13 +15,12 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
-
 from mloop.core.clock import now_ms
 from mloop.core.errors import Conflict, InvalidInput, NotFound
-from mloop.store.schema.monitoring import LoopDecision
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from mloop.registry import ModelVersion
 
 __all__ = ["STATUSES", "Decision", "approve", "decisions", "get_decision", "reject"]
@@ -112,7 +111,10 @@ def save(
     audit_details: dict[str, Any] | None = None,
 ) -> Decision:
     """Insert or update ``decision`` with an audit entry ``action``, in one transaction."""
+    from sqlalchemy import insert, select, update
+
     from mloop.store import audit, get_store
+    from mloop.store.schema.monitoring import LoopDecision
 
     store = get_store()
     decision.updated_at = now_ms()
@@ -152,7 +154,10 @@ def save(
 
 def get_decision(decision_id: str) -> Decision:
     """A decision by id (``mloop loop status`` lists them)."""
+    from sqlalchemy import select
+
     from mloop.store import get_store
+    from mloop.store.schema.monitoring import LoopDecision
 
     with get_store().read() as conn:
         row = conn.execute(select(LoopDecision).where(LoopDecision.id == decision_id)).first()
@@ -170,7 +175,10 @@ def decisions(
     limit: int = 100,
 ) -> list[Decision]:
     """Decisions, oldest first (the newest ``limit``), optionally filtered."""
+    from sqlalchemy import select
+
     from mloop.store import get_store
+    from mloop.store.schema.monitoring import LoopDecision
 
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"decision status {status!r} is not one of {', '.join(STATUSES)}.")

@@ -21,14 +21,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, insert, select, update
-
 from mloop.core.clock import ms_to_datetime, now_ms
 from mloop.core.errors import InvalidInput, did_you_mean
 from mloop.core.ids import new_id
-from mloop.store.schema.monitoring import MonitoringAlert, MonitoringAlertEvent
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from mloop.monitoring.window import Window
 
 __all__ = ["Alert", "AlertRule", "alert_history", "evaluate_rules", "list_alerts"]
@@ -149,8 +148,11 @@ def evaluate_rules(
 
     Returns the notifications sent (fired and resolved alerts).
     """
+    from sqlalchemy import select
+
     from mloop.monitoring.notifiers import notify
     from mloop.store import get_store
+    from mloop.store.schema.monitoring import MonitoringAlert
 
     if not windows or not rules:
         return []
@@ -257,6 +259,10 @@ def _write(
     window: Window,
     at: int,
 ) -> None:
+    from sqlalchemy import insert, update
+
+    from mloop.store.schema.monitoring import MonitoringAlert, MonitoringAlertEvent
+
     value = data.get("value")
     if event == "fired":
         rule: AlertRule = data["rule"]
@@ -306,7 +312,10 @@ def list_alerts(
     model: str | None = None, status: str | None = None, limit: int = 100
 ) -> list[Alert]:
     """Alerts, newest first, optionally of one model and/or status (``firing``, ``resolved``)."""
+    from sqlalchemy import select
+
     from mloop.store import get_store
+    from mloop.store.schema.monitoring import MonitoringAlert
 
     if status is not None and status not in ("firing", "resolved"):
         raise InvalidInput(f"alert status {status!r} is not 'firing' or 'resolved'.")
@@ -342,7 +351,10 @@ def alert_history(
     model: str | None = None, alert_id: str | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     """Alert events (fired, repeated, resolved) newest first, with notification outcomes."""
+    from sqlalchemy import select
+
     from mloop.store import get_store
+    from mloop.store.schema.monitoring import MonitoringAlert, MonitoringAlertEvent
 
     event = MonitoringAlertEvent
     query = (
