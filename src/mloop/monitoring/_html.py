@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from mloop.monitoring.window import Window
 
 
+SEVERITY_CAP = 10.0  # the per-feature chart clips severities (a tiny p-value reads in the hundreds)
+CHARTED_METRICS = ("roc_auc", "accuracy", "f1", "mae", "rmse", "r2")
+
+
 def _slug(name: str) -> str:
     text = re.sub(r"[^A-Za-z0-9]+", "-", str(name)).strip("-").lower() or "column"
     return f"{text}-{hashlib.sha1(str(name).encode()).hexdigest()[:6]}"
@@ -121,17 +125,18 @@ def render_monitor(monitor: Monitor, windows: list[Window]) -> str:
         for i, w in enumerate(windows):
             for name, f in w.drift.features.items():
                 severity.setdefault(name, [None] * len(windows))[i] = (
-                    f.severity if f.score is not None else None
+                    min(f.severity, SEVERITY_CAP) if f.score is not None else None
                 )
         top = sorted(severity, key=lambda n: -max((v or 0.0) for v in severity[n]))[:8]
         charts["features"] = _svg.lines(
             labels, {name: severity[name] for name in top}, threshold=1.0, events=markers
         )
         metric_names = sorted({m for w in windows for m in w.performance})
-        if metric_names:
+        charted = [m for m in CHARTED_METRICS if m in metric_names]
+        if charted:
             charts["performance"] = _svg.lines(
                 labels,
-                {m: [w.performance.get(m) for w in windows] for m in metric_names},
+                {m: [w.performance.get(m) for w in windows] for m in charted},
                 events=markers,
             )
         kpi_names = sorted({k for w in windows for k in w.kpis})
