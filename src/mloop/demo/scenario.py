@@ -46,6 +46,8 @@ class Scenario:
         days_per_month: the first days of each month that are replayed, hour by hour
             (a sample that keeps the demo within its time budget).
         label_delay_hours: how long after a flight's hour its true delay arrives.
+        history_days: a model trains on the flights of this many days before its cut-off
+            (90: January–March for the first model; the latest season for a retrained one).
         alert_threshold: a flight whose delay probability reaches it gets an alert row.
         missed_cost, false_alarm_cost: the KPI's price of a late flight without an alert
             and of an alert for a flight that left on time.
@@ -60,6 +62,7 @@ class Scenario:
     replay_months: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11, 12)
     days_per_month: int = 2
     label_delay_hours: int = 24
+    history_days: int = 90
     alert_threshold: float = 0.3
     missed_cost: float = 40.0
     false_alarm_cost: float = 10.0
@@ -94,12 +97,30 @@ class Scenario:
     def with_days(self, days: int) -> Scenario:
         return replace(self, days_per_month=days)
 
+    def with_months(self, months: str) -> Scenario:
+        """Replay only ``months``: ``"4-7"`` or ``"4,6,9"``.
+
+        >>> Scenario().with_months("4-6").replay_months
+        (4, 5, 6)
+        """
+        try:
+            if "-" in months:
+                low, high = (int(p) for p in months.split("-", 1))
+                chosen = tuple(range(low, high + 1))
+            else:
+                chosen = tuple(int(p) for p in months.split(",") if p.strip())
+        except ValueError:
+            raise InvalidInput(
+                f"months {months!r} is not a range or list of month numbers; use e.g. 4-7 or 4,6,9."
+            ) from None
+        return replace(self, replay_months=tuple(sorted(set(chosen))))
+
     def params(self) -> dict[str, Any]:
         """The training pipeline's parameters (``params:...``) for this scenario."""
         return {
             "until": f"{self.first_cutoff}T00:00:00+00:00",
             "data": {
-                "start": "2013-01-01T00:00:00+00:00",
+                "history_days": self.history_days,
                 "label_delay_hours": self.label_delay_hours,
             },
             "split": {"validation_fraction": self.validation_fraction},
@@ -116,7 +137,11 @@ class Scenario:
         }
 
     def describe(self) -> str:
-        months = f"{_month(self.replay_months[0])}–{_month(self.replay_months[-1])}"
+        first, last = self.replay_months[0], self.replay_months[-1]
+        if len(self.replay_months) == last - first + 1:
+            months = _month(first) if first == last else f"{_month(first)}–{_month(last)}"
+        else:
+            months = ", ".join(_month(m) for m in self.replay_months)
         days = "day" if self.days_per_month == 1 else f"{self.days_per_month} days"
         return f"{months} 2013, the first {days} of each month, hour by hour"
 

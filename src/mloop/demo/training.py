@@ -2,9 +2,9 @@
 
     flights ─ select_flights ─ training_set ─ split ─ train ─ register ─ evaluate ─ release ─ model_card
 
-``select_flights`` keeps the flights whose label had arrived before the cut-off
-``params:until`` (the retraining policy sets it), ``training_set`` joins the features
-point-in-time from the feature store, ``split`` holds out the latest rows, ``train``
+``select_flights`` keeps the flights of the 90 days before the cut-off ``params:until``
+(the retraining policy sets it) whose label had arrived by then, ``training_set`` joins
+the features point-in-time from the feature store, ``split`` holds out the latest rows, ``train``
 fits a gradient-boosting classifier, ``register`` logs and registers it, ``evaluate``
 scores it with slices (origin, carrier, month) and the KPI, ``release`` checks the gate
 (and, for the first model, promotes it to ``champion``) and sets its monitoring
@@ -40,11 +40,15 @@ FLIGHT_COLUMNS = [
 
 
 def select_flights(flights: pd.DataFrame, until: str, data: dict[str, Any]) -> pd.DataFrame:
-    """Flights predicted before ``until`` whose true delay had arrived by then (the entity rows)."""
+    """Flights of the ``history_days`` before ``until`` whose true delay had arrived by then.
+
+    These are the entity rows of the training set: the most recent season, so that a
+    retrained model follows the weather; only labels known at the cut-off are used.
+    """
     import pandas as pd
 
     cutoff = pd.Timestamp(until)
-    start = pd.Timestamp(data["start"])
+    start = cutoff - pd.Timedelta(days=int(data["history_days"]))
     hour = pd.to_datetime(flights["time_hour"], utc=True)
     known = hour + pd.Timedelta(hours=int(data["label_delay_hours"]))
     keep = flights["dep_delay"].notna() & (hour >= start) & (known <= cutoff)
