@@ -32,7 +32,7 @@ layers: $(STAMP)
 # one BLAS/OpenMP thread per test worker: two workers on two cores must not oversubscribe
 unit: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-	$(BIN)/pytest -n 2 --timeout 600 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup --timeout 600 $(PYTEST_ARGS)
 
 test: lint typecheck layers unit
 

@@ -73,19 +73,14 @@ def test_scoring_refuses_bad_arguments_clearly(champion: str, mloop_home: Path) 
 def test_scoring_on_ray_gives_the_same_answers(
     champion: str, flights: Flights, mloop_home: Path
 ) -> None:
-    import ray
-
     flights.test.to_parquet(mloop_home / "in.parquet")
-    try:
-        result = serving.score(
-            champion,
-            mloop_home / "in.parquet",
-            mloop_home / "ray.parquet",
-            chunk_rows=250,
-            runner="ray",
-        )
-    finally:
-        ray.shutdown()
+    result = serving.score(
+        champion,
+        mloop_home / "in.parquet",
+        mloop_home / "ray.parquet",
+        chunk_rows=250,
+        runner="ray",
+    )
     assert result.runner == "ray" and result.chunks == 4
     pd.testing.assert_frame_equal(
         pd.read_parquet(result.output), _expected(flights), check_dtype=False

@@ -223,47 +223,32 @@ def _on_ray(
     timeout: float | None,
 ) -> Any:
     """Run the trials in ``parallelism`` Ray tasks that share one study."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError(
-            "runner='ray' needs Ray; install it with pip install 'mloop[ray]'."
-        ) from None
+    from mloop.core.cluster import ensure_ray
     from mloop.core.config import get_settings
 
+    ray = ensure_ray()  # one Ray per process, shared with the other parts and kept running
     settings = get_settings()
     if storage is None:
         folder = Path(settings.home) / "tune"
         folder.mkdir(parents=True, exist_ok=True)
         storage = str(folder / f"{name}.journal")
     optuna.create_study(direction=direction, study_name=name, storage=_storage(optuna, storage))
-    started = False
-    if not ray.is_initialized():
-        if settings.ray_address:
-            ray.init(address=settings.ray_address)
-        else:
-            ray.init(num_cpus=parallelism, include_dashboard=False, log_to_driver=False)
-        started = True
+    env = {k: v for k, v in os.environ.items() if k.startswith("MLOOP_")}
+    task = ray.remote(num_cpus=1)(_worker).options(runtime_env={"env_vars": env})
+    share, extra = divmod(n_trials, parallelism)
+    counts = [share + (1 if i < extra else 0) for i in range(parallelism)]
+    futures = [
+        task.remote(
+            name, storage, trial_fn, count, _worker_sampler(optuna, sampler, seed, i), timeout
+        )
+        for i, count in enumerate(counts)
+        if count
+    ]
     try:
-        env = {k: v for k, v in os.environ.items() if k.startswith("MLOOP_")}
-        task = ray.remote(num_cpus=1)(_worker).options(runtime_env={"env_vars": env})
-        share, extra = divmod(n_trials, parallelism)
-        counts = [share + (1 if i < extra else 0) for i in range(parallelism)]
-        futures = [
-            task.remote(
-                name, storage, trial_fn, count, _worker_sampler(optuna, sampler, seed, i), timeout
-            )
-            for i, count in enumerate(counts)
-            if count
-        ]
-        try:
-            ray.get(futures)
-        except ray.exceptions.RayTaskError as exc:
-            cause = exc.as_instanceof_cause() if hasattr(exc, "as_instanceof_cause") else exc
-            raise cause from None
-    finally:
-        if started:
-            ray.shutdown()
+        ray.get(futures)
+    except ray.exceptions.RayTaskError as exc:
+        cause = exc.as_instanceof_cause() if hasattr(exc, "as_instanceof_cause") else exc
+        raise cause from None
     return optuna.load_study(study_name=name, storage=_storage(optuna, storage))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from mloop.core.errors import ConfigError, InvalidInput, did_you_mean
+from mloop.core.errors import InvalidInput, did_you_mean
 from mloop.pipelines.execute import NodeResult, Task, execute, execute_payload, pack, worker_context
 
 __all__ = ["ParallelRunner", "RayRunner", "Runner", "SequentialRunner", "get_runner"]
@@ -153,24 +153,9 @@ class RayRunner(Runner):
         self._context: dict[str, Any] = {}
 
     def start(self) -> None:
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError(
-                "the Ray runner needs Ray; install it with pip install 'mloop[ray]'."
-            ) from None
-        from mloop.core.config import get_settings
+        from mloop.core.cluster import ensure_ray
 
-        if not ray.is_initialized():
-            address = self.address if self.address is not None else get_settings().ray_address
-            if address:
-                ray.init(address=address, ignore_reinit_error=True)
-            else:
-                ray.init(
-                    num_cpus=self.num_cpus or _cpus(),
-                    include_dashboard=False,
-                    ignore_reinit_error=True,
-                )
+        ray = ensure_ray(num_cpus=self.num_cpus or _cpus(), address=self.address)
         if not self.max_workers:
             self.max_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._remote = ray.remote(num_cpus=1, max_retries=0)(execute_payload)

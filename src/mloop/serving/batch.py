@@ -155,20 +155,10 @@ def _score_ray(runtime: ModelRuntime, chunks: Iterator[pd.DataFrame]) -> Iterato
     """Chunks scored by Ray tasks (at most 4 in flight), yielded in input order."""
     from collections import deque
 
-    import ray
-
-    from mloop.core.config import get_settings
-
-    if not ray.is_initialized():
-        address = get_settings().ray_address or None
-        ray.init(
-            address=address,
-            ignore_reinit_error=True,
-            include_dashboard=False,
-            log_to_driver=False,
-            num_cpus=None if address else 2,
-        )
+    from mloop.core.cluster import ensure_ray
     from mloop.serving.runtime import model_outputs
+
+    ray = ensure_ray()
 
     model_ref = ray.put(runtime.model)
     proba, uri = runtime.proba, runtime.uri
