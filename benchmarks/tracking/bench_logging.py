@@ -148,25 +148,33 @@ def _summary(label: str, results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = []
-    rows.append(_summary("mloop fluent (SQLite)", [_mloop(args, None) for _ in range(args.repeat)]))
+    """Rounds in which mloop runs before and after MLflow, so both meet the same load."""
+    python = None if args.no_peer else mlflow_python()
+    ours = "mloop fluent (SQLite)"
+    runs: dict[str, list[dict[str, Any]]] = {ours: []}
     if args.postgres:
-        results = []
-        for _ in range(args.repeat):
+        runs["mloop fluent (PostgreSQL)"] = []
+    peers = [
+        ("batch", "MLflow MlflowClient.log_batch", args.repeat),
+        ("fluent-async", "MLflow fluent, async logging", args.peer_repeat),
+        ("fluent", "MLflow fluent", args.peer_repeat),
+    ]
+    if python is not None:
+        runs.update({label: [] for _, label, _ in peers})
+    for round_ in range(args.repeat):
+        runs[ours].append(_mloop(args, None))
+        if args.postgres:
             url, name = fresh_postgres(args.postgres)
             try:
-                results.append(_mloop(args, url))
+                runs["mloop fluent (PostgreSQL)"].append(_mloop(args, url))
             finally:
                 drop_postgres(args.postgres, name)
-        rows.append(_summary("mloop fluent (PostgreSQL)", results))
-    if not args.no_peer:
-        python = mlflow_python()
-        for mode, label, repeats in (
-            ("batch", "MLflow MlflowClient.log_batch", args.repeat),
-            ("fluent-async", "MLflow fluent, async logging", args.repeat),
-            ("fluent", "MLflow fluent", args.peer_repeat),
-        ):
-            rows.append(_summary(label, [_mlflow(args, python, mode) for _ in range(repeats)]))
+        if python is not None:
+            for mode, label, repeats in peers:
+                if round_ < repeats:
+                    runs[label].append(_mlflow(args, python, mode))
+        runs[ours].append(_mloop(args, None))
+    rows = [_summary(label, results) for label, results in runs.items()]
     mloop_seconds = rows[0]["seconds"]
     for row in rows:
         row["values_per_second"] = row["values"] / row["seconds"]
@@ -205,10 +213,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--metrics", type=int, default=100)
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument(
-        "--repeat", type=int, default=5, help="runs of mloop and of MLflow's batched modes"
+        "--repeat", type=int, default=5, help="rounds (mloop runs twice a round, log_batch once)"
     )
     parser.add_argument(
-        "--peer-repeat", type=int, default=1, help="runs of MLflow's fluent API (slow)"
+        "--peer-repeat", type=int, default=1, help="runs of MLflow's fluent modes (slow)"
     )
     parser.add_argument(
         "--postgres", help="also measure mloop on this PostgreSQL server (admin URL)"
