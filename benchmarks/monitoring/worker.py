@@ -26,7 +26,18 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
+def reset_peak() -> None:
+    """Start a new high-water mark of resident memory (Linux: VmHWM), after the inputs load."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
 def peak_mb() -> float:
+    """The high-water mark of resident memory since :func:`reset_peak` (MB)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -60,6 +71,7 @@ def main() -> None:
         reference = data.Profile.from_json(Path(args.reference).read_text())
         drift(reference, current.head(2_000))  # warm-up: lazy imports
         base = rss_mb()
+        reset_peak()
         seconds, runs, cpu, report = timed(lambda: drift(reference, current), args.repeat)
         figures.update(
             seconds=seconds, runs=runs, cpu_seconds=cpu, peak_mb_over_inputs=peak_mb() - base
@@ -83,6 +95,7 @@ def main() -> None:
             hand(reference.head(2_000), current.head(2_000), NUMERIC, CATEGORICAL)
             work = lambda: hand(reference, current, NUMERIC, CATEGORICAL)  # noqa: E731
         base = rss_mb()
+        reset_peak()
         seconds, runs, cpu, result = timed(work, args.repeat)
         figures.update(
             seconds=seconds, runs=runs, cpu_seconds=cpu, peak_mb_over_inputs=peak_mb() - base

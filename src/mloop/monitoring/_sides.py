@@ -23,7 +23,7 @@ class NumericSide:
     nulls: int
     invalid: int  # infinite values, left out of the statistics
     mean: float
-    std: float  # population standard deviation
+    spread: float | None  # population standard deviation (None: computed when first read)
     minimum: float
     maximum: float
     values: np.ndarray | None = field(default=None, repr=False)  # sorted, finite
@@ -36,6 +36,17 @@ class NumericSide:
     @property
     def n(self) -> int:
         return self.rows - self.nulls - self.invalid
+
+    @property
+    def std(self) -> float:
+        """Population standard deviation (of raw values: computed once, when first needed)."""
+        if self.spread is None:
+            import numpy as np
+
+            assert self.values is not None
+            centred = self.values - self.mean
+            self.spread = float(np.sqrt(np.dot(centred, centred) / max(self.values.size, 1)))
+        return self.spread
 
     @property
     def exact(self) -> bool:
@@ -53,14 +64,12 @@ class NumericSide:
         values = np.sort(raw[finite] if kept < rows else raw)
         if values.size == 0:
             return cls(rows, nulls, rows - nulls - kept, 0.0, 0.0, 0.0, 0.0, values)
-        mean = float(values.mean())
-        std = float(np.sqrt(np.mean((values - mean) ** 2)))
         return cls(
             rows,
             nulls,
             rows - nulls - kept,
-            mean,
-            std,
+            float(values.mean()),
+            None,  # only the reference's is used (to normalise Wasserstein)
             float(values[0]),
             float(values[-1]),
             values,
@@ -76,7 +85,7 @@ class NumericSide:
             nulls=int(column.nulls),
             invalid=0,
             mean=float(column.mean) if count else 0.0,
-            std=std,
+            spread=std,
             minimum=float(column.minimum) if column.minimum is not None else 0.0,
             maximum=float(column.maximum) if column.maximum is not None else 0.0,
             sketch=column.kll,
