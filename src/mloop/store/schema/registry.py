@@ -21,7 +21,7 @@ class RegisteredModelTag(Base):
     __tablename__ = "registered_model_tags"
 
     name: Mapped[str] = mapped_column(
-        ForeignKey("registered_models.name", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("registered_models.name", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
@@ -31,7 +31,7 @@ class ModelVersion(Base):
     __tablename__ = "model_versions"
 
     name: Mapped[str] = mapped_column(
-        ForeignKey("registered_models.name", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("registered_models.name", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
@@ -59,7 +59,6 @@ class ModelVersionTag(Base):
             ["model_versions.name", "model_versions.version"],
             ondelete="CASCADE",
         ),
-        Index(None, "name", "version"),
     )
 
 

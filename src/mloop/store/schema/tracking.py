@@ -25,7 +25,7 @@ class ExperimentTag(Base):
     __tablename__ = "experiment_tags"
 
     experiment_id: Mapped[int] = mapped_column(
-        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(KEY), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
@@ -36,7 +36,7 @@ class Run(Base):
 
     run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     experiment_id: Mapped[int] = mapped_column(
-        ForeignKey("experiments.experiment_id", ondelete="CASCADE"), index=True
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE")
     )
     name: Mapped[str] = mapped_column(String(250))
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -54,9 +54,7 @@ class Run(Base):
 class Param(Base):
     __tablename__ = "params"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY), primary_key=True, index=True)
     value: Mapped[str] = mapped_column(Text)
 
@@ -64,9 +62,7 @@ class Param(Base):
 class Tag(Base):
     __tablename__ = "tags"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY), primary_key=True, index=True)
     value: Mapped[str] = mapped_column(Text)
 
@@ -77,7 +73,7 @@ class Metric(Base):
     __tablename__ = "metrics"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(KEY))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -92,9 +88,7 @@ class LatestMetric(Base):
 
     __tablename__ = "latest_metrics"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(KEY), primary_key=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
