@@ -76,12 +76,13 @@ def test_training_rows_are_only_flights_whose_label_arrived_before_the_cut_off()
     rows = select_flights(
         flights,
         "2013-05-01T00:00:00+00:00",
-        {"history_days": 90, "label_delay_hours": 24},
+        {"history_days": 90, "label_delay_hours": 24, "max_rows": 20_000},
     )
     cutoff = pd.Timestamp("2013-05-01", tz="UTC")
     assert rows["time_hour"].max() + pd.Timedelta(hours=24) <= cutoff
     assert rows["time_hour"].max() >= cutoff - pd.Timedelta(hours=25)
-    assert rows["time_hour"].min() >= cutoff - pd.Timedelta(days=90)  # the latest season only
+    assert rows["time_hour"].min() >= cutoff - pd.Timedelta(days=90)
+    assert len(rows) == 20_000 and set(rows["month"]) == {1, 2, 3, 4}  # a sample of every month
     assert rows["dep_delay"].notna().all() and rows["time_hour"].is_monotonic_increasing
 
 

@@ -215,8 +215,9 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
 
     def month_end(month: int, start: datetime, end: datetime) -> None:
         state["month"] = month
-        windows = monitor.run(start, end, every="31D")
-        state["windows"].extend((month, w) for w in windows)
+        versions = {state["initial_version"], *(r["version"] for r in training.runs)}
+        for window in _observe_month(monitor, start, end, versions):
+            state["windows"].append((month, window))
         decision = policy.step(now=end)
         if decision is None:
             return
@@ -233,6 +234,21 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
 
     replay.run(requests, month_end, on_hour=hour)
     steps.finish()
+
+
+def _observe_month(monitor: Any, start: datetime, end: datetime, versions: set[int]) -> list[Any]:
+    """The month's window of each version this deployment served (what ``Monitor.run`` does,
+    restricted to this run's versions: an earlier demo run replayed the same months)."""
+    from mloop.store.predictions import read_predictions
+
+    log = read_predictions(MODEL, start, end)
+    if log.empty:
+        return []
+    log = log[log["model_version"].astype(int).isin(versions)]
+    return [
+        monitor.observe(part, start=start, end=end, version=str(version))
+        for version, part in log.groupby("model_version", sort=True)
+    ]
 
 
 def _wait_for_swap(

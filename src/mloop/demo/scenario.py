@@ -46,8 +46,8 @@ class Scenario:
         days_per_month: the first days of each month that are replayed, hour by hour
             (a sample that keeps the demo within its time budget).
         label_delay_hours: how long after a flight's hour its true delay arrives.
-        history_days: a model trains on the flights of this many days before its cut-off
-            (90: January–March for the first model; the latest season for a retrained one).
+        history_days, max_training_rows: a model trains on the flights of this many days
+            before its cut-off (all of 2013 so far), a uniform sample of at most this many.
         alert_threshold: a flight whose delay probability reaches it gets an alert row.
         missed_cost, false_alarm_cost: the KPI's price of a late flight without an alert
             and of an alert for a flight that left on time.
@@ -62,7 +62,8 @@ class Scenario:
     replay_months: tuple[int, ...] = (4, 5, 6, 7, 8, 9, 10, 11, 12)
     days_per_month: int = 2
     label_delay_hours: int = 24
-    history_days: int = 90
+    history_days: int = 365
+    max_training_rows: int = 100_000
     alert_threshold: float = 0.3
     missed_cost: float = 40.0
     false_alarm_cost: float = 10.0
@@ -121,6 +122,7 @@ class Scenario:
             "until": f"{self.first_cutoff}T00:00:00+00:00",
             "data": {
                 "history_days": self.history_days,
+                "max_rows": self.max_training_rows,
                 "label_delay_hours": self.label_delay_hours,
             },
             "split": {"validation_fraction": self.validation_fraction},

@@ -2,8 +2,8 @@
 
     flights ─ select_flights ─ training_set ─ split ─ train ─ register ─ evaluate ─ release ─ model_card
 
-``select_flights`` keeps the flights of the 90 days before the cut-off ``params:until``
-(the retraining policy sets it) whose label had arrived by then, ``training_set`` joins
+``select_flights`` keeps the flights before the cut-off ``params:until`` (the retraining
+policy sets it) whose label had arrived by then (at most 100,000, sampled), ``training_set`` joins
 the features point-in-time from the feature store, ``split`` holds out the latest rows, ``train``
 fits a gradient-boosting classifier, ``register`` logs and registers it, ``evaluate``
 scores it with slices (origin, carrier, month) and the KPI, ``release`` checks the gate
@@ -42,8 +42,9 @@ FLIGHT_COLUMNS = [
 def select_flights(flights: pd.DataFrame, until: str, data: dict[str, Any]) -> pd.DataFrame:
     """Flights of the ``history_days`` before ``until`` whose true delay had arrived by then.
 
-    These are the entity rows of the training set: the most recent season, so that a
-    retrained model follows the weather; only labels known at the cut-off are used.
+    These are the entity rows of the training set; only labels known at the cut-off are
+    used. Beyond ``max_rows`` flights, a uniform sample (seeded) keeps a retraining's cost
+    bounded while every month stays represented.
     """
     import pandas as pd
 
@@ -53,6 +54,9 @@ def select_flights(flights: pd.DataFrame, until: str, data: dict[str, Any]) -> p
     known = hour + pd.Timedelta(hours=int(data["label_delay_hours"]))
     keep = flights["dep_delay"].notna() & (hour >= start) & (known <= cutoff)
     rows = flights.loc[keep, FLIGHT_COLUMNS].assign(time_hour=hour[keep])
+    limit = int(data.get("max_rows") or 0)
+    if limit and len(rows) > limit:
+        rows = rows.sample(n=limit, random_state=0)
     return rows.sort_values("time_hour", kind="stable", ignore_index=True)
 
 
