@@ -28,7 +28,16 @@ from mloop.core.errors import Conflict, InvalidInput
 from mloop.core.ids import new_id
 from mloop.store import get_artifacts, lineage
 from mloop.tracking import context, experiments, names, runs
-from mloop.tracking.entities import FAILED, FINISHED, KILLED, RUNNING, Experiment, Metric, Run
+from mloop.tracking.entities import (
+    FAILED,
+    FINISHED,
+    KILLED,
+    RUNNING,
+    Experiment,
+    Metric,
+    Run,
+    RunData,
+)
 from mloop.tracking.tracker import Tracker, check_key, get_tracker
 
 if TYPE_CHECKING:
@@ -149,8 +158,10 @@ def start_run(
             parent_run_id=parent,
             tags={**system, **user_tags},
         )
-        active = ActiveRun(runs.get(tracker.store, info.run_id), tracker)
-        if log_system_info:
+        # the new run is known in full: no need to read it back
+        active = ActiveRun(Run(info=info, data=RunData(tags={**system, **user_tags})), tracker)
+        # a child run's code version and environment are its parent's
+        if log_system_info and parent is None:
             thread = threading.Thread(
                 target=_capture_context,
                 args=(tracker, new, Path.cwd()),
@@ -201,8 +212,7 @@ def end_run(status: str = FINISHED, run_id: str | None = None) -> None:
         tracker = active.tracker
         if active.capture is not None:
             active.capture.join(timeout=30)
-        tracker.flush()
-        runs.set_status(tracker.store, active.info.run_id, status)
+        tracker.writer.flush(then=runs.status_update(active.info.run_id, status))
         tracker.writer.alive.discard(active.info.run_id)
         tracker.forget_params(active.info.run_id)
         _state["last_run_id"] = active.info.run_id

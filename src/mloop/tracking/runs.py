@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
@@ -150,7 +150,10 @@ def params_of(store: MetadataStore, run_id: str) -> dict[str, str]:
         )
 
 
-def set_status(store: MetadataStore, run_id: str, status: str, end_time: int | None = None) -> None:
+def status_update(
+    run_id: str, status: str, end_time: int | None = None
+) -> Callable[[Connection], None]:
+    """The change of a run's status, to run inside a transaction."""
     if status not in STATUSES:
         raise InvalidInput(f"run status {status!r} is unknown; use one of {', '.join(STATUSES)}.")
     values: dict[str, Any] = {"status": status, "heartbeat_at": now_ms()}
@@ -161,7 +164,11 @@ def set_status(store: MetadataStore, run_id: str, status: str, end_time: int | N
         if result.rowcount == 0:
             raise NotFound(f"run {run_id!r} does not exist.")
 
-    store.transaction(work)
+    return work
+
+
+def set_status(store: MetadataStore, run_id: str, status: str, end_time: int | None = None) -> None:
+    store.transaction(status_update(run_id, status, end_time))
 
 
 def heartbeat(store: MetadataStore, run_ids: Sequence[str]) -> None:
@@ -213,8 +220,12 @@ def write_batch(
     params: Sequence[ParamRow],
     metrics: Sequence[MetricRow],
     tags: Sequence[TagRow],
+    then: Callable[[Connection], None] | None = None,
 ) -> list[str]:
-    """Write buffered values in one transaction; return messages about refused params."""
+    """Write buffered values in one transaction; return messages about refused params.
+
+    ``then`` runs last in the same transaction (ending a run commits with its values).
+    """
     refused: list[str] = []
 
     def work(conn: Connection) -> None:
@@ -237,6 +248,8 @@ def write_batch(
         if metrics:
             _insert_metrics(store, conn, metrics)
             _update_latest(store, conn, metrics)
+        if then is not None:
+            then(conn)
 
     store.transaction(work)
     return refused

@@ -14,6 +14,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
@@ -21,6 +22,8 @@ from mloop.core.log import get_logger
 from mloop.tracking import runs
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from mloop.store.db import MetadataStore
 
 log = get_logger("mloop.tracking")
@@ -90,7 +93,7 @@ class Writer:
             except Exception as exc:  # keep the values and try again on the next tick
                 log.warning("tracking write-behind: %s; retrying", exc)
 
-    def flush(self) -> None:
+    def flush(self, then: Callable[[Connection], None] | None = None) -> None:
         """Write every buffered value now (values stay buffered if the write fails).
 
         Returns only when nothing logged before the call is still uncommitted: with empty
@@ -102,9 +105,11 @@ class Writer:
             metrics = _drain(self.metrics)
             tags = _drain(self.tags)
             if not (params or metrics or tags):
+                if then is not None:
+                    self.store.transaction(then)
                 return
             try:
-                refused = runs.write_batch(self.store, params, metrics, tags)
+                refused = runs.write_batch(self.store, params, metrics, tags, then)
             except BaseException:
                 self.params.extendleft(reversed(params))
                 self.metrics.extendleft(reversed(metrics))
