@@ -54,7 +54,9 @@ class Run(Base):
 class Param(Base):
     __tablename__ = "params"
 
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
     key: Mapped[str] = mapped_column(String(KEY), primary_key=True, index=True)
     value: Mapped[str] = mapped_column(Text)
 
@@ -62,7 +64,9 @@ class Param(Base):
 class Tag(Base):
     __tablename__ = "tags"
 
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
     key: Mapped[str] = mapped_column(String(KEY), primary_key=True, index=True)
     value: Mapped[str] = mapped_column(Text)
 
@@ -88,7 +92,9 @@ class LatestMetric(Base):
 
     __tablename__ = "latest_metrics"
 
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
     key: Mapped[str] = mapped_column(String(KEY), primary_key=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
