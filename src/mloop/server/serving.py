@@ -8,25 +8,36 @@ Routes: ``POST /v1/models/{name}/predict``, MLflow's ``POST /invocations``,
 ``POST /v1/feedback``, ``GET /v1/models``, ``/healthz``, ``/readyz``, ``/metrics`` and the
 OpenAPI docs at ``/docs``. Bodies are read raw and decoded with orjson (no per-request
 pydantic model), limited in size, and every mloop error maps to its HTTP status.
+
+The two prediction routes are answered by a plain ASGI handler placed in front of FastAPI
+(:class:`ServingApp`): no middleware stack, routing, ``Request`` object or ``Response``
+class per request. FastAPI keeps every other route, the docs and the lifespan, and its
+OpenAPI schema still documents the prediction routes.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from starlette.routing import Route
 
+from mloop.core.log import get_logger
 from mloop.serving import Limits, Service, error_body
 from mloop.serving.errors import PayloadTooLarge, UnsupportedMediaType
 
 if TYPE_CHECKING:
     from mloop.serving import Graph
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+_log = get_logger("mloop.server")
 
 TARGET_ENV = "MLOOP_SERVE_TARGET"
 OPTIONS_ENV = "MLOOP_SERVE_OPTIONS"
@@ -62,46 +73,167 @@ _FEEDBACK_BODY = {
 }
 
 
-def _json(body: Any, status: int = 200) -> Response:
+def _dumps(body: Any) -> bytes:
     import orjson
 
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
-        status_code=status,
-        media_type="application/json",
-    )
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(_dumps(body), status_code=status, media_type="application/json")
 
 
 def _error(exc: Exception) -> Response:
-    status, body = error_body(exc)
+    status, body = _error_answer(exc)
     return _json(body, status)
 
 
-async def _read_json_body(request: Request, limit: int) -> bytes:
-    content_type = request.headers.get("content-type", "")
+def _error_answer(exc: Exception) -> tuple[int, dict[str, Any]]:
+    status, body = error_body(exc)
+    if status == 500:
+        _log.error("a prediction request failed: %r", exc)
+    return status, body
+
+
+def _check_content_type(content_type: str) -> None:
     kind = content_type.split(";")[0].strip().lower()
     if kind != "application/json" and not kind.endswith("+json"):
         raise UnsupportedMediaType(
             f"content type {content_type or '(none)'!r} is not supported; send the body as JSON "
             "with the header 'Content-Type: application/json'."
         )
-    declared = request.headers.get("content-length")
+
+
+def _check_length(declared: str | None, limit: int) -> None:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(
             f"the request body has {int(declared):,} bytes, over the limit of {limit:,}; "
             "send fewer rows per request."
         )
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the request body is over the limit of {limit:,} bytes; send fewer rows per request."
+    )
+
+
+async def _read_json_body(request: Request, limit: int) -> bytes:
+    _check_content_type(request.headers.get("content-type", ""))
+    _check_length(request.headers.get("content-length"), limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise PayloadTooLarge(
-                f"the request body is over the limit of {limit:,} bytes; send fewer rows per "
-                "request."
-            )
+            raise _too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+_JSON_HEADERS = (b"content-type", b"application/json")
+_INVOCATIONS = "/invocations"
+_PREDICT_PREFIX = "/v1/models/"
+_PREDICT_SUFFIX = "/predict"
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the app routes on (without a ``root_path`` the app is mounted under)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root) and len(path) > len(root) and path[len(root)] == "/":
+        return path[len(root) :]
+    return path
+
+
+class _Predict:
+    """The raw ASGI handler of ``POST /v1/models/{name}/predict`` and ``POST /invocations``."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.limit = service.limits.max_body_bytes
+
+    @staticmethod
+    def match(scope: Scope) -> tuple[bool, str | None]:
+        """``(True, name)`` for a prediction route (name None for /invocations)."""
+        if scope["method"] != "POST":
+            return False, None
+        path = _route_path(scope)
+        if path == _INVOCATIONS:
+            return True, None
+        if path.startswith(_PREDICT_PREFIX) and path.endswith(_PREDICT_SUFFIX):
+            name = path[len(_PREDICT_PREFIX) : -len(_PREDICT_SUFFIX)]
+            if name and "/" not in name:
+                return True, name
+        return False, None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, name: str | None) -> None:
+        content_type = length = request_id = None
+        for key, value in scope["headers"]:
+            if key == b"content-type":
+                content_type = value
+            elif key == b"content-length":
+                length = value
+            elif key == b"x-request-id":
+                request_id = value.decode("latin-1")
+        try:
+            _check_content_type(content_type.decode("latin-1") if content_type else "")
+            _check_length(length.decode("latin-1") if length else None, self.limit)
+            body = await self._body(receive)
+            if body is None:
+                return  # the client left before sending its body
+            answer = await self.service.predict(name, body, request_id)
+            status = 200
+            if name is None:
+                answer = {"predictions": answer["predictions"]}
+        except Exception as exc:
+            status, answer = _error_answer(exc)
+        data = _dumps(answer)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [_JSON_HEADERS, (b"content-length", b"%d" % len(data))],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+    async def _body(self, receive: Receive) -> bytes | None:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body: bytes = message.get("body", b"")
+        if len(body) > self.limit:
+            raise _too_large(self.limit)
+        if not message.get("more_body", False):
+            return body
+        chunks, size = [body], len(body)
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                raise _too_large(self.limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+class ServingApp(FastAPI):
+    """FastAPI with the two prediction routes answered by a raw ASGI handler in front."""
+
+    predict_handler: _Predict | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = self.predict_handler
+        if handler is not None and scope["type"] == "http":
+            matched, name = handler.match(scope)
+            if matched:
+                await handler(scope, receive, send, name)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -132,14 +264,17 @@ def create_app(
             await service.stop(drain_seconds)
 
     names = ", ".join(service.graphs)
-    app = FastAPI(
+    app = ServingApp(
         title="mloop model server",
         version="1",
         description=f"Serving: {names}. Predictions are logged for monitoring.",
         lifespan=lifespan,
     )
     app.state.service = service
+    app.predict_handler = _Predict(service)
 
+    # Reached only when the app is called without ServingApp.__call__ (e.g. its router
+    # mounted elsewhere); the handler in front answers these routes otherwise.
     async def predict_route(request: Request) -> Response:
         try:
             body = await _read_json_body(request, max_body)
@@ -167,13 +302,6 @@ def create_app(
     async def invocations(request: Request) -> Response:
         """MLflow-compatible scoring of the first served model: ``{"predictions": [...]}``."""
         return await invocations_route(request)
-
-    # The hot routes answer through plain Starlette routes placed first (no dependency
-    # solving per request); the FastAPI routes above stay for the OpenAPI docs.
-    app.router.routes[:0] = [
-        Route("/v1/models/{name}/predict", predict_route, methods=["POST"]),
-        Route("/invocations", invocations_route, methods=["POST"]),
-    ]
 
     @app.post("/v1/feedback", openapi_extra=_FEEDBACK_BODY, tags=["feedback"])
     async def feedback(request: Request) -> Response:

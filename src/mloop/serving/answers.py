@@ -30,22 +30,24 @@ def request_ids_for(base: str | None, rows: int) -> list[str]:
 
 
 def answer_of(
-    outputs: dict[str, Any], versions: list[str], ids: list[str], start: int, end: int
+    outputs: dict[str, list[Any]], versions: list[str], ids: list[str], start: int, end: int
 ) -> dict[str, Any]:
-    """The answer to the request that owns rows ``start:end`` of the batch outputs."""
+    """The answer to the request that owns rows ``start:end`` of the batch outputs (lists)."""
     answer: dict[str, Any] = {}
     if "prediction" in outputs:
-        answer["predictions"] = outputs["prediction"][start:end].tolist()
+        answer["predictions"] = outputs["prediction"][start:end]
         for column, values in outputs.items():
             if column != "prediction":
-                answer[column] = values[start:end].tolist()
+                answer[column] = values[start:end]
     else:
         names = list(outputs)
-        sliced = [outputs[n][start:end].tolist() for n in names]
+        sliced = [outputs[n][start:end] for n in names]
         answer["predictions"] = [
             dict(zip(names, row, strict=True)) for row in zip(*sliced, strict=True)
         ]
-    answer["model_version"] = versions[0] if len(set(versions)) == 1 else list(versions)
+    first = versions[start]
+    same = end - start == 1 or versions[start:end].count(first) == end - start
+    answer["model_version"] = first if same else versions[start:end]
     answer["request_ids"] = ids
     return answer
 

@@ -8,6 +8,12 @@ lately (clients waiting for an answer come back together); an idle server (a lon
 request) runs at once, so single requests are never delayed. A full queue answers
 :class:`~mloop.serving.errors.Overloaded` (429) instead of growing.
 
+Batches run in a worker thread, or on the event loop itself when recent batches took less
+than ``inline_ms`` and no backlog is waiting: for a small model the hand-off to a thread
+(and the GIL ping-pong that follows) costs more than the batch, and the loop is blocked
+for less than a millisecond or two. A batch that turns out slow sends the next ones back
+to the thread, so a slow model never stalls health checks or the reading of new requests.
+
 >>> batcher = MicroBatcher(run_batch, max_batch_rows=256, max_wait_ms=1.0, max_queue=1024)
 >>> result = await batcher.submit(request_columns, rows=1)
 """
@@ -46,6 +52,7 @@ class MicroBatcher:
         max_queue: int = 1024,
         name: str = "model",
         on_batch: Callable[[int], None] | None = None,
+        inline_ms: float = 0.0,
     ) -> None:
         self.run_batch = run_batch
         self.max_batch_rows = max(1, int(max_batch_rows))
@@ -68,6 +75,11 @@ class MicroBatcher:
         self._recent_peak = 0  # ... and in the previous second
         self._window_start = 0.0
         self.waits = 0  # times the worker waited for a batch to fill
+        self.inline = max(0.0, float(inline_ms)) / 1000
+        self.inline_batches = 0  # batches run on the event loop
+        self._thread_cpu: float | None = None  # moving average: CPU s of a batch in the thread
+        self._inline_wall: float | None = None  # ... and wall s of a batch run on the loop
+        self._since_probe = 0  # thread batches since inline was last found too slow
 
     def _finished(self, _future: asyncio.Future[Any]) -> None:
         self._inflight -= 1
@@ -158,6 +170,40 @@ class MicroBatcher:
             rows += item.rows
         return items
 
+    def _runs_inline(self) -> bool:
+        """Run on the loop: batches are known to be quick and no backlog is waiting.
+
+        A batch in the thread is judged by its CPU time (its wall time includes waiting for
+        the GIL), one on the loop by its wall time (which includes any blocking I/O). When
+        inline batches were too slow, inline is tried again after 256 batches in the thread.
+        """
+        if not self.inline or self._queue:
+            return False
+        if self._inline_wall is not None:
+            return self._inline_wall < self.inline
+        return self._thread_cpu is not None and self._thread_cpu < self.inline
+
+    def _timed(self, items: list[Item]) -> tuple[list[Any], float, float]:
+        """Results of one batch, with its wall and CPU seconds (of this thread)."""
+        start, cpu = time.perf_counter(), time.thread_time()
+        try:
+            results = self.run_batch(items)
+        except Exception as exc:  # the batch function failed as a whole
+            results = [exc] * len(items)
+        return results, time.perf_counter() - start, time.thread_time() - cpu
+
+    def _note(self, inline: bool, wall: float, cpu: float) -> None:
+        if inline:
+            last = self._inline_wall
+            self._inline_wall = wall if last is None else 0.7 * last + 0.3 * wall
+            return
+        last = self._thread_cpu
+        self._thread_cpu = cpu if last is None else 0.7 * last + 0.3 * cpu
+        if self._inline_wall is not None and self._inline_wall >= self.inline:
+            self._since_probe += 1
+            if self._since_probe >= 256:  # try the loop again (the model may have changed)
+                self._inline_wall, self._since_probe = None, 0
+
     async def _work(self) -> None:
         assert self._wakeup is not None
         loop = asyncio.get_running_loop()
@@ -174,9 +220,17 @@ class MicroBatcher:
             if not items:
                 continue
             self._busy = True
+            inline = self._runs_inline()
             try:
-                results = await loop.run_in_executor(self._executor, self.run_batch, items)
-            except Exception as exc:  # the batch function failed as a whole
+                if inline:
+                    self.inline_batches += 1
+                    results, wall, cpu = self._timed(items)
+                else:
+                    results, wall, cpu = await loop.run_in_executor(
+                        self._executor, self._timed, items
+                    )
+                self._note(inline, wall, cpu)
+            except Exception as exc:  # the executor refused (shutting down)
                 results = [exc] * len(items)
             finally:
                 self._busy = False
@@ -190,6 +244,7 @@ class MicroBatcher:
                     item.future.set_exception(result)
                 else:
                     item.future.set_result(result)
+            await asyncio.sleep(0)  # let the answered requests respond and new ones arrive
 
     async def drain(self, timeout: float = 30.0) -> None:
         """Stop taking new requests and wait until the queued ones are answered."""

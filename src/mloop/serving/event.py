@@ -40,6 +40,7 @@ class Event:
     records: list[LogRecord] = field(default_factory=list)
     sink: Callable[[Event, LogRecord], None] | None = None  # logs late records (shadow)
     extras: dict[str, Any] = field(default_factory=dict)
+    input_columns: dict[str, Any] | None = None  # ``inputs`` as arrays, for the log
 
     @property
     def rows(self) -> int:

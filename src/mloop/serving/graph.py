@@ -117,6 +117,12 @@ class Graph:
 
     # -- requests ------------------------------------------------------------------------
 
+    def single_model(self) -> Model | None:
+        """The graph's only step when it is a plain :class:`Model` (served without an Event)."""
+        if len(self.steps) == 1 and type(self.steps[0]) is Model:
+            return self.steps[0]
+        return None
+
     def request_schema(self) -> tuple[Signature | None, Extra]:
         """What each request is checked against before it joins a batch."""
         if self._inputs is not None:

@@ -151,6 +151,11 @@ class ModelRuntime:
         current = self._require()  # one snapshot for the whole batch
         return self._outputs(current.model, frame), current.version
 
+    def predict_arrays(self, frame: pd.DataFrame) -> tuple[dict[str, Any], str]:
+        """:meth:`predict` as numpy arrays by output name (no DataFrame is built)."""
+        current = self._require()
+        return model_arrays(current.model, frame, self.proba, self.uri), current.version
+
     def _outputs(self, model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
         return model_outputs(model, frame, self.proba, self.uri)
 
@@ -162,8 +167,14 @@ class ModelRuntime:
 def model_outputs(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str) -> pd.DataFrame:
     """``prediction`` (``prediction_<i>`` for several outputs), plus ``proba`` (binary) or
     ``proba_<class>`` (several classes) when ``proba`` and the model has ``predict_proba``."""
-    import numpy as np
     import pandas as pd
+
+    return pd.DataFrame(model_arrays(model, frame, proba, uri), index=frame.index)
+
+
+def model_arrays(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str) -> dict[str, Any]:
+    """The columns of :func:`model_outputs` as numpy arrays."""
+    import numpy as np
 
     inputs = _model_inputs(model, frame, uri)
     native = model.native
@@ -185,7 +196,7 @@ def model_outputs(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str
         else:
             for i, label in enumerate(classes):
                 out[f"proba_{label}"] = scores[:, i]
-    return pd.DataFrame(out, index=frame.index)
+    return out
 
 
 def _model_inputs(model: LoadedModel, frame: pd.DataFrame, uri: str) -> pd.DataFrame:
@@ -210,18 +221,72 @@ def _predict_with_proba(model: LoadedModel, inputs: pd.DataFrame) -> tuple[Any, 
 
     The transform steps (often most of the cost of a small model) run once and the final
     estimator answers both calls on their output, which is what ``Pipeline.predict`` and
-    ``Pipeline.predict_proba`` each do internally.
+    ``Pipeline.predict_proba`` each do internally. For classifiers whose prediction is
+    decided by their probabilities, only ``predict_proba`` runs (see :func:`_answers`).
     """
-    import numpy as np
-
     native = model.native
     steps = getattr(native, "steps", None)
     if isinstance(steps, list) and len(steps) > 1 and hasattr(native, "__getitem__"):
         final = native[-1]
         if hasattr(final, "predict_proba"):
-            transformed = native[:-1].transform(inputs)
-            return (
-                np.asarray(final.predict(transformed)),
-                np.asarray(final.predict_proba(transformed)),
-            )
-    return np.asarray(model.predict(inputs)), np.asarray(native.predict_proba(inputs))
+            return _answers(final, native[:-1].transform(inputs))
+    return _answers(native, inputs)
+
+
+# scikit-learn classifiers whose ``predict`` is the class of highest probability (or the
+# arg-max of a score that ``predict_proba`` maps to probabilities in the same order), by
+# the module that defines them: subclasses from elsewhere may predict otherwise.
+_DECIDED_BY_PROBA = {
+    "sklearn.linear_model._logistic": {"LogisticRegression", "LogisticRegressionCV"},
+    "sklearn.ensemble._forest": {"RandomForestClassifier", "ExtraTreesClassifier"},
+    "sklearn.ensemble._gb": {"GradientBoostingClassifier"},
+    "sklearn.ensemble._hist_gradient_boosting.gradient_boosting": {
+        "HistGradientBoostingClassifier"
+    },
+    "sklearn.tree._classes": {"DecisionTreeClassifier", "ExtraTreeClassifier"},
+    "sklearn.naive_bayes": {
+        "GaussianNB",
+        "MultinomialNB",
+        "BernoulliNB",
+        "ComplementNB",
+        "CategoricalNB",
+    },
+}
+
+
+def decided_by_proba(estimator: Any) -> bool:
+    """Whether ``estimator.predict`` is the class of highest ``predict_proba`` (ties aside)."""
+    kind = type(estimator)
+    return kind.__name__ in _DECIDED_BY_PROBA.get(kind.__module__, ())
+
+
+def _answers(estimator: Any, inputs: Any) -> tuple[Any, Any]:
+    """``(predict(inputs), predict_proba(inputs))`` with one model call where that is exact.
+
+    For the classifiers of :data:`_DECIDED_BY_PROBA` (single output) the prediction is the
+    class of highest probability; rows where two classes tie (or the probabilities are not
+    finite) are predicted again with ``predict``, whose tie-break is the model's own.
+    Validating a DataFrame costs scikit-learn far more than the arithmetic of a linear
+    model, so this halves the model's time on small batches.
+    """
+    import numpy as np
+
+    scores = np.asarray(estimator.predict_proba(inputs))
+    classes = getattr(estimator, "classes_", None)
+    if not (
+        decided_by_proba(estimator)
+        and isinstance(classes, np.ndarray)
+        and classes.ndim == 1
+        and scores.ndim == 2
+        and scores.shape[1] == len(classes)
+    ):
+        return np.asarray(estimator.predict(inputs)), scores
+    best = scores.argmax(axis=1)
+    top = scores[np.arange(len(scores)), best]
+    unsure = ((scores == top[:, None]).sum(axis=1) != 1) | ~np.isfinite(top)
+    prediction = classes.take(best)
+    if unsure.any():
+        rows = np.flatnonzero(unsure)
+        part = inputs.iloc[rows] if hasattr(inputs, "iloc") else inputs[rows]
+        prediction[rows] = np.asarray(estimator.predict(part))
+    return prediction, scores

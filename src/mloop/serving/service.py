@@ -23,7 +23,7 @@ from mloop.serving.errors import PayloadTooLarge, ShuttingDown
 from mloop.serving.event import Event, LogRecord
 from mloop.serving.metrics import ServingMetrics
 from mloop.serving.payload import Columns, loads, parse
-from mloop.serving.validation import to_frame, validate
+from mloop.serving.validation import input_names, to_arrays, validate
 
 if TYPE_CHECKING:
     from mloop.serving.graph import Graph
@@ -34,13 +34,18 @@ _log = get_logger("mloop.serving")
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds that keep a server healthy under bad or excessive traffic."""
+    """Bounds that keep a server healthy under bad or excessive traffic.
+
+    ``inline_batch_ms``: batches that recently took less than this run on the event loop
+    instead of the batch thread (no thread hand-off for small models); 0 never does.
+    """
 
     max_body_bytes: int = 10 * 1024 * 1024
     timeout_s: float = 30.0
     max_queue: int = 2048
     max_batch_rows: int = 256
     max_wait_ms: float = 1.0
+    inline_batch_ms: float = 3.0
 
 
 class Service:
@@ -134,6 +139,7 @@ class Service:
                     max_queue=self.limits.max_queue,
                     name=name,
                     on_batch=self._batch_observer(name),
+                    inline_ms=self.limits.inline_batch_ms,
                 )
                 self._batchers[name].start()
 
@@ -196,7 +202,7 @@ class Service:
                     )
                 body = loads(bytes(body))
             signature, extra = graph.request_schema()
-            columns = parse(body, signature.input_names if signature is not None else None)
+            columns = parse(body, input_names(signature))
             columns = validate(columns, signature, extra)
             ids = columns.request_ids or request_ids_for(request_id, columns.rows)
             batcher = self._batchers.get(graph.name)
@@ -231,35 +237,42 @@ class Service:
         return results
 
     def _run_items(self, graph: Graph, items: Sequence[Item]) -> list[dict[str, Any]]:
-        import numpy as np
+        import pandas as pd
 
         payloads: list[tuple[Columns, list[str]]] = [item.payload for item in items]
-        names: dict[str, None] = {}
-        for columns, _ in payloads:
-            names.update(dict.fromkeys(columns.data))
-        merged: dict[str, list[Any]] = {name: [] for name in names}
-        ids: list[str] = []
-        for columns, request_ids in payloads:
-            for name in names:
-                values = columns.data.get(name)
-                merged[name].extend(values if values is not None else [None] * columns.rows)
-            ids.extend(request_ids)
+        if len(payloads) == 1:
+            merged, ids = payloads[0][0].data, payloads[0][1]
+        else:
+            merged, ids = _merge(payloads)
         signature, _ = graph.request_schema()
-        frame = to_frame(merged, signature)
-        event = Event(ids, frame, frame, sink=self._log_late)
-        event = graph.run(event)
-        done = time.perf_counter()
-        latency = np.concatenate(
-            [np.full(item.rows, (done - item.arrived) * 1000) for item in items]
-        )
-        self._log(event, latency)
-        assert event.outputs is not None and event.versions is not None
-        outputs = {c: event.outputs[c].to_numpy() for c in event.outputs.columns}
+        arrays = to_arrays(merged, signature)
+        frame = pd.DataFrame(arrays)
+        model = graph.single_model()
+        if model is not None:  # the common case: one model, no Event or output DataFrame
+            outputs, version = model.runtime.predict_arrays(frame)
+            latency = _latency(items, len(ids))
+            if self.writer is not None:
+                try:
+                    self.writer.log(model.runtime.name, version, ids, arrays, outputs, latency)
+                except Exception as exc:  # logging must never fail a request
+                    _log.error("prediction log of %s failed: %s", model.runtime.name, exc)
+            versions = [version] * len(ids)
+            answer_columns = {str(c): values.tolist() for c, values in outputs.items()}
+        else:
+            event = Event(ids, frame, frame, sink=self._log_late, input_columns=arrays)
+            event = graph.run(event)
+            latency = _latency(items, len(ids))
+            self._log(event, latency)
+            assert event.outputs is not None and event.versions is not None
+            versions = event.versions
+            answer_columns = {
+                str(c): event.outputs[c].to_numpy().tolist() for c in event.outputs.columns
+            }
         answers = []
         offset = 0
         for (_, request_ids), item in zip(payloads, items, strict=True):
             end = offset + item.rows
-            answers.append(answer_of(outputs, event.versions[offset:end], request_ids, offset, end))
+            answers.append(answer_of(answer_columns, versions, request_ids, offset, end))
             offset = end
         return answers
 
@@ -272,9 +285,10 @@ class Service:
     def _write(self, event: Event, record: LogRecord, latency: Any) -> None:
         assert self.writer is not None
         positions = record.positions
-        inputs, features, ids = event.inputs, event.features, event.request_ids
+        inputs: Any = event.input_columns if event.input_columns is not None else event.inputs
+        features, ids = event.features, event.request_ids
         if positions is not None:
-            inputs = inputs.iloc[positions].reset_index(drop=True)
+            inputs = event.inputs.iloc[positions].reset_index(drop=True)
             features = (
                 features.iloc[positions].reset_index(drop=True) if features is not None else None
             )
@@ -356,3 +370,31 @@ class Service:
             "ready": self.ready,
             "models": {name: g.versions() for name, g in self.graphs.items()},
         }
+
+
+def _latency(items: Sequence[Item], rows: int) -> Any:
+    """Milliseconds from each request's arrival until now, one per row."""
+    import numpy as np
+
+    done = time.perf_counter()
+    return np.fromiter(
+        ((done - item.arrived) * 1000 for item in items for _ in range(item.rows)),
+        dtype="float64",
+        count=rows,
+    )
+
+
+def _merge(payloads: Sequence[tuple[Columns, list[str]]]) -> tuple[dict[str, list[Any]], list[str]]:
+    """The columns and request ids of several requests, in order (absent fields as None)."""
+    names: dict[str, None] = {}
+    for columns, _ in payloads:
+        names.update(dict.fromkeys(columns.data))
+    merged: dict[str, list[Any]] = {name: [] for name in names}
+    ids: list[str] = []
+    for columns, request_ids in payloads:
+        data = columns.data
+        for name, values in merged.items():
+            part = data.get(name)
+            values.extend(part if part is not None else [None] * columns.rows)
+        ids.extend(request_ids)
+    return merged, ids

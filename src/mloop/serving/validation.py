@@ -43,6 +43,56 @@ def _describe(spec_names: list[str], types: dict[str, str]) -> str:
     return ", ".join(f"{n} ({types[n]})" for n in spec_names)
 
 
+# Types that need no per-value look: every value of such a column is accepted as sent.
+_CLEAN: dict[str, frozenset[type]] = {
+    "double": frozenset((int, float)),
+    "float": frozenset((int, float)),
+    "integer": frozenset((int,)),
+    "long": frozenset((int,)),
+    "boolean": frozenset((bool,)),
+    "string": frozenset((str,)),
+    "category": frozenset((str, int)),
+    "datetime": frozenset((str, int)),
+    "binary": frozenset((str,)),
+}
+
+
+class _Plan:
+    """A signature compiled once for the per-request checks (fields, types, messages)."""
+
+    def __init__(self, signature: Signature) -> None:
+        self.signature = signature  # keeps the id this plan is cached under alive
+        self.types = {c.name: c.type for c in signature.inputs}
+        self.names = list(self.types)
+        self.specs = [
+            (c.name, c.type, c.optional, _CLEAN.get(c.type, frozenset()), c.type in _NAN_CHECKED)
+            for c in signature.inputs
+        ]
+
+    def describe(self) -> str:
+        return _describe(self.names, self.types)
+
+
+_NAN_CHECKED = frozenset(("double", "float"))
+_PLANS: dict[int, _Plan] = {}
+
+
+def _plan(signature: Signature) -> _Plan:
+    plan = _PLANS.get(id(signature))
+    if plan is None or plan.signature is not signature:
+        if len(_PLANS) > 64:  # signatures of models swapped out long ago
+            _PLANS.clear()
+        plan = _PLANS[id(signature)] = _Plan(signature)
+    return plan
+
+
+def input_names(signature: Signature | None) -> list[str] | None:
+    """The signature's input names in order (cached), or None without a signature."""
+    if signature is None or not signature.inputs:
+        return None
+    return _plan(signature).names
+
+
 def validate(columns: Columns, signature: Signature | None, extra: Extra = "reject") -> Columns:
     """``columns`` checked and ordered by ``signature`` (unchanged when there is none).
 
@@ -53,31 +103,40 @@ def validate(columns: Columns, signature: Signature | None, extra: Extra = "reje
     """
     if signature is None or not signature.inputs:
         return columns
+    plan = _plan(signature)
     data = columns.data
     rows = columns.rows
-    types = {c.name: c.type for c in signature.inputs}
-    names = list(types)
     out: dict[str, list[Any]] = {}
-    for spec in signature.inputs:
-        values = data.get(spec.name)
+    for name, kind, optional, clean, nan_checked in plan.specs:
+        values = data.get(name)
         if values is None:
-            if spec.optional:
-                out[spec.name] = [None] * rows
+            if optional:
+                out[name] = [None] * rows
                 continue
+            raise InvalidInput(f"field {name!r} is missing; the model expects {plan.describe()}.")
+        seen = set(map(type, values))
+        if seen <= clean:  # the common case: every value already of an accepted type
+            if nan_checked and not optional and float in seen and _has_nan(values):
+                _check_values(name, kind, optional, values)  # raises, naming the row
+            out[name] = values
+        else:
+            out[name] = _check_values(name, kind, optional, values)
+    if len(out) < len(data):
+        types = plan.types
+        unknown = [name for name in data if name not in types]
+        if unknown and extra == "reject":
             raise InvalidInput(
-                f"field {spec.name!r} is missing; the model expects {_describe(names, types)}."
+                f"field {unknown[0]!r} is not an input of the model; remove it. The model "
+                f"expects {plan.describe()}."
             )
-        out[spec.name] = _check_values(spec.name, spec.type, spec.optional, values)
-    unknown = [name for name in data if name not in types]
-    if unknown and extra == "reject":
-        raise InvalidInput(
-            f"field {unknown[0]!r} is not an input of the model; remove it. The model expects "
-            f"{_describe(names, types)}."
-        )
-    if extra == "keep":
-        for name in unknown:
-            out[name] = data[name]
+        if extra == "keep":
+            for name in unknown:
+                out[name] = data[name]
     return Columns(out, rows, columns.request_ids)
+
+
+def _has_nan(values: list[Any]) -> bool:
+    return any(v != v for v in values)
 
 
 def _check_values(name: str, kind: str, optional: bool, values: list[Any]) -> list[Any]:
@@ -131,27 +190,43 @@ def _fail(name: str, kind: str, values: list[Any], is_bad: Any) -> None:
     )
 
 
-def to_frame(data: dict[str, list[Any]], signature: Signature | None = None) -> pd.DataFrame:
-    """One DataFrame of the merged columns, with the signature's types where it has them."""
-    import numpy as np
-    import pandas as pd
+def to_arrays(data: dict[str, list[Any]], signature: Signature | None = None) -> dict[str, Any]:
+    """The merged columns as arrays of the signature's types (what the frame and log hold).
 
-    types = {c.name: c.type for c in signature.inputs} if signature is not None else {}
+    Raises:
+        InvalidInput: a datetime field holds a value that is not a time.
+    """
+    import numpy as np
+
+    types = _plan(signature).types if signature is not None and signature.inputs else {}
     arrays: dict[str, Any] = {}
     for name, values in data.items():
         kind = types.get(name)
         if kind in ("double", "float"):
             arrays[name] = np.asarray(values, dtype="float64")
         elif kind in ("integer", "long"):
-            has_null = any(v is None for v in values)
+            has_null = None in values
             arrays[name] = np.asarray(values, dtype="float64" if has_null else "int64")
         elif kind == "datetime":
-            try:
-                arrays[name] = pd.to_datetime(pd.Series(values))
-            except (ValueError, TypeError) as exc:
-                raise InvalidInput(
-                    f"field {name!r} expects datetime values such as '2026-01-31T12:00' ({exc})."
-                ) from None
+            arrays[name] = _datetimes(name, values)
         else:
             arrays[name] = values
-    return pd.DataFrame(arrays)
+    return arrays
+
+
+def _datetimes(name: str, values: list[Any]) -> Any:
+    import pandas as pd
+
+    try:
+        return pd.to_datetime(pd.Series(values))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(
+            f"field {name!r} expects datetime values such as '2026-01-31T12:00' ({exc})."
+        ) from None
+
+
+def to_frame(data: dict[str, list[Any]], signature: Signature | None = None) -> pd.DataFrame:
+    """One DataFrame of the merged columns, with the signature's types where it has them."""
+    import pandas as pd
+
+    return pd.DataFrame(to_arrays(data, signature))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -84,23 +84,29 @@ class PredictionLogWriter:
         model_name: str,
         model_version: str | int,
         request_ids: Sequence[str] | Any,
-        inputs: pd.DataFrame,
-        outputs: pd.DataFrame,
+        inputs: pd.DataFrame | Mapping[str, Any],
+        outputs: pd.DataFrame | Mapping[str, Any],
         latency_ms: Any,
-        features: pd.DataFrame | None = None,
+        features: pd.DataFrame | Mapping[str, Any] | None = None,
         ts: Any = None,
     ) -> None:
         """Queue one batch of predictions (cheap: the conversion happens when writing).
 
-        ``request_ids``, the frames and ``latency_ms`` (a number or one per row) must have
-        the same number of rows; ``ts`` is None (now), one time for all rows, or one per row.
+        ``inputs``, ``outputs`` and ``features`` are DataFrames or mappings of column name
+        to values (lists, numpy arrays or Series: the serving hot path logs the columns it
+        already holds). ``request_ids``, the columns and ``latency_ms`` (a number or one per
+        row) must have the same number of rows; ``ts`` is None (now), one time for all rows,
+        or one per row.
         """
         rows = len(request_ids)
         for what, frame in (("inputs", inputs), ("outputs", outputs), ("features", features)):
-            if frame is not None and len(frame) != rows:
+            if frame is None:
+                continue
+            sizes = {len(v) for v in frame.values()} if isinstance(frame, Mapping) else {len(frame)}
+            if sizes - {rows}:
                 raise InvalidInput(
-                    f"prediction log of {model_name!r}: {what} has {len(frame)} rows but "
-                    f"{rows} request ids were given; give one row per request id."
+                    f"prediction log of {model_name!r}: {what} has {max(sizes - {rows})} rows "
+                    f"but {rows} request ids were given; give one row per request id."
                 )
         if rows == 0:
             return
@@ -197,40 +203,102 @@ class PredictionLogWriter:
             return written
 
 
-def _column(frame: Any, name: str) -> Any:
+def _columns(values: pd.DataFrame | Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if values is None:
+        return {}
+    if isinstance(values, Mapping):
+        return values
+    return {str(name): values[name] for name in values.columns}
+
+
+def _arrow(values: Any, rows: int) -> pa.Array:
+    """One column chunk as Arrow (a list, numpy array or Series); mixed objects become text."""
     import pyarrow as pa
 
-    series = frame[name]
+    if values is None:
+        return pa.nulls(rows)
     try:
-        return pa.Array.from_pandas(series)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # mixed objects: keep them as text
-        return pa.Array.from_pandas(series.astype("string"))
+        if hasattr(values, "dtype") and hasattr(values, "index"):  # a pandas Series
+            return pa.Array.from_pandas(values)
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 
-def _entry_table(entry: _Entry) -> pa.Table:
+def _concat(chunks: list[Any], sizes: list[int]) -> pa.Array:
+    """The chunks of one column over the entries of a group, as one Arrow array.
+
+    Lists are joined before conversion and same-typed numpy arrays concatenated, so a flush
+    converts each column once however many batches it holds.
+    """
     import numpy as np
     import pyarrow as pa
 
-    rows = entry.rows
-    latency = np.asarray(entry.latency_ms, dtype="float64")
-    if latency.ndim == 0:
-        latency = np.full(rows, float(latency))
+    if all(type(c) is list for c in chunks):
+        joined: list[Any] = []
+        for chunk in chunks:
+            joined.extend(chunk)
+        return _arrow(joined, len(joined))
+    numbers = all(isinstance(c, np.ndarray) and c.dtype.kind in "biuf" for c in chunks)
+    if numbers and len({c.dtype for c in chunks}) == 1:
+        return pa.array(np.concatenate(chunks))
+    arrays = [_arrow(chunk, size) for chunk, size in zip(chunks, sizes, strict=True)]
+    kinds = {a.type for a in arrays} - {pa.null()}
+    if len(kinds) > 1:
+        numeric = all(pa.types.is_integer(k) or pa.types.is_floating(k) for k in kinds)
+        kinds = {pa.float64() if numeric else pa.string()}
+    if kinds:
+        target = kinds.pop()
+        arrays = [a if a.type == target else _cast(a, target) for a in arrays]
+    return pa.concat_arrays(arrays)
+
+
+def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
+    import pyarrow as pa
+
+    try:
+        return array.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. nested values as text
+        return pa.array([None if v is None else str(v) for v in array.to_pylist()], pa.string())
+
+
+def _group_table(entries: list[_Entry]) -> pa.Table:
+    """One Arrow table of the entries of one model version (columns in first-seen order)."""
+    import numpy as np
+    import pyarrow as pa
+
+    sizes = [entry.rows for entry in entries]
+    total = sum(sizes)
+    ids: list[str] = []
+    for entry in entries:
+        ids.extend(str(r) for r in entry.request_ids)
+    ts = np.concatenate([_ts_ms(entry.ts, entry.rows) for entry in entries])
+    latency = np.concatenate(
+        [np.broadcast_to(np.asarray(e.latency_ms, dtype="float64"), (e.rows,)) for e in entries]
+    )
     columns: dict[str, Any] = {
-        "request_id": pa.array([str(r) for r in entry.request_ids], pa.string()),
-        "ts": pa.array(_ts_ms(entry.ts, rows), pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-        "model_name": pa.array([entry.model_name] * rows, pa.string()),
-        "model_version": pa.array([entry.model_version] * rows, pa.string()),
+        "request_id": pa.array(ids, pa.string()),
+        "ts": pa.array(ts, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
+        "model_name": pa.array([entries[0].model_name] * total, pa.string()),
+        "model_version": pa.array([entries[0].model_version] * total, pa.string()),
         "latency_ms": pa.array(latency, pa.float64()),
     }
-    for prefix, frame in (
-        ("input", entry.inputs),
-        ("feature", entry.features),
-        ("output", entry.outputs),
-    ):
-        if frame is None:
-            continue
-        for name in frame.columns:
-            columns[f"{prefix}.{name}"] = _column(frame, name)
+    per_entry = [
+        {
+            f"{prefix}.{name}": values
+            for prefix, frame in (
+                ("input", entry.inputs),
+                ("feature", entry.features),
+                ("output", entry.outputs),
+            )
+            for name, values in _columns(frame).items()
+        }
+        for entry in entries
+    ]
+    names = dict.fromkeys(name for columns_of in per_entry for name in columns_of)
+    for name in names:
+        chunks = [columns_of.get(name) for columns_of in per_entry]
+        columns[name] = _concat(chunks, sizes)
     return pa.table(columns)
 
 
@@ -242,13 +310,13 @@ def _write_segments(batch: list[_Entry]) -> int:
 
     from mloop.store import get_artifacts, get_store
 
-    groups: dict[tuple[str, str], list[pa.Table]] = {}
+    groups: dict[tuple[str, str], list[_Entry]] = {}
     for entry in batch:
-        groups.setdefault((entry.model_name, entry.model_version), []).append(_entry_table(entry))
+        groups.setdefault((entry.model_name, entry.model_version), []).append(entry)
     artifacts = get_artifacts()
     segments = []
-    for (model, version), tables in groups.items():
-        table = pa.concat_tables(tables, promote_options="permissive")
+    for (model, version), entries in groups.items():
+        table = _group_table(entries)
         ts = pc.cast(table["ts"], pa.int64()).to_numpy()
         days = ts // 86_400_000
         for day in np.unique(days):
