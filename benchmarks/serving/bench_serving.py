@@ -224,12 +224,6 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per wrk run")
     parser.add_argument("--skip-peer", action="store_true", help="measure mloop only")
     parser.add_argument("--model", default="pipeline", choices=sorted(FEATURES))
-    parser.add_argument(
-        "--uvicorn-standard",
-        action="store_true",
-        help="give mloop's server httptools + uvloop (uvicorn[standard]), installed with pip "
-        "--target into benchmarks/.venv-uvicorn-standard, outside mloop's venv",
-    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -287,9 +281,6 @@ def main() -> None:
 
     port = free_port()
     server_env = os.environ.copy()
-    if args.uvicorn_standard:
-        server_env["PYTHONPATH"] = str(uvicorn_standard())
-        figures["uvicorn_standard"] = True
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/mloop"),
@@ -343,33 +334,10 @@ def main() -> None:
             figures["mloop_c16"]["rps"] / figures["mlflow_c16"]["rps"], 1
         )
     figures["load_after"] = [round(x, 1) for x in os.getloadavg()]
-    suffix = "_standard" if args.uvicorn_standard else ""
-    path = save(f"serving_{args.model}{suffix}", figures)
+    path = save(f"serving_{args.model}", figures)
     print(json.dumps(figures, indent=2))
     print(f"written to {path}")
     shutil.rmtree(work, ignore_errors=True)
-
-
-def uvicorn_standard() -> Path:
-    """A folder holding httptools and uvloop (what ``uvicorn[standard]`` adds)."""
-    folder = HERE.parent / ".venv-uvicorn-standard"
-    if not (folder / "httptools").is_dir() or not (folder / "uvloop").is_dir():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--no-deps",
-                "--target",
-                str(folder),
-                "httptools",
-                "uvloop",
-            ],
-            check=True,
-        )
-    return folder
 
 
 def hot_swap(url: str, port: int, seconds: float, record: dict[str, Any]) -> dict[str, Any]:
