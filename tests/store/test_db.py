@@ -32,7 +32,7 @@ def test_opening_a_new_store_applies_every_migration(db_url: str) -> None:
     with store.read() as conn:
         assert is_current(current_revisions(conn))
         tables = set(inspect(conn).get_table_names())
-    assert {"runs", "metrics", "model_versions", "lineage_edges", "audit_log"} <= tables
+    assert {"runs", "metric_chunks", "model_versions", "lineage_edges", "audit_log"} <= tables
 
 
 def test_migrated_schema_matches_the_orm_tables(db_url: str) -> None:
@@ -124,3 +124,60 @@ def test_a_bad_database_url_names_the_setting() -> None:
 def test_an_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(StoreUnavailable, match="MLOOP_DB_URL"):
         MetadataStore("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
+
+
+def test_the_metric_history_survives_the_move_to_chunks_and_back(db_url: str) -> None:
+    """core_0003 packs the rows of ``metrics`` into chunks; its downgrade unpacks them."""
+    import math
+
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    import mloop
+    from mloop.store.migrate import _config
+
+    if db_url.startswith("sqlite:///"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), "core_0002")
+        conn.execute(
+            text(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                "lifecycle_stage, created_at, updated_at) VALUES (7, 'old', 'x', 'active', 1, 1)"
+            )
+        )
+        conn.execute(
+            text(
+                'INSERT INTO runs (run_id, experiment_id, name, status, start_time, heartbeat_at, "user", '
+                "artifact_uri, lifecycle_stage) VALUES ('r1', 7, 'old', 'FINISHED', 1, 1, 'me', 'x', 'active')"
+            )
+        )
+        history = [(0, 0.9, False), (2, None, True), (1, float("inf"), False), (1, 0.5, False)]
+        for number, (step, value, is_nan) in enumerate(history):
+            conn.execute(
+                text(
+                    'INSERT INTO metrics (run_id, "key", value, is_nan, step, timestamp) '
+                    "VALUES ('r1', 'loss', :value, :is_nan, :step, :ts)"
+                ),
+                {"value": value, "is_nan": is_nan, "step": step, "ts": 100 + number},
+            )
+    engine.dispose()
+
+    got = mloop.get_metric_history("r1", "loss")  # opening the store applies core_0003
+    assert [(m.step, m.timestamp) for m in got] == [(0, 100), (1, 102), (1, 103), (2, 101)]
+    assert [m.value for m in got][:3] == [0.9, math.inf, 0.5] and math.isnan(got[3].value)
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), "core_0002")
+        rows = conn.execute(
+            text('SELECT step, value, is_nan FROM metrics ORDER BY "timestamp"')
+        ).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [
+        (0, 0.9, False),
+        (2, None, True),
+        (1, math.inf, False),
+        (1, 0.5, False),
+    ]

@@ -19,10 +19,12 @@ def _stored_metric_rows(run_id: str) -> int:
     """Committed history rows, read without going through the tracker (which would flush)."""
     from sqlalchemy import func, select
 
-    from mloop.store.schema.tracking import Metric
+    from mloop.store.schema.tracking import MetricChunk
 
     with get_store().read() as conn:
-        query = select(func.count()).select_from(Metric).where(Metric.run_id == run_id)
+        query = select(func.coalesce(func.sum(MetricChunk.count), 0)).where(
+            MetricChunk.run_id == run_id
+        )
         return int(conn.execute(query).scalar_one())
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+import sys
+from array import array
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
@@ -13,7 +15,7 @@ from mloop.core.errors import Conflict, InvalidInput, NotFound
 from mloop.core.log import get_logger
 from mloop.store.db import MetadataStore
 from mloop.store.schema.lineage import LineageEdge
-from mloop.store.schema.tracking import LatestMetric, Metric, Param, Tag
+from mloop.store.schema.tracking import LatestMetric, MetricChunk, Param, Tag
 from mloop.store.schema.tracking import Run as RunRow
 from mloop.tracking.entities import (
     FAILED,
@@ -246,8 +248,9 @@ def write_batch(
                 update=["value"],
             )
         if metrics:
-            _insert_metrics(store, conn, metrics)
-            _update_latest(store, conn, metrics)
+            grouped = _group(metrics)
+            _insert_chunks(conn, grouped)
+            _update_latest(store, conn, grouped)
         if then is not None:
             then(conn)
 
@@ -270,64 +273,98 @@ def _param_conflicts(conn: Connection, params: Sequence[ParamRow]) -> list[str]:
     ]
 
 
-_METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
+def _pack(kind: str, items: list[Any]) -> bytes:
+    """``items`` as a little-endian array of ``kind`` (``q`` int64, ``d`` float64)."""
+    packed = array(kind, items)
+    if _BIG_ENDIAN:
+        packed.byteswap()
+    return packed.tobytes()
 
 
-def _insert_metrics(store: MetadataStore, conn: Connection, metrics: Sequence[MetricRow]) -> None:
-    """Append metric rows to the history with the driver's bulk path.
+def _unpack(kind: str, data: bytes) -> array[Any]:
+    unpacked = array(kind)
+    unpacked.frombytes(data)
+    if _BIG_ENDIAN:
+        unpacked.byteswap()
+    return unpacked
 
-    The rows go to the DB-API cursor as tuples: per-row statement compilation and
-    parameter processing would cost more than the database's own work. PostgreSQL
-    takes them through ``COPY``; SQLite through one prepared ``executemany``.
-    NaN is stored as NULL with ``is_nan`` set (PostgreSQL and SQLite disagree on NaN).
+
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
+Columns = tuple[list[int], list[int], list[float]]  # steps, timestamps, values
+
+
+def _group(metrics: Sequence[MetricRow]) -> dict[tuple[str, str], Columns]:
+    """The batch's values per (run, key), in logging order."""
+    grouped: dict[tuple[str, str], Columns] = {}
+    get = grouped.get
+    for run_id, key, value, step, timestamp in metrics:
+        columns = get((run_id, key))
+        if columns is None:
+            columns = grouped[(run_id, key)] = ([], [], [])
+        columns[0].append(step)
+        columns[1].append(timestamp)
+        columns[2].append(value)
+    return grouped
+
+
+def _insert_chunks(conn: Connection, grouped: dict[tuple[str, str], Columns]) -> None:
+    """Append the values to the history: one chunk per (run, key) of this batch.
+
+    Packing the values of a key into one row makes the database's work per flush
+    proportional to the number of metrics, not of values (10,000 values of 100 metrics
+    are 100 rows); see :class:`~mloop.store.schema.tracking.MetricChunk`.
     """
-    rows = [
-        (r, k, None, True, s, t) if v != v else (r, k, v, False, s, t) for r, k, v, s, t in metrics
-    ]
-    quote = conn.dialect.identifier_preparer.quote
-    table = quote(Metric.__tablename__)
-    columns = ", ".join(quote(c) for c in _METRIC_COLUMNS)
-    if not store.is_sqlite:  # COPY beats executemany from 20 rows on (measured)
-        driver = conn.connection.driver_connection
-        with (
-            driver.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join(["?" if conn.dialect.paramstyle == "qmark" else "%s"] * len(rows[0]))
-    conn.exec_driver_sql(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+    conn.execute(
+        insert(MetricChunk),
+        [
+            {
+                "run_id": run_id,
+                "key": key,
+                "count": len(steps),
+                "steps": _pack("q", steps),
+                "timestamps": _pack("q", timestamps),
+                "values": _pack("d", values),
+            }
+            for (run_id, key), (steps, timestamps, values) in grouped.items()
+        ],
+    )
 
 
-def _update_latest(store: MetadataStore, conn: Connection, metrics: Iterable[MetricRow]) -> None:
+def _latest(columns: Columns) -> int:
+    """The index of the value at the highest step (latest timestamp, then last logged)."""
+    steps, timestamps, _ = columns
+    top = max(steps)
+    if steps.count(top) == 1:
+        return steps.index(top)
+    tied = [i for i, step in enumerate(steps) if step == top]
+    return max(tied, key=lambda i: (timestamps[i], i))
+
+
+def _update_latest(
+    store: MetadataStore, conn: Connection, grouped: dict[tuple[str, str], Columns]
+) -> None:
     """Upsert each (run, key)'s value at the highest step (latest timestamp breaks ties)."""
-    latest: dict[tuple[str, str], MetricRow] = {}
-    get = latest.get
-    for row in metrics:
-        key = (row[0], row[1])
-        current = get(key)
-        if (
-            current is None
-            or row[3] > current[3]
-            or (row[3] == current[3] and row[4] >= current[4])
-        ):
-            latest[key] = row
+    rows = []
+    for (run_id, key), columns in grouped.items():
+        at = _latest(columns)
+        value = columns[2][at]
+        rows.append(
+            {
+                "run_id": run_id,
+                "key": key,
+                "value": None if value != value else value,
+                "is_nan": value != value,
+                "step": columns[0][at],
+                "timestamp": columns[1][at],
+            }
+        )
     table = LatestMetric.__table__
     store.upsert(
         conn,
         table,
-        [
-            {
-                "run_id": r,
-                "key": k,
-                "value": None if v != v else v,
-                "is_nan": v != v,
-                "step": s,
-                "timestamp": t,
-            }
-            for r, k, v, s, t in latest.values()
-        ],
+        rows,
         keys=["run_id", "key"],
         update=["value", "is_nan", "step", "timestamp"],
         where=lambda new: or_(
@@ -338,13 +375,27 @@ def _update_latest(store: MetadataStore, conn: Connection, metrics: Iterable[Met
 
 
 def metric_history(store: MetadataStore, run_id: str, key: str) -> list[MetricEntity]:
+    """Every logged value of ``key``, by step, then timestamp, then logging order."""
     with store.read() as conn:
-        rows = conn.execute(
-            select(Metric.key, Metric.value, Metric.is_nan, Metric.timestamp, Metric.step)
-            .where(Metric.run_id == run_id, Metric.key == key)
-            .order_by(Metric.step, Metric.timestamp, Metric.id)
+        chunks = conn.execute(
+            select(MetricChunk.steps, MetricChunk.timestamps, MetricChunk.values)
+            .where(MetricChunk.run_id == run_id, MetricChunk.key == key)
+            .order_by(MetricChunk.id)
         ).all()
-    return [MetricEntity(k, metric_value(v, n), t, s) for k, v, n, t, s in rows]
+    points: list[tuple[int, int, int, float]] = []
+    for steps, timestamps, values in chunks:
+        start = len(points)
+        points.extend(
+            zip(
+                _unpack("q", steps),
+                _unpack("q", timestamps),
+                range(start, start + len(values) // 8),
+                _unpack("d", values),
+                strict=True,
+            )
+        )
+    points.sort()
+    return [MetricEntity(key, value, timestamp, step) for step, timestamp, _, value in points]
 
 
 def check_resumable(store: MetadataStore, run_id: str) -> Run:

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mloop.store.schema import Base, BigId
@@ -71,20 +81,26 @@ class Tag(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-class Metric(Base):
-    """Every logged metric value (the history)."""
+class MetricChunk(Base):
+    """Metric history in chunks: the values one flush wrote for one (run, metric).
 
-    __tablename__ = "metrics"
+    One row per (run, key) per flush instead of one per value, so logging 10,000 values
+    of 100 metrics writes 100 rows. ``steps`` and ``timestamps`` are packed little-endian
+    int64 arrays, ``values`` float64 (NaN and infinities kept as they are); entry ``i`` of
+    each is one logged value, in logging order.
+    """
+
+    __tablename__ = "metric_chunks"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.run_id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(KEY))
-    value: Mapped[float | None] = mapped_column(Float, nullable=True)
-    is_nan: Mapped[bool] = mapped_column(Boolean, default=False)
-    step: Mapped[int] = mapped_column(BigInteger, default=0)
-    timestamp: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[bytes] = mapped_column(LargeBinary)
+    timestamps: Mapped[bytes] = mapped_column(LargeBinary)
+    values: Mapped[bytes] = mapped_column(LargeBinary)
 
-    __table_args__ = (Index(None, "run_id", "key", "step"),)
+    __table_args__ = (Index(None, "run_id", "key"),)
 
 
 class LatestMetric(Base):
