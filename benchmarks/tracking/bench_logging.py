@@ -89,8 +89,9 @@ def _count_rows(url: str, run_id: str) -> dict[str, int]:
                 "stored_params": conn.execute(
                     text(count.format("params")), {"run": run_id}
                 ).scalar_one(),
-                "stored_metrics": conn.execute(
-                    text(count.format("metrics")), {"run": run_id}
+                "stored_metrics": conn.execute(  # history values, packed in chunks
+                    text("SELECT coalesce(sum(count), 0) FROM metric_chunks WHERE run_id = :run"),
+                    {"run": run_id},
                 ).scalar_one(),
             }
     finally:

@@ -79,7 +79,7 @@ def populate(runs: list[dict[str, Any]]) -> str:
 
     import mloop
     from mloop.store import get_artifacts, get_store
-    from mloop.store.schema.tracking import LatestMetric, Metric, Param, Run, Tag
+    from mloop.store.schema.tracking import LatestMetric, Param, Run, Tag
 
     experiment_id = mloop.set_experiment("bench-search").experiment_id
     artifacts = get_artifacts()
@@ -119,7 +119,6 @@ def populate(runs: list[dict[str, Any]]) -> str:
     def work(conn: Any) -> None:
         conn.execute(insert(Run), run_rows)
         conn.execute(insert(Param), params)
-        conn.execute(insert(Metric), metrics)
         conn.execute(insert(LatestMetric), metrics)
         conn.execute(insert(Tag), tags)
 
