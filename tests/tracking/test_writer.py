@@ -122,3 +122,48 @@ def test_a_run_created_with_a_past_start_time_is_not_taken_for_dead(db_url: str)
     stored = client.get_run(run.info.run_id)
     assert stored.info.start_time == 1_000
     assert stored.info.status == "RUNNING"
+
+
+def _stored_status(run_id: str) -> str | None:
+    """A run's committed status, read without going through the tracker (which would flush)."""
+    from sqlalchemy import select
+
+    from mloop.store.schema.tracking import Run
+
+    with get_store().read() as conn:
+        found = conn.execute(select(Run.status).where(Run.run_id == run_id)).scalar()
+        return str(found) if found is not None else None
+
+
+def test_new_runs_are_written_behind_and_reads_see_them(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOOP_FLUSH_INTERVAL", "60")  # only explicit flushes write
+    run = mloop.start_run(log_system_info=False)
+    assert _stored_status(run.info.run_id) is None  # not written yet...
+    assert mloop.get_run(run.info.run_id).info.status == "RUNNING"  # ...but a read flushes
+    assert _stored_status(run.info.run_id) == "RUNNING"
+    mloop.end_run()
+    assert _stored_status(run.info.run_id) == "FINISHED"  # end_run waits for its commit
+
+
+def test_a_run_started_with_synchronous_false_ends_with_the_next_flush(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOOP_FLUSH_INTERVAL", "60")
+    parent = mloop.start_run(log_system_info=False)
+    with mloop.start_run(nested=True, synchronous=False, log_system_info=False) as child:
+        mloop.log_metric("loss", 0.5)
+    # a failing child: FAILED, also written behind
+    with (
+        pytest.raises(ZeroDivisionError),
+        mloop.start_run(nested=True, synchronous=False, log_system_info=False) as broken,
+    ):
+        raise ZeroDivisionError
+    assert mloop.active_run() is parent
+    assert _stored_status(child.info.run_id) is None and _stored_metric_rows(child.info.run_id) == 0
+    mloop.end_run()  # the parent's end commits its children's values and ends first
+    assert _stored_status(child.info.run_id) == "FINISHED"
+    assert _stored_status(broken.info.run_id) == "FAILED"
+    assert _stored_metric_rows(child.info.run_id) == 1
+    assert mloop.get_run(child.info.run_id).data.metrics == {"loss": 0.5}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +37,7 @@ replayed {{ r.replayed }} · {{ "%.0f"|format(r.seconds) }} s (load average {{ "
 {% for f in r.data.checks %}<tr><td>{{ f.dataset }}</td><td>{{ f.check }}</td><td>{{ f.severity }}</td>
 <td>{{ "{:,}".format(f.failed_rows) }}</td><td>{{ f.message }}</td></tr>{% endfor %}</table>
 {% for q in r.data.quarantined %}<p class="bad">Quarantined into <code>{{ r.data.quarantine_dataset }}</code>:
-{{ q.values }} — failed {{ q.failed_checks }}.</p>{% endfor %}
+{% for k, v in q["values"].items() %}{{ k }} = {{ v }}{{ ", " if not loop.last }}{% endfor %} — failed {{ q.failed_checks }}.</p>{% endfor %}
 
 <h2>2. Features</h2>
 <table><tr><th>kind</th><th>name</th><th>version</th><th>this run</th></tr>
@@ -111,6 +112,16 @@ def plots(result: DemoResult) -> dict[str, str]:
     months = [w["month"] for w in windows]
     figure, axis = plt.subplots(figsize=(9, 3.4))
     axis.plot(months, [w["roc_auc"] for w in windows], marker="o", label="served model")
+    first = {m["month"]: m["first_model"] for m in result.accuracy.get("by_month", [])}
+    if first:
+        axis.plot(
+            months,
+            [first.get(m, float("nan")) for m in months],
+            marker="x",
+            linestyle=":",
+            color="#888",
+            label=f"v{result.initial_version} on the same flights (never retrained)",
+        )
     for w in windows:
         axis.annotate(
             f"v{w['version']}",
@@ -135,6 +146,7 @@ def plots(result: DemoResult) -> dict[str, str]:
     for name in ("temp", "dewp", "humid", "pressure", "dep_delay_mean_7d"):
         axis.plot(months, [w["severity"].get(name) for w in windows], marker=".", label=name)
     axis.axhline(1.0, color="#b42318", linewidth=1)
+    axis.set_yscale("symlog", linthresh=1.0)
     axis.set(
         title="Drift severity against the serving version's reference (1 = threshold)",
         xlabel="month",
@@ -162,7 +174,7 @@ def write_report(result: DemoResult, path: Path) -> Path:
         card = entry.get("card")
         version = entry.get("version") or result.initial_version
         if card:
-            cards[int(version)] = str(Path(card).relative_to(path.parent))
+            cards[int(version)] = os.path.relpath(Path(card).resolve(), path.parent.resolve())
     template = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined).from_string(
         _TEMPLATE
     )

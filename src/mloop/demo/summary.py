@@ -167,7 +167,8 @@ def _accuracy(state: dict[str, Any]) -> dict[str, Any]:
     original = load_model(f"models:/{MODEL}/{initial}")
     before: list[Any] = []
     after: list[Any] = []
-    for _, window in state["windows"]:
+    by_month = []
+    for month, window in state["windows"]:
         rows = monitor.rows(window)
         if rows.empty:
             continue
@@ -175,9 +176,14 @@ def _accuracy(state: dict[str, Any]) -> dict[str, Any]:
         served = rows["proba"].to_numpy(dtype=float)
         if int(window.model_version) == initial:
             before.append((labels, served, served))
+            first = served
         else:
             first = original.predict_proba(rows[FEATURES])[:, 1]
             after.append((labels, served, first))
+        if len(set(labels)) == 2:
+            by_month.append(
+                {"month": month, "first_model": round(float(roc_auc_score(labels, first)), 4)}
+            )
 
     def auc(parts: list[Any], column: int) -> float | None:
         if not parts:
@@ -194,6 +200,7 @@ def _accuracy(state: dict[str, Any]) -> dict[str, Any]:
         "retrained_served_roc_auc": auc(after, 1),
         "first_model_on_same_rows_roc_auc": auc(after, 2),
         "retrained_rows": int(sum(len(p[0]) for p in after)),
+        "by_month": by_month,
     }
 
 

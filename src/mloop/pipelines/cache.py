@@ -145,6 +145,21 @@ def entries_of(pipeline: str, limit: int = 20_000) -> dict[str, dict[str, Cached
     }
 
 
+def keys_of_others(pipeline: str, limit: int = 50_000) -> set[str] | None:
+    """The cache keys recorded by other pipelines (None when there are over ``limit``)."""
+    from sqlalchemy import select
+
+    from mloop.store import get_store
+    from mloop.store.schema.pipelines import PipelineCacheEntry as Row
+
+    with get_store().read() as conn:
+        keys = conn.execute(
+            select(Row.key).where(Row.pipeline != pipeline).limit(limit + 1)
+        ).scalars()
+        found = set(keys)
+    return None if len(found) > limit else found
+
+
 def record(entries: list[dict[str, Any]]) -> None:
     """Store index rows ``{key, pipeline, node, outputs: {name: CachedOutput}, run_id, seconds}``."""
     if not entries:

@@ -80,6 +80,9 @@ def execute(task: Task) -> NodeResult:
             parent_run_id=task.parent_run_id,
             experiment_id=None if in_driver else task.experiment_id,
             log_system_info=False,
+            # in the driver the node's run is ended with the next flush (at the latest when
+            # the pipeline's run ends); a worker process commits before it answers
+            synchronous=not in_driver,
             tags={
                 "mloop.pipeline": task.pipeline,
                 "mloop.pipeline.node": node.name,

@@ -51,6 +51,7 @@ class RunState:
         self.fingerprints: dict[int, str] = {}
         self.cache_rows: list[dict[str, Any]] = []
         self.known_entries: dict[str, dict[str, node_cache.CachedOutput]] | None = None
+        self.other_keys: set[str] | None = None  # keys of other pipelines (None: too many)
         self.edges: list[Any] = []
         self.readers = dict.fromkeys(selected.datasets(), 0)
         for item in selected.nodes:
@@ -245,5 +246,10 @@ def cache_entry(state: RunState, key: str) -> dict[str, node_cache.CachedOutput]
     """A cache entry: from the pipeline's entries read once per run, else by key (shared nodes)."""
     if state.known_entries is None:
         state.known_entries = node_cache.entries_of(state.name)
+        state.other_keys = node_cache.keys_of_others(state.name)
     found = state.known_entries.get(key)
-    return found if found is not None else node_cache.lookup([key]).get(key)
+    if found is not None:
+        return found
+    if state.other_keys is not None and key not in state.other_keys:
+        return None  # no pipeline has it: no query per node on a cold run
+    return node_cache.lookup([key]).get(key)

@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 _WRITE = "mloop_write"
 _RETRIES = 8
+_STATEMENTS = 256  # built upsert statements kept per store
 
 
 class MetadataStore:
@@ -39,6 +40,7 @@ class MetadataStore:
     def __init__(self, url: str, busy_timeout: float = 30.0, migrate: bool = True) -> None:
         self.url = url
         self.busy_timeout = busy_timeout
+        self._statements: dict[tuple[Any, ...], tuple[Any, tuple[Any, ...]]] = {}
         try:
             parsed = make_url(url)
         except ArgumentError:
@@ -169,7 +171,12 @@ class MetadataStore:
         """Insert rows, skipping those whose primary or unique key already exists."""
         if not rows:
             return
-        conn.execute(self._insert(table).on_conflict_do_nothing(), list(rows))
+        key = ("ignore", table)
+        cached = self._statements.get(key)
+        stmt = cached[0] if cached else self._insert(table).on_conflict_do_nothing()
+        if cached is None:
+            self._remember(key, stmt)
+        conn.execute(stmt, list(rows))
 
     def upsert(
         self,
@@ -182,17 +189,38 @@ class MetadataStore:
     ) -> None:
         """Insert rows or update ``update`` columns of existing ones (optionally only ``where``).
 
-        In ``where``, refer to the incoming row as ``excluded`` (see :meth:`excluded`).
+        ``where`` is an expression, or a function of the incoming row (``excluded``) that
+        returns one. Statements with no ``where`` or a function are built once and reused
+        (building one costs more than a small write): a function is told apart by its code
+        and the objects it closes over.
         """
         if not rows:
             return
+        key: tuple[Any, ...] | None = None
+        held: tuple[Any, ...] = ()
+        if where is None or callable(where):
+            held = tuple(c.cell_contents for c in getattr(where, "__closure__", None) or ())
+            code = getattr(where, "__code__", where)
+            key = ("upsert", table, tuple(keys), tuple(update), code, *map(id, held))
+            cached = self._statements.get(key)
+            if cached is not None:
+                conn.execute(cached[0], list(rows))
+                return
         stmt = self._insert(table)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys),
             set_={column: stmt.excluded[column] for column in update},
             where=where(stmt.excluded) if callable(where) else where,
         )
+        if key is not None:
+            self._remember(key, stmt, held)
         conn.execute(stmt, list(rows))
+
+    def _remember(self, key: tuple[Any, ...], stmt: Any, held: tuple[Any, ...] = ()) -> None:
+        """Keep a built statement (and what its key names by identity, so ids stay unique)."""
+        if len(self._statements) >= _STATEMENTS:
+            self._statements.clear()
+        self._statements[key] = (stmt, held)
 
     def _insert(self, table: Any) -> Any:
         if self.is_sqlite:

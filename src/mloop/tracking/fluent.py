@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.clock import now_ms
 from mloop.core.config import get_settings
 from mloop.core.errors import Conflict, InvalidInput
 from mloop.core.ids import new_id
@@ -51,9 +52,11 @@ class ActiveRun(Run):
         super().__init__(run.info, run.data, run.inputs)
         object.__setattr__(self, "tracker", tracker)
         object.__setattr__(self, "capture", None)
+        object.__setattr__(self, "synchronous", True)
 
     tracker: Tracker
     capture: threading.Thread | None
+    synchronous: bool
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -119,10 +122,14 @@ def start_run(
     description: str | None = None,
     parent_run_id: str | None = None,
     log_system_info: bool = True,
+    synchronous: bool = True,
 ) -> ActiveRun:
     """Start a new run, or resume ``run_id``; use it as a context manager.
 
     With a run already active, pass ``nested=True`` to start a child run.
+    ``synchronous=False``: ending the run does not wait for its values and status to be
+    committed; they are written with the next flush (within ``flush_interval``, when the
+    parent run ends, or before any read). For many short runs, such as pipeline nodes.
     """
     tracker = get_tracker()
     if _stack and not nested:
@@ -148,16 +155,18 @@ def start_run(
         system = {**context.process_tags(tracker.user), "mloop.runName": name}
         if parent:
             system["mloop.parentRunId"] = parent
-        info = runs.create(
-            tracker.store,
+        row = runs.new_row(
             run_id=new,
             experiment_id=_experiment_id(tracker, experiment_id),
             run_name=name,
             user=tracker.user,
             artifact_uri=get_artifacts().uri(runs.artifact_prefix(new)),
             parent_run_id=parent,
-            tags={**system, **user_tags},
         )
+        # written behind like its values: a short run is created and ended in one flush;
+        # reads (get_run, search_runs) flush first, so they see it
+        tracker.writer.create_run((row, {**system, **user_tags}))
+        info = runs.info_of(row)
         # the new run is known in full: no need to read it back
         active = ActiveRun(Run(info=info, data=RunData(tags={**system, **user_tags})), tracker)
         # a child run's code version and environment are its parent's
@@ -170,6 +179,7 @@ def start_run(
             )
             thread.start()
             object.__setattr__(active, "capture", thread)
+    object.__setattr__(active, "synchronous", synchronous)
     tracker.writer.alive.add(active.info.run_id)
     _stack.append(active)
     _install_exit_hooks()
@@ -212,7 +222,11 @@ def end_run(status: str = FINISHED, run_id: str | None = None) -> None:
         tracker = active.tracker
         if active.capture is not None:
             active.capture.join(timeout=30)
-        tracker.writer.flush(then=runs.status_update(active.info.run_id, status))
+        if active.synchronous:
+            tracker.writer.flush(then=runs.status_update(active.info.run_id, status))
+        else:
+            runs.check_status(status)
+            tracker.writer.end_run(active.info.run_id, status, now_ms())
         tracker.writer.alive.discard(active.info.run_id)
         tracker.forget_params(active.info.run_id)
         _state["last_run_id"] = active.info.run_id

@@ -34,6 +34,8 @@ log = get_logger("mloop.tracking")
 ParamRow = tuple[str, str, str]  # run_id, key, value
 TagRow = tuple[str, str, str]  # run_id, key, value
 MetricRow = tuple[str, str, float, int, int]  # run_id, key, value, step, timestamp
+NewRun = tuple[dict[str, Any], dict[str, str]]  # a new run's row and its first tags
+Ended = tuple[str, str, int]  # run_id, terminal status, end time
 
 ARTIFACTS = "runs/{run_id}/artifacts"
 
@@ -41,6 +43,45 @@ ARTIFACTS = "runs/{run_id}/artifacts"
 def artifact_prefix(run_id: str) -> str:
     """The artifact-store key prefix of a run's artifacts."""
     return ARTIFACTS.format(run_id=run_id)
+
+
+def new_row(
+    *,
+    run_id: str,
+    experiment_id: str,
+    run_name: str,
+    user: str,
+    artifact_uri: str,
+    parent_run_id: str | None,
+    start_time: int | None = None,
+) -> dict[str, Any]:
+    """The row of a new ``RUNNING`` run."""
+    now = now_ms()
+    return {
+        "run_id": run_id,
+        "experiment_id": int(experiment_id),
+        "name": run_name,
+        "status": RUNNING,
+        "start_time": now if start_time is None else start_time,
+        "end_time": None,
+        "heartbeat_at": now,  # alive now, even when start_time is in the past
+        "user": user,
+        "artifact_uri": artifact_uri,
+        "parent_run_id": parent_run_id,
+        "lifecycle_stage": "active",
+    }
+
+
+def insert_runs(conn: Connection, created: Sequence[NewRun]) -> None:
+    """Insert new runs and their first tags (inside a transaction)."""
+    conn.execute(insert(RunRow), [row for row, _ in created])
+    tags = [
+        {"run_id": row["run_id"], "key": k, "value": v}
+        for row, tags in created
+        for k, v in tags.items()
+    ]
+    if tags:
+        conn.execute(insert(Tag), tags)
 
 
 def create(
@@ -55,29 +96,21 @@ def create(
     tags: dict[str, str],
     start_time: int | None = None,
 ) -> RunInfo:
-    now = now_ms()
-    row = {
-        "run_id": run_id,
-        "experiment_id": int(experiment_id),
-        "name": run_name,
-        "status": RUNNING,
-        "start_time": now if start_time is None else start_time,
-        "end_time": None,
-        "heartbeat_at": now,  # alive now, even when start_time is in the past
-        "user": user,
-        "artifact_uri": artifact_uri,
-        "parent_run_id": parent_run_id,
-        "lifecycle_stage": "active",
-    }
+    row = new_row(
+        run_id=run_id,
+        experiment_id=experiment_id,
+        run_name=run_name,
+        user=user,
+        artifact_uri=artifact_uri,
+        parent_run_id=parent_run_id,
+        start_time=start_time,
+    )
+    store.transaction(lambda conn: insert_runs(conn, [(row, tags)]))
+    return info_of(row)
 
-    def work(conn: Connection) -> None:
-        conn.execute(insert(RunRow), row)
-        if tags:
-            conn.execute(
-                insert(Tag), [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-            )
 
-    store.transaction(work)
+def info_of(row: dict[str, Any]) -> RunInfo:
+    """The :class:`RunInfo` of a run row given as a mapping."""
     return _info(RunRow(**row))
 
 
@@ -152,12 +185,16 @@ def params_of(store: MetadataStore, run_id: str) -> dict[str, str]:
         )
 
 
+def check_status(status: str) -> None:
+    if status not in STATUSES:
+        raise InvalidInput(f"run status {status!r} is unknown; use one of {', '.join(STATUSES)}.")
+
+
 def status_update(
     run_id: str, status: str, end_time: int | None = None
 ) -> Callable[[Connection], None]:
     """The change of a run's status, to run inside a transaction."""
-    if status not in STATUSES:
-        raise InvalidInput(f"run status {status!r} is unknown; use one of {', '.join(STATUSES)}.")
+    check_status(status)
     values: dict[str, Any] = {"status": status, "heartbeat_at": now_ms()}
     values["end_time"] = (end_time or now_ms()) if status in TERMINAL else None
 
@@ -167,6 +204,18 @@ def status_update(
             raise NotFound(f"run {run_id!r} does not exist.")
 
     return work
+
+
+def apply_ends(conn: Connection, ended: Sequence[Ended]) -> None:
+    """Apply run ends queued by runs started with ``synchronous=False`` (inside a flush)."""
+    for run_id, status, end_time in ended:
+        result = conn.execute(
+            update(RunRow)
+            .where(RunRow.run_id == run_id)
+            .values(status=status, end_time=end_time, heartbeat_at=end_time)
+        )
+        if result.rowcount == 0:  # deleted meanwhile: nothing to end, keep the rest
+            log.warning("run %s ended as %s but no longer exists", run_id, status)
 
 
 def set_status(store: MetadataStore, run_id: str, status: str, end_time: int | None = None) -> None:
@@ -223,21 +272,32 @@ def write_batch(
     metrics: Sequence[MetricRow],
     tags: Sequence[TagRow],
     then: Callable[[Connection], None] | None = None,
+    created: Sequence[NewRun] = (),
+    ended: Sequence[Ended] = (),
 ) -> list[str]:
     """Write buffered values in one transaction; return messages about refused params.
 
-    ``then`` runs last in the same transaction (ending a run commits with its values).
+    ``created`` runs are inserted first (their values may be in the same batch), ``ended``
+    runs get their final status after their values; ``then`` runs last in the same
+    transaction (ending a run commits with its values).
     """
     refused: list[str] = []
 
     def work(conn: Connection) -> None:
+        if created:
+            insert_runs(conn, created)
         if params:
             store.insert_ignore(
                 conn,
                 Param.__table__,
                 [{"run_id": r, "key": k, "value": v} for r, k, v in params],
             )
-            refused.extend(_param_conflicts(conn, params))
+            # a run created in this batch has no stored params to conflict with (values
+            # logged twice in one process are checked at the call)
+            new = {row["run_id"] for row, _ in created}
+            older = [p for p in params if p[0] not in new] if new else params
+            if older:
+                refused.extend(_param_conflicts(conn, older))
         if tags:
             latest_tags = {(r, k): v for r, k, v in tags}
             store.upsert(
@@ -251,6 +311,8 @@ def write_batch(
             grouped = _group(metrics)
             _insert_chunks(conn, grouped)
             _update_latest(store, conn, grouped)
+        if ended:
+            apply_ends(conn, ended)
         if then is not None:
             then(conn)
 

@@ -43,6 +43,8 @@ class Writer:
         self.params: deque[runs.ParamRow] = deque()
         self.metrics: deque[runs.MetricRow] = deque()
         self.tags: deque[runs.TagRow] = deque()
+        self.created: deque[runs.NewRun] = deque()  # new runs, inserted by the next flush
+        self.ended: deque[runs.Ended] = deque()  # ends of runs with synchronous=False
         self.alive: set[str] = set()  # runs whose heartbeat this process keeps
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
@@ -70,8 +72,21 @@ class Writer:
         if self._thread is None:
             self._start()
 
+    def create_run(self, run: runs.NewRun) -> None:
+        """Insert a new run with the next flush (ending a short run is then one transaction)."""
+        self.created.append(run)
+        if self._thread is None:
+            self._start()
+
+    def end_run(self, run_id: str, status: str, end_time: int) -> None:
+        """Write a run's end with the next flush, after its values."""
+        self.ended.append((run_id, status, end_time))
+        if self._thread is None:
+            self._start()
+
     def pending(self) -> int:
-        return len(self.metrics) + len(self.params) + len(self.tags)
+        buffers = (self.metrics, self.params, self.tags, self.created, self.ended)
+        return sum(len(buffer) for buffer in buffers)
 
     # -- background --------------------------------------------------------------------
 
@@ -101,16 +116,20 @@ class Writer:
         drained and is writing.
         """
         with self._flush_lock:
+            created = _drain(self.created)
             params = _drain(self.params)
             metrics = _drain(self.metrics)
             tags = _drain(self.tags)
-            if not (params or metrics or tags):
+            ended = _drain(self.ended)
+            if not (created or params or metrics or tags or ended):
                 if then is not None:
                     self.store.transaction(then)
                 return
             try:
-                refused = runs.write_batch(self.store, params, metrics, tags, then)
+                refused = runs.write_batch(self.store, params, metrics, tags, then, created, ended)
             except BaseException:
+                self.ended.extendleft(reversed(ended))
+                self.created.extendleft(reversed(created))
                 self.params.extendleft(reversed(params))
                 self.metrics.extendleft(reversed(metrics))
                 self.tags.extendleft(reversed(tags))
@@ -141,6 +160,8 @@ class Writer:
         path = os.path.join(folder, f"{os.getpid()}-{now_ms()}.json")
         payload = {
             "store": self.store.display_url,
+            "runs": [{"row": row, "tags": tags} for row, tags in _drain(self.created)],
+            "ended": _drain(self.ended),
             "params": _drain(self.params),
             "metrics": _drain(self.metrics),
             "tags": _drain(self.tags),
