@@ -131,3 +131,20 @@ def test_schedules_are_managed_and_fired_by_the_scheduler(numbers: Path) -> None
     output = _ok("scheduler", "--once")
     assert "succeeded" in output and "numbers" in output
     assert "removed schedule nightly" in _ok("schedule", "remove", "nightly")
+
+
+def test_a_module_of_the_same_name_from_a_sibling_project_is_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Project folders whose names share a prefix (/x/p1 and /x/p12) are told apart."""
+    from mloop.pipelines.project import list_pipelines
+
+    for name, pipeline in (("p12", "numbers"), ("p1", "letters")):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "mloop.toml").write_text('[pipelines]\nmodule = "sibling_pipelines"\n')
+        (folder / "sibling_pipelines.py").write_text(PROJECT.replace('"numbers"', f'"{pipeline}"'))
+    monkeypatch.chdir(tmp_path / "p12")
+    assert "numbers" in list_pipelines()
+    monkeypatch.chdir(tmp_path / "p1")
+    assert "letters" in list_pipelines()

@@ -44,9 +44,10 @@ def list_pipelines() -> dict[str, Pipeline]:
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     loaded = sys.modules.get(module_name)
-    loaded_from = str(getattr(loaded, "__file__", None) or "")
-    if loaded is not None and loaded_from and not loaded_from.startswith(str(root)):
-        del sys.modules[module_name]  # a module of that name from another project
+    if loaded is not None and not _inside(getattr(loaded, "__file__", None), root):
+        # a module of that name from another project (path components compared: the
+        # project /tmp/a1 does not own /tmp/a12/pipelines.py), or a namespace package
+        del sys.modules[module_name]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -81,6 +82,11 @@ def list_pipelines() -> dict[str, Pipeline]:
     elif DEFAULT not in pipelines and len(pipelines) == 1:
         pipelines[DEFAULT] = next(iter(pipelines.values()))
     return pipelines
+
+
+def _inside(path: str | None, root: Path) -> bool:
+    """Whether the module file ``path`` lies under the project folder ``root``."""
+    return bool(path) and Path(str(path)).resolve().is_relative_to(root.resolve())
 
 
 def find_pipeline(name: str | None) -> tuple[str, Pipeline]:
