@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 
 MLOOP = Path(sys.executable).with_name("mloop")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from peer_env import save  # noqa: E402
 
 
 def one_run(folder: Path, extra: list[str]) -> dict[str, object]:
@@ -52,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="time mloop demo --quick")
     parser.add_argument("--keep", action="store_true", help="keep the demo folder")
+    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results")
     options = parser.parse_args()
     extra = ["--quick"] if options.quick else []
     folder = Path(tempfile.mkdtemp(prefix="mloop-demo-bench-"))
@@ -61,6 +65,9 @@ def main() -> None:
         if not options.keep:
             shutil.rmtree(folder, ignore_errors=True)
     print(json.dumps(results, indent=2))
+    if not options.no_save:
+        results["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        print("written to", save("demo_quick" if options.quick else "demo", results))
 
 
 if __name__ == "__main__":
