@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,20 @@ def test_a_module_of_the_same_name_from_a_sibling_project_is_not_reused(
     assert "numbers" in list_pipelines()
     monkeypatch.chdir(tmp_path / "p1")
     assert "letters" in list_pipelines()
+
+
+def test_a_folder_named_pipelines_elsewhere_on_sys_path_is_not_the_project(
+    mloop_home: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a pipelines module of its own a folder has no project: triggers are not checked."""
+    from mloop.core.errors import ConfigError
+    from mloop.pipelines.project import list_pipelines
+    from mloop.pipelines.triggers import trigger
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "pipelines").mkdir()  # a namespace package called "pipelines"
+    monkeypatch.syspath_prepend(str(elsewhere))
+    monkeypatch.delitem(sys.modules, "pipelines", raising=False)
+    with pytest.raises(ConfigError, match="no pipelines module 'pipelines'"):
+        list_pipelines()
+    assert trigger("training", reason="no project to check against").pipeline == "training"

@@ -48,15 +48,21 @@ def list_pipelines() -> dict[str, Pipeline]:
         # a module of that name from another project (path components compared: the
         # project /tmp/a1 does not own /tmp/a12/pipelines.py), or a namespace package
         del sys.modules[module_name]
+    missing = ConfigError(
+        f"no pipelines module {module_name!r} under {root}; create {module_name}.py with "
+        "register_pipelines(), set [pipelines] module in mloop.toml, or run `mloop init`."
+    )
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise
-        raise ConfigError(
-            f"no pipelines module {module_name!r} under {root}; create {module_name}.py with "
-            "register_pipelines(), set [pipelines] module in mloop.toml, or run `mloop init`."
-        ) from None
+        raise missing from None
+    if "module" not in config and not _inside(getattr(module, "__file__", None), root):
+        # the default name found elsewhere on sys.path (a folder called "pipelines", another
+        # package's module) is not this project's: a configured module may live anywhere
+        del sys.modules[module_name]
+        raise missing
     register = getattr(module, "register_pipelines", None)
     if callable(register):
         found = register()

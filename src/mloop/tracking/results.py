@@ -2,9 +2,10 @@
 
 The values of every selected run come in one query per table, with the run ids passed
 as one text parameter (a JSON array expanded by ``json_each`` on SQLite, an array
-literal on PostgreSQL) rather than thousands of bound parameters, and read through the
-DB-API cursor. The DataFrame
-is built column by column from those rows, without making a Python object per run.
+literal unnested ``WITH ORDINALITY`` on PostgreSQL) rather than thousands of bound
+parameters, and read through the DB-API cursor. Each value row carries the position of
+its run in the selection (not its id), so the DataFrame is built column by column by
+placing values at their positions, without making a Python object per run.
 """
 
 from __future__ import annotations
@@ -39,21 +40,32 @@ _FRAME_COLUMNS = (
 
 @dataclass(frozen=True)
 class Found:
-    """Selected run rows (in order) and the (run_id, key, value) rows of their values.
+    """Selected run rows (in order) and the (position, key, value) rows of their values.
 
-    A metric value of None stands for NaN (the store keeps NaN as NULL plus a flag).
+    ``position`` is the index of the value's run in ``rows``. A metric value of None
+    stands for NaN (the store keeps NaN as NULL plus a flag).
     """
 
     rows: Sequence[Any]
-    params: list[tuple[str, str, str]]
-    metrics: list[tuple[str, str, float | None]]
-    tags: list[tuple[str, str, str]]
+    params: list[tuple[int, str, str]]
+    metrics: list[tuple[int, str, float | None]]
+    tags: list[tuple[int, str, str]]
 
 
-def _values_sql(conn: Connection, table: str, among: str) -> str:
+def _values_sql(conn: Connection, table: str, sqlite: bool) -> str:
+    """Values of the runs in the id array parameter, with each run's position in it."""
     quote = conn.dialect.identifier_preparer.quote
     run_id, key, value = (quote(c) for c in ("run_id", "key", "value"))
-    return f"SELECT {run_id}, {key}, {value} FROM {quote(table)} WHERE {run_id} {among}"
+    if sqlite:  # json_each's key of an array element is its index
+        return (
+            f"SELECT j.key, v.{key}, v.{value} FROM json_each(?) AS j "
+            f"JOIN {quote(table)} AS v ON v.{run_id} = j.value"
+        )
+    return (
+        f"SELECT p.ord - 1, v.{key}, v.{value} "
+        "FROM unnest(CAST(%s AS text[])) WITH ORDINALITY AS p(id, ord) "
+        f"JOIN {quote(table)} AS v ON v.{run_id} = p.id"
+    )
 
 
 def _array_literal(items: list[str]) -> str:
@@ -73,33 +85,31 @@ def fetch(store: MetadataStore, conn: Connection, rows: Sequence[Any]) -> Found:
         return Found(rows, [], [], [])
     ids = [row[0] for row in rows]
     # one text parameter that the database expands
-    if store.is_sqlite:
-        among, argument = "IN (SELECT value FROM json_each(?))", json.dumps(ids)
-    else:
-        among, argument = "= ANY(CAST(%s AS text[]))", _array_literal(ids)
+    argument = json.dumps(ids) if store.is_sqlite else _array_literal(ids)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         found = []
         for table in (Param.__tablename__, LatestMetric.__tablename__, Tag.__tablename__):
-            cursor.execute(_values_sql(conn, table, among), (argument,))
+            cursor.execute(_values_sql(conn, table, store.is_sqlite), (argument,))
             found.append(cursor.fetchall())
     finally:
         cursor.close()
     return Found(rows, found[0], found[1], found[2])
 
 
-def _by_run(values: Sequence[tuple[str, str, Any]]) -> dict[str, dict[str, Any]]:
-    grouped: dict[str, dict[str, Any]] = defaultdict(dict)
-    for run_id, key, value in values:
-        grouped[run_id][key] = value
+def _by_position(count: int, values: Sequence[tuple[int, str, Any]]) -> list[dict[str, Any]]:
+    grouped: list[dict[str, Any]] = [{} for _ in range(count)]
+    for position, key, value in values:
+        grouped[position][key] = value
     return grouped
 
 
 def as_runs(found: Found) -> list[Run]:
     """The found runs as :class:`Run` entities, in order."""
     nan = math.nan
-    params, tags = _by_run(found.params), _by_run(found.tags)
-    metrics = _by_run([(r, k, nan if v is None else v) for r, k, v in found.metrics])
+    count = len(found.rows)
+    params, tags = _by_position(count, found.params), _by_position(count, found.tags)
+    metrics = _by_position(count, [(p, k, nan if v is None else v) for p, k, v in found.metrics])
     return [
         Run(
             info=RunInfo(
@@ -114,13 +124,9 @@ def as_runs(found: Found) -> list[Run]:
                 lifecycle_stage=row[8],
                 parent_run_id=row[9],
             ),
-            data=RunData(
-                params=params.get(row[0], {}),
-                metrics=metrics.get(row[0], {}),
-                tags=tags.get(row[0], {}),
-            ),
+            data=RunData(params=params[i], metrics=metrics[i], tags=tags[i]),
         )
-        for row in found.rows
+        for i, row in enumerate(found.rows)
     ]
 
 
@@ -148,14 +154,18 @@ def as_frame(found: Found) -> pd.DataFrame:
         ("params", found.params),
         ("tags", found.tags),
     ):
-        by_key: dict[str, dict[str, Any]] = defaultdict(dict)
-        for run_id, key, value in values:
-            by_key[key][run_id] = value
+        by_key: dict[str, tuple[list[int], list[Any]]] = defaultdict(lambda: ([], []))
+        for position, key, value in values:
+            placed = by_key[key]
+            placed[0].append(position)
+            placed[1].append(value)
         for key in sorted(by_key):
-            get = by_key[key].get
-            cells = [get(run_id) for run_id in ids]
-            # a metric's None (NaN, or no value) becomes NaN in a float64 column
-            columns[f"{prefix}.{key}"] = (
-                np.array(cells, dtype="float64") if prefix == "metrics" else cells
-            )
+            positions, cells = by_key[key]
+            if prefix == "metrics":  # None (NaN, or no value) becomes NaN in a float64 column
+                placed_values = np.full(len(ids), np.nan)
+                placed_values[positions] = np.array(cells, dtype="float64")
+            else:
+                placed_values = np.full(len(ids), None, dtype=object)
+                placed_values[positions] = cells
+            columns[f"{prefix}.{key}"] = placed_values
     return pd.DataFrame(columns)
