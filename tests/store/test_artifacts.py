@@ -71,6 +71,21 @@ def test_content_addressed_writes_are_deduplicated() -> None:
     assert first.key.startswith(f"objects/{first.sha256[:2]}/")
 
 
+def test_a_content_addressed_object_is_checked_against_its_name(mloop_home: Path) -> None:
+    """No ledger row is written for it: its key names its checksum, and reads check that."""
+    store = get_artifacts()
+    info = store.put_content_addressed(b"cached output", ".pkl")
+    assert store.info(info.key) == info and store.get_bytes(info.key) == b"cached output"
+    path = store.local_path(info.key)
+    assert path is not None
+    path.write_bytes(b"tampered output")
+    with pytest.raises(IntegrityError, match="corrupt"):
+        store.get_bytes(info.key)
+    path.unlink()
+    with pytest.raises(NotFound):
+        store.info(info.key)
+
+
 def test_any_fsspec_url_works_as_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLOOP_ARTIFACTS_URI", "memory://mloop-test-root")
     store = get_artifacts()
