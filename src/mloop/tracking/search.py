@@ -10,6 +10,9 @@ are then fetched in bulk (:mod:`.results`).
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, exists, false, not_, or_, select, true
@@ -237,9 +240,25 @@ def _find(
     if max_results < 0:
         raise InvalidInput(f"max_results {max_results} must be zero or more.")
     runs.expire_stale(store)
-    with store.read() as conn:
+    with store.read() as conn, _no_gc():
         rows = _select(conn, where, terms, max_results) if max_results else []
         return results.fetch(store, conn, rows)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while tens of thousands of row tuples are made.
+
+    None of them can form a cycle, so the collections their allocation triggers are
+    wasted work (about 5 % of a search returning 5,000 runs).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def search(
@@ -265,4 +284,5 @@ def search_frame(
 ) -> pd.DataFrame:
     """Like :func:`search`, as a DataFrame shaped like MLflow's ``search_runs`` result."""
     found = _find(store, experiment_ids, filter_string, order_by, max_results, run_view_type)
-    return results.as_frame(found)
+    with _no_gc():
+        return results.as_frame(found)
