@@ -147,12 +147,14 @@ def plots(result: DemoResult) -> dict[str, str]:
         axis.plot(months, [w["severity"].get(name) for w in windows], marker=".", label=name)
     axis.axhline(1.0, color="#b42318", linewidth=1)
     axis.set_yscale("symlog", linthresh=1.0)
+    axis.set_ylim(bottom=0)  # severities are never negative
     axis.set(
         title="Drift severity against the serving version's reference (1 = threshold)",
         xlabel="month",
         ylabel="severity",
     )
-    axis.legend(fontsize=8, ncol=5, loc="upper left")
+    axis.legend(fontsize=8, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.22))
+    figure.tight_layout()
     out["drift by month"] = _png(figure)
     plt.close(figure)
     figure, axis = plt.subplots(figsize=(9, 3))
