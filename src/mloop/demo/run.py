@@ -11,6 +11,7 @@ the whole demo is one tracking run (``demo-<deployment>``) holding the pipeline 
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import ExitStack
 from datetime import datetime
@@ -211,7 +212,11 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
     replay = Replay(scenario, server, store, clock, client)
     state["replay"] = replay
 
-    steps.start("replay", f"5. replay {scenario.describe()}", total=int(requests["at"].nunique()))
+    steps.start(
+        "replay",
+        f"5-6. replay, retrain {scenario.describe()}",
+        total=int(requests["at"].nunique()),
+    )
 
     def month_end(month: int, start: datetime, end: datetime) -> None:
         state["month"] = month
@@ -228,11 +233,19 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
     def hour(rows: int) -> None:
         steps.advance(
             1,
-            description=f"5. replay: {clock.now():%Y-%m-%d %H:%M} UTC, "
-            f"serving v{server.graph.versions().get(MODEL, '?')}",
+            description=f"5-6. replay, retrain: {clock.now():%Y-%m-%d %H:%M} UTC, "
+            f"v{server.graph.versions().get(MODEL, '?')}",
         )
 
-    replay.run(requests, month_end, on_hour=hour)
+    # the server reports each hot swap as a warning; here the progress line and the summary
+    # show them, so the log line would only break the progress display
+    serving_log = logging.getLogger("mloop.serving")
+    level = serving_log.level
+    serving_log.setLevel(logging.ERROR)
+    try:
+        replay.run(requests, month_end, on_hour=hour)
+    finally:
+        serving_log.setLevel(level)
     steps.finish()
 
 
