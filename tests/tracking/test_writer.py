@@ -167,3 +167,17 @@ def test_a_run_started_with_synchronous_false_ends_with_the_next_flush(
     assert _stored_status(broken.info.run_id) == "FAILED"
     assert _stored_metric_rows(child.info.run_id) == 1
     assert mloop.get_run(child.info.run_id).data.metrics == {"loss": 0.5}
+
+
+def test_a_run_ended_behind_can_be_resumed_at_once(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOOP_FLUSH_INTERVAL", "60")
+    with mloop.start_run(synchronous=False, log_system_info=False) as run:
+        mloop.log_metric("loss", 0.5)
+    assert _stored_status(run.info.run_id) is None  # created and ended, all still buffered
+    with mloop.start_run(run_id=run.info.run_id) as resumed:
+        mloop.log_metric("loss", 0.25, step=1)
+    assert resumed.info.run_id == run.info.run_id
+    assert [m.value for m in mloop.get_metric_history(run.info.run_id, "loss")] == [0.5, 0.25]
+    assert _stored_status(run.info.run_id) == "FINISHED"

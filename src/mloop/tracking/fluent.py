@@ -142,6 +142,7 @@ def start_run(
     if description:
         user_tags["mloop.note.content"] = description
     if run_id is not None:
+        tracker.flush()  # the run may still be in this process's write-behind buffer
         runs.check_resumable(tracker.store, run_id)
         runs.set_status(tracker.store, run_id, RUNNING)
         tracker.forget_params(run_id)
