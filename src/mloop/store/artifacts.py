@@ -106,12 +106,7 @@ class ArtifactStore:
     def put_bytes(self, key: str, data: bytes) -> ArtifactInfo:
         """Store ``data`` at ``key`` atomically and record its checksum."""
         key = check_key(key)
-        final = self._path(key)
-        tmp = f"{final}{_TMP_MARK}{new_id()[:12]}"
-        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-        with self.fs.open(tmp, "wb") as stream:
-            stream.write(data)
-        self._commit(tmp, final)
+        self._write(key, data)
         return self._record(key, hashlib.sha256(data).hexdigest(), len(data))
 
     def put_file(self, key: str, source: str | os.PathLike[str]) -> ArtifactInfo:
@@ -154,13 +149,17 @@ class ArtifactStore:
         sha = hashlib.sha256(data).hexdigest()
         key = f"objects/{sha[:2]}/{sha}{suffix}"
         if not self.exists(key):
-            final = self._path(key)
-            tmp = f"{final}{_TMP_MARK}{new_id()[:12]}"
-            self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
-            with self.fs.open(tmp, "wb") as stream:
-                stream.write(data)
-            self._commit(tmp, final)
+            self._write(key, data)
         return ArtifactInfo(key, sha, len(data))
+
+    def _write(self, key: str, data: bytes) -> None:
+        """Write ``data`` to a temporary name beside ``key``, then rename it into place."""
+        final = self._path(key)
+        tmp = f"{final}{_TMP_MARK}{new_id()[:12]}"
+        self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
+        with self.fs.open(tmp, "wb") as stream:
+            stream.write(data)
+        self._commit(tmp, final)
 
     def _commit(self, tmp: str, final: str) -> None:
         if self.is_local:

@@ -171,11 +171,9 @@ class MetadataStore:
         """Insert rows, skipping those whose primary or unique key already exists."""
         if not rows:
             return
-        key = ("ignore", table)
-        cached = self._statements.get(key)
-        stmt = cached[0] if cached else self._insert(table).on_conflict_do_nothing()
-        if cached is None:
-            self._remember(key, stmt)
+        stmt = self._statement(
+            ("ignore", table), lambda: self._insert(table).on_conflict_do_nothing()
+        )
         conn.execute(stmt, list(rows))
 
     def upsert(
@@ -196,31 +194,36 @@ class MetadataStore:
         """
         if not rows:
             return
-        key: tuple[Any, ...] | None = None
-        held: tuple[Any, ...] = ()
+
+        def build() -> Any:
+            stmt = self._insert(table)
+            return stmt.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={column: stmt.excluded[column] for column in update},
+                where=where(stmt.excluded) if callable(where) else where,
+            )
+
         if where is None or callable(where):
             held = tuple(c.cell_contents for c in getattr(where, "__closure__", None) or ())
             code = getattr(where, "__code__", where)
             key = ("upsert", table, tuple(keys), tuple(update), code, *map(id, held))
-            cached = self._statements.get(key)
-            if cached is not None:
-                conn.execute(cached[0], list(rows))
-                return
-        stmt = self._insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={column: stmt.excluded[column] for column in update},
-            where=where(stmt.excluded) if callable(where) else where,
-        )
-        if key is not None:
-            self._remember(key, stmt, held)
-        conn.execute(stmt, list(rows))
+            conn.execute(self._statement(key, build, held), list(rows))
+        else:  # an expression object: no stable key to cache it under
+            conn.execute(build(), list(rows))
 
-    def _remember(self, key: tuple[Any, ...], stmt: Any, held: tuple[Any, ...] = ()) -> None:
-        """Keep a built statement (and what its key names by identity, so ids stay unique)."""
-        if len(self._statements) >= _STATEMENTS:
-            self._statements.clear()
-        self._statements[key] = (stmt, held)
+    def _statement(
+        self, key: tuple[Any, ...], build: Callable[[], Any], held: tuple[Any, ...] = ()
+    ) -> Any:
+        """The statement cached under ``key``, built on first use.
+
+        ``held`` keeps alive what the key names by identity, so those ids stay unique.
+        """
+        cached = self._statements.get(key)
+        if cached is None:
+            if len(self._statements) >= _STATEMENTS:
+                self._statements.clear()
+            cached = self._statements[key] = (build(), held)
+        return cached[0]
 
     def _insert(self, table: Any) -> Any:
         if self.is_sqlite:

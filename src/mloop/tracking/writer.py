@@ -84,9 +84,12 @@ class Writer:
         if self._thread is None:
             self._start()
 
+    def _buffers(self) -> tuple[deque[Any], ...]:
+        """Every buffer, in the order :func:`runs.write_batch` takes them."""
+        return (self.params, self.metrics, self.tags, self.created, self.ended)
+
     def pending(self) -> int:
-        buffers = (self.metrics, self.params, self.tags, self.created, self.ended)
-        return sum(len(buffer) for buffer in buffers)
+        return sum(len(buffer) for buffer in self._buffers())
 
     # -- background --------------------------------------------------------------------
 
@@ -116,23 +119,18 @@ class Writer:
         drained and is writing.
         """
         with self._flush_lock:
-            created = _drain(self.created)
-            params = _drain(self.params)
-            metrics = _drain(self.metrics)
-            tags = _drain(self.tags)
-            ended = _drain(self.ended)
-            if not (created or params or metrics or tags or ended):
+            buffers = self._buffers()
+            drained = [_drain(buffer) for buffer in buffers]
+            if not any(drained):
                 if then is not None:
                     self.store.transaction(then)
                 return
+            params, metrics, tags, created, ended = drained
             try:
                 refused = runs.write_batch(self.store, params, metrics, tags, then, created, ended)
             except BaseException:
-                self.ended.extendleft(reversed(ended))
-                self.created.extendleft(reversed(created))
-                self.params.extendleft(reversed(params))
-                self.metrics.extendleft(reversed(metrics))
-                self.tags.extendleft(reversed(tags))
+                for buffer, rows in zip(buffers, drained, strict=True):
+                    buffer.extendleft(reversed(rows))
                 raise
         for message in refused:
             log.error("%s (params are immutable)", message)
