@@ -94,6 +94,7 @@ def _check(result: pd.DataFrame, expected: list[dict[str, Any]], columns: list[s
     zones=st.tuples(st.sampled_from(ZONES), st.sampled_from(ZONES)),
     ttl=st.one_of(st.none(), st.integers(1, 20)),
     with_created=st.booleans(),
+    wide=st.booleans(),
 )
 def test_training_set_matches_the_naive_point_in_time_join(
     store: fs.FeatureStore,
@@ -103,7 +104,10 @@ def test_training_set_matches_the_naive_point_in_time_join(
     zones: tuple[str, str],
     ttl: int | None,
     with_created: bool,
+    wide: bool,
 ) -> None:
+    """``wide`` asks for three features: the join then matches row ids first and fetches
+    the features after (late materialization); two features are carried through."""
     source_zone, entity_zone = zones if aware else (None, None)
     lookups = _with_probes(lookups, rows)
     created = [c * 100 + i for i, (_, _, c, _, _) in enumerate(rows)]  # unique, order-independent
@@ -126,7 +130,8 @@ def test_training_set_matches_the_naive_point_in_time_join(
         timestamp="ts",
         ttl=None if ttl is None else timedelta(minutes=ttl),
         created_timestamp="created" if with_created else None,
-        features=["x", "n"],
+        features=["x", "n", "n2"] if wide else ["x", "n"],
+        transforms=[fs.expression("n * 2", name="n2")] if wide else [],
     )
     store.apply([entity, view])
     frame = pd.DataFrame(
@@ -136,26 +141,27 @@ def test_training_set_matches_the_naive_point_in_time_join(
             "event_timestamp": _times([r[1] for r in lookups], entity_zone),
         }
     )
-    result = store.get_training_set(frame, features=["v:x", "v:n"])
+    names = ["x", "n", "n2"] if wide else ["x", "n"]
+    result = store.get_training_set(frame, features=[f"v:{name}" for name in names])
 
     reference_rows = [
         Row(
             r[0],
             None if r[1] is None else BASE + timedelta(minutes=r[1]),
             created[i] if with_created else i,
-            {"x": r[3], "n": r[4]},
+            {"x": r[3], "n": r[4], "n2": r[4] * 2},
         )
         for i, r in enumerate(rows)
     ]
     expected = reference.point_in_time(
         [(r[0], BASE + timedelta(minutes=r[1])) for r in lookups],
         reference_rows,
-        ["x", "n"],
+        names,
         None if ttl is None else timedelta(minutes=ttl),
     )
     assert list(result.columns[:3]) == ["k1", "k2", "event_timestamp"]
     pd.testing.assert_frame_equal(result[frame.columns], frame)
-    _check(result, expected, ["x", "n"])
+    _check(result, expected, names)
 
 
 AGGS = ["count", "sum", "mean", "min", "max", "std"]
@@ -315,3 +321,71 @@ def test_a_rewritten_parquet_source_is_checked_again_for_ties(
         7.0,
         9.0,
     ]  # ties: the later row
+
+
+def _sensors(folder: Path) -> pd.DataFrame:
+    """Two Parquet files of one source folder (row numbers restart in each file)."""
+    folder.mkdir()
+    frames = []
+    for part in range(2):
+        frame = pd.DataFrame(
+            {
+                "sensor": [1, 2, 1, 2],
+                "ts": pd.to_datetime(
+                    [BASE + timedelta(minutes=m + part * 10) for m in (0, 0, 5, 5)], utc=True
+                ),
+                "a": [part * 10 + i + 0.5 for i in range(4)],
+                "b": [part * 20 + i for i in range(4)],
+                "c": [f"p{part}r{i}" for i in range(4)],
+            }
+        )
+        frame.to_parquet(folder / f"part-{part}.parquet", index=False)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_wide_view_over_several_files_fetches_the_matched_rows(
+    store: fs.FeatureStore, tmp_path: Path
+) -> None:
+    _sensors(tmp_path / "sensors")
+    entity = fs.Entity("sensor", join_keys=["sensor"])
+    view = fs.FeatureView("s", entity=entity, source=tmp_path / "sensors", timestamp="ts")
+    store.apply([entity, view])
+    minutes = [-1, 0, 7, 12, 16, 30]
+    frame = pd.DataFrame(
+        {
+            "sensor": [1, 2, 2, 1, 2, 1],
+            "event_timestamp": [BASE + timedelta(minutes=m) for m in minutes],
+        }
+    )
+    result = store.get_training_set(frame, features=["s:a", "s:b", "s:c"])
+    # sensor 2 at minute 7 -> part 0 row 3; minute 12 -> part 1 row 1 (10 + 0); 16 -> part 1 row 3
+    assert result["a"].tolist()[1:] == [1.5, 3.5, 10.5, 13.5, 12.5]
+    assert result[["a", "b", "c"]].iloc[0].isna().all()  # no history yet
+    assert result["c"].tolist()[1:] == ["p0r1", "p0r3", "p1r0", "p1r3", "p1r2"]
+    assert result["b"].tolist()[1:] == [1, 3, 20, 23, 22]
+
+
+def test_a_source_changed_during_the_join_is_joined_again_in_one_read(
+    store: fs.FeatureStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mloop.features import training
+
+    _sensors(tmp_path / "sensors")
+    entity = fs.Entity("sensor", join_keys=["sensor"])
+    view = fs.FeatureView("s", entity=entity, source=tmp_path / "sensors", timestamp="ts")
+    store.apply([entity, view])
+    identities = iter(range(1000))
+    monkeypatch.setattr(training, "source_identity", lambda view, artifacts: str(next(identities)))
+    joins: list[bool] = []
+    real = training.point_in_time_join
+
+    def spy(con: Any, entity: Any, views: Any) -> Any:
+        joins.append(any(view.late for view in views))
+        return real(con, entity, views)
+
+    monkeypatch.setattr(training, "point_in_time_join", spy)
+    frame = pd.DataFrame({"sensor": [2], "event_timestamp": [BASE + timedelta(minutes=16)]})
+    result = store.get_training_set(frame, features=["s:a", "s:b", "s:c"])
+    assert joins == [True, False]  # the late fetch saw another source; the rerun reads once
+    assert result[["a", "b", "c"]].iloc[0].tolist() == [13.5, 23, "p1r3"]

@@ -108,9 +108,12 @@ def checked_query(
 
 
 def checked_source(
-    con: duckdb.DuckDBPyConnection, view: FeatureView, artifacts: ArtifactStore
+    con: duckdb.DuckDBPyConnection,
+    view: FeatureView,
+    artifacts: ArtifactStore,
+    row_ids: bool = False,
 ) -> tuple[str, str]:
     """The view's feature-row query and its source relation, after the type check."""
     relation, actual = source_schema(con, view, artifacts)
     check_types(view, actual, view.source_schema)
-    return compile_view(view, relation, actual), relation
+    return compile_view(view, relation, actual, row_ids), relation

@@ -27,12 +27,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ViewJoin:
-    """One view in a join: its feature-row query and the features to take (feature, output)."""
+    """One view in a join: its feature-row query and the features to take (feature, output).
+
+    With ``late``, the query also yields ``__file`` and ``__rn`` (see :func:`compile_view`)
+    and the join first matches rows on keys and time alone, then fetches the features of
+    the matched rows (late materialization).
+    """
 
     view: FeatureView
     query: str
     columns: tuple[tuple[str, str], ...]
     unique_times: bool = False  # no two rows share keys and event time: no tie-breaker needed
+    late: bool = False
 
 
 def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
@@ -65,10 +71,43 @@ def point_in_time_join(
 
     ``entity`` holds ``__row`` (0..n-1), the join keys and ``__ts`` (UTC, microseconds,
     no time zone); the result holds one column per requested feature, named by ``columns``.
+
+    The as-of join sorts every feature row it may match, so it carries only what the
+    match needs: for ``late`` views the keys, times and row ids; their features are then
+    fetched by row id in a second query (a hash join on the matched rows, streaming the
+    source). On a wide feature table this takes less memory and time than carrying every
+    feature through the sort.
     """
     import numpy as np
 
-    con.register("__entity", entity)
+    late = any(join.late for join in joins)
+    # a DuckDB instance keeps the memory of a finished query until it closes (~100 MB for
+    # 1M matched rows): the match runs in its own instance, closed before the fetch
+    matcher = connect() if late else con
+    matcher.register("__entity", entity)
+    try:
+        table = matcher.sql(_as_of_sql(joins)).to_arrow_table()
+        assert table is not None
+    finally:
+        matcher.unregister("__entity")
+        if late:
+            matcher.close()
+    if late:
+        con.register("__matched", table)
+        try:
+            table = con.sql(_fetch_sql(joins)).to_arrow_table()
+            assert table is not None
+        finally:
+            con.unregister("__matched")
+    rows = table.column("__row").to_numpy()
+    order = np.empty(len(rows), dtype=np.int64)
+    order[rows] = np.arange(len(rows), dtype=np.int64)
+    frame = table.drop(["__row"]).to_pandas()  # one multi-threaded conversion, then a numpy take
+    return frame.take(order).reset_index(drop=True)
+
+
+def _as_of_sql(joins: list[ViewJoin]) -> str:
+    """Each entity row with its views' matched features (or, for late views, row ids)."""
     ctes, selects, clauses = [], ["e.__row"], []
     for i, join in enumerate(joins):
         alias = f"v{i}"
@@ -83,24 +122,38 @@ def point_in_time_join(
             clauses.append(f"ASOF LEFT JOIN {alias} ON {on} AND {asof}")
         else:
             clauses.append(f"LEFT JOIN {alias} ON {on}")
-        for feature, output in join.columns:
-            value = f"{alias}.{quote(feature)}"
-            if view.timestamp and view.ttl_micros:
-                fresh = f"{alias}.__ts >= e.__ts - INTERVAL '{view.ttl_micros} microseconds'"
+        fresh = None
+        if view.timestamp and view.ttl_micros:
+            fresh = f"{alias}.__ts >= e.__ts - INTERVAL '{view.ttl_micros} microseconds'"
+        if join.late:  # the row id, null when stale: the fetch then finds nothing
+            selects.append(f"{alias}.__file AS __file{i}")
+            taken = [(f"{alias}.__rn", f"__rn{i}")]
+        else:
+            taken = [(f"{alias}.{quote(f)}", output) for f, output in join.columns]
+        for value, output in taken:
+            if fresh:
                 value = f"CASE WHEN {fresh} THEN {value} END"
             selects.append(f"{value} AS {quote(output)}")
     with_clause = f"WITH {', '.join(ctes)} " if ctes else ""
-    sql = f"{with_clause}SELECT {', '.join(selects)} FROM __entity e {' '.join(clauses)}"
-    try:
-        table = con.sql(sql).to_arrow_table()
-        assert table is not None
-    finally:
-        con.unregister("__entity")
-    rows = table.column("__row").to_numpy()
-    order = np.empty(len(rows), dtype=np.int64)
-    order[rows] = np.arange(len(rows), dtype=np.int64)
-    frame = table.drop(["__row"]).to_pandas()  # one multi-threaded conversion, then a numpy take
-    return frame.take(order).reset_index(drop=True)
+    return f"{with_clause}SELECT {', '.join(selects)} FROM __entity e {' '.join(clauses)}"
+
+
+def _fetch_sql(joins: list[ViewJoin]) -> str:
+    """The matched rows' features of late views; other views' columns pass through."""
+    ctes, selects, clauses = [], ["m.__row"], []
+    for i, join in enumerate(joins):
+        if not join.late:
+            selects += [f"m.{quote(output)}" for _, output in join.columns]
+            continue
+        alias = f"g{i}"
+        ctes.append(f"{alias} AS ({join.query})")
+        clauses.append(
+            f"LEFT JOIN {alias} ON {alias}.__file = m.__file{i} AND {alias}.__rn = m.__rn{i}"
+        )
+        selects += [f"{alias}.{quote(f)} AS {quote(output)}" for f, output in join.columns]
+    return (
+        f"WITH {', '.join(ctes)} SELECT {', '.join(selects)} FROM __matched m {' '.join(clauses)}"
+    )
 
 
 def unique_times(con: duckdb.DuckDBPyConnection, view: FeatureView, relation: str) -> bool:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
 from mloop.features import entity_frame
-from mloop.features.ingest import checked_source, has_unique_times
+from mloop.features.ingest import checked_source, has_unique_times, source_identity
 from mloop.features.offline import ViewJoin, connect, point_in_time_join
 from mloop.features.plan import on_demand_inputs
 
@@ -46,17 +46,9 @@ def build_training_set(
             f"feature columns {collide} would collide with entity frame columns; rename or drop those "
             "columns, or pass full_names=True for 'view:feature' columns."
         )
-    con = connect()
-    try:
-        joins = []
-        for part in plan.views.values():
-            query, relation = checked_source(con, part.view, store.artifacts)
-            unique = has_unique_times(con, part.view, store.artifacts, relation)
-            columns = tuple((f, part.column(f)) for f in part.features)
-            joins.append(ViewJoin(part.view, query, columns, unique))
-        joined = point_in_time_join(con, frame.table, joins)
-    finally:
-        con.close()
+    joined, changed = _join(store, plan, frame, late=True)
+    if changed:  # a source changed between the two reads of a late fetch: read it once
+        joined, _ = _join(store, plan, frame, late=False)
     values: dict[str, Any] = {name: joined[name] for name in joined.columns}
     for odfv, _ in plan.on_demand:
         request = {name: entity_df[name].reset_index(drop=True) for name in odfv.request}
@@ -88,6 +80,48 @@ def build_training_set(
     records.save(store.metadata, record)
     result.attrs[records.ATTR] = record
     return result
+
+
+def _join(
+    store: FeatureStore, plan: Plan, frame: entity_frame.EntityFrame, late: bool
+) -> tuple[pd.DataFrame, bool]:
+    """The point-in-time join of every view, and whether a source read twice changed."""
+    con = connect()
+    try:
+        joins, identities = [], {}
+        for part in plan.views.values():
+            identity = source_identity(part.view, store.artifacts)
+            fetch_late = late and _fetches_late(part.view, len(part.features), identity)
+            if fetch_late:
+                identities[part.view.name] = identity
+            query, relation = checked_source(con, part.view, store.artifacts, fetch_late)
+            unique = has_unique_times(con, part.view, store.artifacts, relation)
+            columns = tuple((f, part.column(f)) for f in part.features)
+            joins.append(ViewJoin(part.view, query, columns, unique, fetch_late))
+        joined = point_in_time_join(con, frame.table, joins)
+    finally:
+        con.close()
+    changed = [
+        name
+        for name, identity in identities.items()
+        if source_identity(plan.views[name].view, store.artifacts) != identity
+    ]
+    return joined, bool(changed)
+
+
+def _fetches_late(view: Any, features: int, identity: str | None) -> bool:
+    """Whether to match on keys and time first and fetch the features after (a second
+    read of the source): for time-stamped views with more features than the two columns
+    of a row id, whose transformations are row-level (a lag or window would be computed
+    twice), and whose source is pinned or local (checked unchanged after the join)."""
+    from mloop.features.transforms import Expression
+
+    return (
+        bool(view.timestamp)
+        and features > 2
+        and identity is not None
+        and all(isinstance(t, Expression) for t in view.transforms)
+    )
 
 
 def _check_entity_frame(view: Any, frame: entity_frame.EntityFrame) -> None:

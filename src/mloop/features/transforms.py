@@ -214,12 +214,16 @@ def event_time_sql(view: FeatureView, source_types: dict[str, str]) -> str:
     return f"timezone('UTC', {ts})" if aware else f"CAST({ts} AS TIMESTAMP)"
 
 
-def compile_view(view: FeatureView, relation: str, source_types: dict[str, str]) -> str:
+def compile_view(
+    view: FeatureView, relation: str, source_types: dict[str, str], row_ids: bool = False
+) -> str:
     """The query of ``view``'s feature rows over ``relation`` (a DuckDB table expression).
 
     Columns: the join keys, ``__ts`` (UTC event time, absent for static views), ``__created``
     (tie-breaker: the created timestamp, else the row's position in the source) and the
-    features. Rows without an event time are left out.
+    features; with ``row_ids`` also ``__file`` and ``__rn``, the source file's index and
+    the row's number in it, which name one source row. Rows without an event time are
+    left out.
     """
     from mloop.features import dtypes
 
@@ -234,6 +238,8 @@ def compile_view(view: FeatureView, relation: str, source_types: dict[str, str])
         parts.append(f"coalesce({cast}, '-infinity'::TIMESTAMP) AS __created")
     else:
         parts.append("file_row_number AS __created")
+    if row_ids:
+        parts.append("file_index AS __file, file_row_number AS __rn")
     where = f" WHERE {quote(view.timestamp)} IS NOT NULL" if view.timestamp else ""
     ctes = [f"t0 AS (SELECT {', '.join(parts)} FROM {relation}{where})"]
     top = created_max(view)
@@ -277,6 +283,7 @@ def compile_view(view: FeatureView, relation: str, source_types: dict[str, str])
         *keys,
         *(["__ts"] if view.timestamp else []),
         "__created",
+        *(["__file", "__rn"] if row_ids else []),
         *(quote(f) for f in view.feature_names),
     ]
     select = f"SELECT {', '.join(columns)} FROM {last}"
