@@ -78,6 +78,42 @@ def test_filters_select_the_right_runs(db_url: str, filter_string: str, expected
     assert {ids.index(r.info.run_id) for r in found} == expected  # type: ignore[union-attr]
 
 
+_AWKWARD_NUMBERS = [0.1, 1 / 3, 5e-324, 1.7976931348623157e308, -0.5e-7, 123456789.123456789]
+_AWKWARD_TEXT = ["a,b", 'say "hi"', "it's", "back\\slash", "ünï ✓", '{"json": [1, 2]}', "", "nan"]
+
+
+def test_search_reads_every_value_back_exactly(db_url: str) -> None:
+    """Values travel grouped by key (as text on SQLite): numbers and text must survive."""
+    mloop.set_experiment("exact")
+    ids = []
+    for index, text in enumerate(_AWKWARD_TEXT):
+        with mloop.start_run() as run:
+            mloop.log_metric("x", _AWKWARD_NUMBERS[index % len(_AWKWARD_NUMBERS)])
+            mloop.log_metric("special", [math.inf, -math.inf, math.nan][index % 3])
+            mloop.log_param("text", text)
+            mloop.set_tag("text", text)
+            if index % 2:
+                mloop.log_metric("odd_only", index)
+        ids.append(run.info.run_id)
+    frame = mloop.search_runs(experiment_names=["exact"], order_by=["attributes.start_time"])
+    runs = mloop.search_runs(experiment_names=["exact"], output_format="list")
+    by_id = {run.info.run_id: run for run in runs}
+    for index, run_id in enumerate(ids):
+        row = frame[frame["run_id"] == run_id].iloc[0]
+        number = _AWKWARD_NUMBERS[index % len(_AWKWARD_NUMBERS)]
+        special = [math.inf, -math.inf, math.nan][index % 3]
+        assert row["metrics.x"] == number and by_id[run_id].data.metrics["x"] == number
+        for got in (row["metrics.special"], by_id[run_id].data.metrics["special"]):
+            assert got == special or (math.isnan(got) and math.isnan(special))
+        assert row["params.text"] == _AWKWARD_TEXT[index] == by_id[run_id].data.params["text"]
+        assert row["tags.text"] == _AWKWARD_TEXT[index] == by_id[run_id].data.tags["text"]
+        if index % 2:
+            assert row["metrics.odd_only"] == index == by_id[run_id].data.metrics["odd_only"]
+        else:
+            assert math.isnan(row["metrics.odd_only"])
+            assert "odd_only" not in by_id[run_id].data.metrics
+
+
 def test_order_by_metric_puts_nan_and_missing_last(db_url: str) -> None:
     ids = _make_runs()
     frame = mloop.search_runs(experiment_names=["search"], order_by=["metrics.acc DESC"])

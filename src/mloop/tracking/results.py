@@ -2,17 +2,20 @@
 
 The values of every selected run come in one query per table, with the run ids passed
 as one text parameter (a JSON array expanded by ``json_each`` on SQLite, an array
-literal unnested ``WITH ORDINALITY`` on PostgreSQL) rather than thousands of bound
-parameters, and read through the DB-API cursor. Each value row carries the position of
-its run in the selection (not its id), so the DataFrame is built column by column by
-placing values at their positions, without making a Python object per run.
+literal unnested ``WITH ORDINALITY`` on PostgreSQL). The database groups them by key:
+each key comes back as one row holding two arrays, the positions of its runs in the
+selection and their values, so the DataFrame is built a column at a time with numpy
+and no Python object is made per value until a caller asks for Runs.
+
+On SQLite the arrays travel as text: positions and metric values as comma-separated
+numbers (``quote()`` writes a REAL with the digits that read back exactly, ``Inf`` for
+infinity; a NaN is stored as NULL and sent as ``nan``), params and tags as JSON arrays of
+strings. PostgreSQL sends them as arrays.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,6 +27,7 @@ from mloop.store.schema.tracking import LatestMetric, Param, Tag
 from mloop.tracking.entities import Run, RunData, RunInfo
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 # the first columns of MLflow's search_runs DataFrame, from the selected run rows
@@ -37,34 +41,43 @@ _FRAME_COLUMNS = (
     ("end_time", 5),
 )
 
+# key -> (positions of the runs in the selection, their values)
+Values = dict[str, tuple["np.ndarray", Any]]
+
 
 @dataclass(frozen=True)
 class Found:
-    """Selected run rows (in order) and the (position, key, value) rows of their values.
+    """Selected run rows (in order) and, per table, the values of each key.
 
-    ``position`` is the index of the value's run in ``rows``. A metric value of None
-    stands for NaN (the store keeps NaN as NULL plus a flag).
+    Params and tags hold lists of strings; metrics a float64 array (NaN where the value
+    is NaN: the store keeps NaN as NULL plus a flag).
     """
 
     rows: Sequence[Any]
-    params: list[tuple[int, str, str]]
-    metrics: list[tuple[int, str, float | None]]
-    tags: list[tuple[int, str, str]]
+    params: Values
+    metrics: Values
+    tags: Values
 
 
-def _values_sql(conn: Connection, table: str, sqlite: bool) -> str:
-    """Values of the runs in the id array parameter, with each run's position in it."""
+def _values_sql(conn: Connection, table: str, sqlite: bool, numbers: bool) -> str:
+    """Per key, the positions (in the id array parameter) and values of its runs."""
     quote = conn.dialect.identifier_preparer.quote
     run_id, key, value = (quote(c) for c in ("run_id", "key", "value"))
-    if sqlite:  # json_each's key of an array element is its index
+    if not sqlite:
         return (
-            f"SELECT j.key, v.{key}, v.{value} FROM json_each(?) AS j "
-            f"JOIN {quote(table)} AS v ON v.{run_id} = j.value"
+            f"SELECT v.{key}, array_agg(p.ord - 1), array_agg(v.{value}) "
+            "FROM unnest(CAST(%s AS text[])) WITH ORDINALITY AS p(id, ord) "
+            f"JOIN {quote(table)} AS v ON v.{run_id} = p.id GROUP BY v.{key}"
         )
+    if numbers:
+        values = f"group_concat(CASE WHEN v.{value} IS NULL THEN 'nan' ELSE quote(v.{value}) END)"
+    else:
+        values = f"json_group_array(v.{value})"
+    # json_each's key of an array element is its index; both aggregates see the rows of a
+    # group in the same order
     return (
-        f"SELECT p.ord - 1, v.{key}, v.{value} "
-        "FROM unnest(CAST(%s AS text[])) WITH ORDINALITY AS p(id, ord) "
-        f"JOIN {quote(table)} AS v ON v.{run_id} = p.id"
+        f"SELECT v.{key}, group_concat(j.key), {values} FROM json_each(?) AS j "
+        f"JOIN {quote(table)} AS v ON v.{run_id} = j.value GROUP BY v.{key}"
     )
 
 
@@ -72,6 +85,21 @@ def _array_literal(items: list[str]) -> str:
     """A PostgreSQL array literal of ``items`` (every element quoted and escaped)."""
     quoted = (item.replace("\\", "\\\\").replace('"', '\\"') for item in items)
     return "{" + ",".join(f'"{item}"' for item in quoted) + "}"
+
+
+def _decoded(rows: list[Any], sqlite: bool, numbers: bool) -> Values:
+    import numpy as np
+
+    found: Values = {}
+    for key, positions, values in rows:
+        if sqlite:
+            placed = np.array(positions.split(","), dtype=np.int64)
+            cells = np.array(values.split(","), dtype=np.float64) if numbers else json.loads(values)
+        else:
+            placed = np.array(positions, dtype=np.int64)
+            cells = np.array(values, dtype=np.float64) if numbers else values
+        found[key] = (placed, cells)
+    return found
 
 
 def fetch(store: MetadataStore, conn: Connection, rows: Sequence[Any]) -> Found:
@@ -82,34 +110,38 @@ def fetch(store: MetadataStore, conn: Connection, rows: Sequence[Any]) -> Found:
     parameter adaptation would cost more than the database's own work.
     """
     if not rows:
-        return Found(rows, [], [], [])
+        return Found(rows, {}, {}, {})
     ids = [row[0] for row in rows]
-    # one text parameter that the database expands
-    argument = json.dumps(ids) if store.is_sqlite else _array_literal(ids)
+    sqlite = store.is_sqlite
+    argument = json.dumps(ids) if sqlite else _array_literal(ids)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         found = []
         for table in (Param.__tablename__, LatestMetric.__tablename__, Tag.__tablename__):
-            cursor.execute(_values_sql(conn, table, store.is_sqlite), (argument,))
-            found.append(cursor.fetchall())
+            numbers = table == LatestMetric.__tablename__
+            cursor.execute(_values_sql(conn, table, sqlite, numbers), (argument,))
+            found.append(_decoded(cursor.fetchall(), sqlite, numbers))
     finally:
         cursor.close()
     return Found(rows, found[0], found[1], found[2])
 
 
-def _by_position(count: int, values: Sequence[tuple[int, str, Any]]) -> list[dict[str, Any]]:
+def _by_run(count: int, values: Values) -> list[dict[str, Any]]:
     grouped: list[dict[str, Any]] = [{} for _ in range(count)]
-    for position, key, value in values:
-        grouped[position][key] = value
+    for key, (positions, cells) in values.items():
+        for position, cell in zip(positions.tolist(), _plain(cells), strict=True):
+            grouped[position][key] = cell
     return grouped
+
+
+def _plain(cells: Any) -> list[Any]:
+    return cells.tolist() if hasattr(cells, "tolist") else list(cells)
 
 
 def as_runs(found: Found) -> list[Run]:
     """The found runs as :class:`Run` entities, in order."""
-    nan = math.nan
     count = len(found.rows)
-    params, tags = _by_position(count, found.params), _by_position(count, found.tags)
-    metrics = _by_position(count, [(p, k, nan if v is None else v) for p, k, v in found.metrics])
+    params, metrics, tags = (_by_run(count, v) for v in (found.params, found.metrics, found.tags))
     return [
         Run(
             info=RunInfo(
@@ -141,10 +173,8 @@ def as_frame(found: Found) -> pd.DataFrame:
     import pandas as pd
 
     rows = found.rows
-    ids = [row[0] for row in rows]
-    columns: dict[str, Any] = {
-        name: ids if index == 0 else [row[index] for row in rows] for name, index in _FRAME_COLUMNS
-    }
+    count = len(rows)
+    columns: dict[str, Any] = {name: [row[index] for row in rows] for name, index in _FRAME_COLUMNS}
     columns["experiment_id"] = [str(value) for value in columns["experiment_id"]]
     for column in ("start_time", "end_time"):  # None (a run still running) becomes NaT
         millis = np.array(columns[column], dtype="float64")
@@ -154,18 +184,12 @@ def as_frame(found: Found) -> pd.DataFrame:
         ("params", found.params),
         ("tags", found.tags),
     ):
-        by_key: dict[str, tuple[list[int], list[Any]]] = defaultdict(lambda: ([], []))
-        for position, key, value in values:
-            placed = by_key[key]
-            placed[0].append(position)
-            placed[1].append(value)
-        for key in sorted(by_key):
-            positions, cells = by_key[key]
-            if prefix == "metrics":  # None (NaN, or no value) becomes NaN in a float64 column
-                placed_values = np.full(len(ids), np.nan)
-                placed_values[positions] = np.array(cells, dtype="float64")
+        for key in sorted(values):
+            positions, cells = values[key]
+            if prefix == "metrics":  # no value becomes NaN in a float64 column
+                placed = np.full(count, np.nan)
             else:
-                placed_values = np.full(len(ids), None, dtype=object)
-                placed_values[positions] = cells
-            columns[f"{prefix}.{key}"] = placed_values
+                placed = np.full(count, None, dtype=object)
+            placed[positions] = cells
+            columns[f"{prefix}.{key}"] = placed
     return pd.DataFrame(columns)
