@@ -181,3 +181,75 @@ def test_the_metric_history_survives_the_move_to_chunks_and_back(db_url: str) ->
         (1, math.inf, False),
         (1, 0.5, False),
     ]
+
+
+def test_search_values_survive_the_move_to_clustered_tables_and_back(db_url: str) -> None:
+    """core_0004 rebuilds params, tags and latest_metrics WITHOUT ROWID on SQLite."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    import mloop
+    from mloop.store.migrate import _config
+
+    if db_url.startswith("sqlite:///"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        command.upgrade(_config(conn), "core_0003")
+        conn.execute(
+            text(
+                "INSERT INTO experiments (experiment_id, name, artifact_location, "
+                "lifecycle_stage, created_at, updated_at) VALUES (7, 'old', 'x', 'active', 1, 1)"
+            )
+        )
+        conn.execute(
+            text(
+                'INSERT INTO runs (run_id, experiment_id, name, status, start_time, heartbeat_at, "user", '
+                "artifact_uri, lifecycle_stage) VALUES ('r1', 7, 'old', 'FINISHED', 1, 1, 'me', 'x', 'active')"
+            )
+        )
+        conn.execute(text("INSERT INTO params VALUES ('r1', 'depth', '3')"))
+        conn.execute(text("INSERT INTO tags VALUES ('r1', 'team', 'ops')"))
+        conn.execute(
+            text(
+                'INSERT INTO latest_metrics (run_id, "key", value, is_nan, step, timestamp) '
+                "VALUES ('r1', 'loss', 0.25, false, 3, 100)"
+            )
+        )
+    engine.dispose()
+
+    # opening the store applies core_0004
+    [run] = mloop.search_runs(experiment_names=["old"], output_format="list")
+    assert (run.data.params, run.data.tags, run.data.metrics) == (
+        {"depth": "3"},
+        {"team": "ops"},
+        {"loss": 0.25},
+    )
+    engine = create_engine(db_url)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            definitions = conn.execute(
+                text(
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' "
+                    "AND name IN ('params', 'tags', 'latest_metrics')"
+                )
+            ).scalars()
+            assert all("WITHOUT ROWID" in sql for sql in definitions)
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), "core_0003")
+        values = conn.execute(
+            text(
+                "SELECT p.value, t.value, m.value FROM params p JOIN tags t ON t.run_id = p.run_id "
+                "JOIN latest_metrics m ON m.run_id = p.run_id"
+            )
+        ).all()
+        definitions = []
+        if engine.dialect.name == "sqlite":
+            definitions = list(
+                conn.execute(
+                    text("SELECT sql FROM sqlite_master WHERE name IN ('params', 'tags')")
+                ).scalars()
+            )
+    engine.dispose()
+    assert [tuple(v) for v in values] == [("3", "ops", 0.25)]
+    assert not any("WITHOUT ROWID" in sql for sql in definitions)

@@ -61,8 +61,15 @@ class Run(Base):
     __table_args__ = (Index(None, "experiment_id", "start_time"),)
 
 
+# The values search reads for every selected run are stored in their primary key's order
+# (SQLite: WITHOUT ROWID), so reading a run's values is one b-tree range, not an index
+# range plus one table lookup per value (decision 0011; core_0004).
+CLUSTERED = {"sqlite_with_rowid": False}
+
+
 class Param(Base):
     __tablename__ = "params"
+    __table_args__ = CLUSTERED
 
     run_id: Mapped[str] = mapped_column(
         ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
@@ -73,6 +80,7 @@ class Param(Base):
 
 class Tag(Base):
     __tablename__ = "tags"
+    __table_args__ = CLUSTERED
 
     run_id: Mapped[str] = mapped_column(
         ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True
@@ -117,4 +125,4 @@ class LatestMetric(Base):
     step: Mapped[int] = mapped_column(BigInteger, default=0)
     timestamp: Mapped[int] = mapped_column(BigInteger)
 
-    __table_args__ = (Index(None, "key", "value"),)
+    __table_args__ = (Index(None, "key", "value"), CLUSTERED)
