@@ -4,13 +4,12 @@ The values of every selected run come in one query per table, with the run ids p
 as one text parameter (a JSON array expanded by ``json_each`` on SQLite, an array
 literal unnested ``WITH ORDINALITY`` on PostgreSQL). The database groups them by key:
 each key comes back as one row holding two arrays, the positions of its runs in the
-selection and their values, so the DataFrame is built a column at a time with numpy
-and no Python object is made per value until a caller asks for Runs.
+selection and their values, so the DataFrame is built a column at a time with numpy.
 
-On SQLite the arrays travel as text: positions and metric values as comma-separated
-numbers (``quote()`` writes a REAL with the digits that read back exactly, ``Inf`` for
-infinity; a NaN is stored as NULL and sent as ``nan``), params and tags as JSON arrays of
-strings. PostgreSQL sends them as arrays.
+On SQLite the arrays travel as text: positions as comma-separated numbers, params and
+tags as JSON arrays of strings. Metric values come one row each there (writing a REAL as
+text that reads back exactly costs SQLite more than the row) and are grouped with numpy.
+PostgreSQL sends every array as an array.
 """
 
 from __future__ import annotations
@@ -69,14 +68,15 @@ def _values_sql(conn: Connection, table: str, sqlite: bool, numbers: bool) -> st
             "FROM unnest(CAST(%s AS text[])) WITH ORDINALITY AS p(id, ord) "
             f"JOIN {quote(table)} AS v ON v.{run_id} = p.id GROUP BY v.{key}"
         )
-    if numbers:
-        values = f"group_concat(CASE WHEN v.{value} IS NULL THEN 'nan' ELSE quote(v.{value}) END)"
-    else:
-        values = f"json_group_array(v.{value})"
+    if numbers:  # a metric row per value: writing REALs as exact text costs more than rows
+        return (
+            f"SELECT v.{key}, j.key, v.{value} FROM json_each(?) AS j "
+            f"JOIN {quote(table)} AS v ON v.{run_id} = j.value"
+        )
     # json_each's key of an array element is its index; both aggregates see the rows of a
     # group in the same order
     return (
-        f"SELECT v.{key}, group_concat(j.key), {values} FROM json_each(?) AS j "
+        f"SELECT v.{key}, group_concat(j.key), json_group_array(v.{value}) FROM json_each(?) AS j "
         f"JOIN {quote(table)} AS v ON v.{run_id} = j.value GROUP BY v.{key}"
     )
 
@@ -88,18 +88,34 @@ def _array_literal(items: list[str]) -> str:
 
 
 def _decoded(rows: list[Any], sqlite: bool, numbers: bool) -> Values:
+    """Values by key from the rows of :func:`_values_sql`."""
     import numpy as np
 
+    if sqlite and numbers:
+        return _grouped(rows)
     found: Values = {}
     for key, positions, values in rows:
         if sqlite:
-            placed = np.array(positions.split(","), dtype=np.int64)
-            cells = np.array(values.split(","), dtype=np.float64) if numbers else json.loads(values)
+            found[key] = (np.array(positions.split(","), dtype=np.int64), json.loads(values))
         else:
-            placed = np.array(positions, dtype=np.int64)
             cells = np.array(values, dtype=np.float64) if numbers else values
-        found[key] = (placed, cells)
+            found[key] = (np.array(positions, dtype=np.int64), cells)
     return found
+
+
+def _grouped(rows: list[Any]) -> Values:
+    """Metric values by key from (key, position, value) rows (None stands for NaN)."""
+    import numpy as np
+
+    if not rows:
+        return {}
+    keys, positions, values = zip(*rows, strict=True)
+    placed = np.array(positions, dtype=np.int64)
+    cells = np.array(values, dtype=np.float64)
+    by_key: dict[str, list[int]] = {}
+    for index, key in enumerate(keys):
+        by_key.setdefault(key, []).append(index)
+    return {key: (placed[indexes], cells[indexes]) for key, indexes in by_key.items()}
 
 
 def fetch(store: MetadataStore, conn: Connection, rows: Sequence[Any]) -> Found:
