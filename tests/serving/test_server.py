@@ -204,3 +204,37 @@ def test_shutdown_drains_in_flight_requests_and_flushes_the_prediction_log(
     assert results == [200] * 20
     logged = read_predictions("delays")
     assert sorted(logged["request_id"]) == sorted(f"q{i}" for i in range(20))
+
+
+def test_a_serving_process_freezes_its_long_lived_heap_at_start_and_after_a_swap(
+    champion: str, flights: Flights
+) -> None:
+    """``mloop serve`` (``freeze_heap=True``) keeps its modules and models out of the
+    cyclic collector's full passes; an app embedded in another program does not."""
+    import gc
+    import time
+
+    assert gc.get_freeze_count() == 0
+    plain = create_app(champion, log=False, watch=False)
+    with running(plain):
+        assert gc.get_freeze_count() == 0
+    app = create_app(champion, log=False, poll_seconds=0.1, freeze_heap=True)
+    try:
+        with running(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+            at_start = gc.get_freeze_count()
+            assert at_start > 10_000  # the modules and the model
+            alive = [[index] for index in range(5_000)]  # objects the swap will find alive
+            set_alias("delays", "champion", train(flights, c=0.5))
+            deadline = time.monotonic() + 30
+            body = {"records": records(flights.test.head(1))}
+            while (
+                client.post("/v1/models/delays/predict", json=body).json()["model_version"] != "2"
+            ):
+                assert time.monotonic() < deadline, "the alias move was not picked up"
+                time.sleep(0.05)
+            deadline = time.monotonic() + 10  # listeners run just after the switch
+            while gc.get_freeze_count() < at_start + len(alive):
+                assert time.monotonic() < deadline, "the swap did not freeze the heap"
+                time.sleep(0.05)
+    finally:
+        gc.unfreeze()

