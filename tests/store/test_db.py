@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -126,6 +127,22 @@ def test_an_unreachable_server_is_a_clear_error() -> None:
         MetadataStore("postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2")
 
 
+def _old_run(conn: Any) -> None:
+    """Experiment 7 ('old') with run 'r1', inserted as an older schema holds them."""
+    conn.execute(
+        text(
+            "INSERT INTO experiments (experiment_id, name, artifact_location, "
+            "lifecycle_stage, created_at, updated_at) VALUES (7, 'old', 'x', 'active', 1, 1)"
+        )
+    )
+    conn.execute(
+        text(
+            'INSERT INTO runs (run_id, experiment_id, name, status, start_time, heartbeat_at, "user", '
+            "artifact_uri, lifecycle_stage) VALUES ('r1', 7, 'old', 'FINISHED', 1, 1, 'me', 'x', 'active')"
+        )
+    )
+
+
 def test_the_metric_history_survives_the_move_to_chunks_and_back(db_url: str) -> None:
     """core_0003 packs the rows of ``metrics`` into chunks; its downgrade unpacks them."""
     import math
@@ -141,18 +158,7 @@ def test_the_metric_history_survives_the_move_to_chunks_and_back(db_url: str) ->
     engine = create_engine(db_url)
     with engine.begin() as conn:
         command.upgrade(_config(conn), "core_0002")
-        conn.execute(
-            text(
-                "INSERT INTO experiments (experiment_id, name, artifact_location, "
-                "lifecycle_stage, created_at, updated_at) VALUES (7, 'old', 'x', 'active', 1, 1)"
-            )
-        )
-        conn.execute(
-            text(
-                'INSERT INTO runs (run_id, experiment_id, name, status, start_time, heartbeat_at, "user", '
-                "artifact_uri, lifecycle_stage) VALUES ('r1', 7, 'old', 'FINISHED', 1, 1, 'me', 'x', 'active')"
-            )
-        )
+        _old_run(conn)
         history = [(0, 0.9, False), (2, None, True), (1, float("inf"), False), (1, 0.5, False)]
         for number, (step, value, is_nan) in enumerate(history):
             conn.execute(
@@ -196,18 +202,7 @@ def test_search_values_survive_the_move_to_clustered_tables_and_back(db_url: str
     engine = create_engine(db_url)
     with engine.begin() as conn:
         command.upgrade(_config(conn), "core_0003")
-        conn.execute(
-            text(
-                "INSERT INTO experiments (experiment_id, name, artifact_location, "
-                "lifecycle_stage, created_at, updated_at) VALUES (7, 'old', 'x', 'active', 1, 1)"
-            )
-        )
-        conn.execute(
-            text(
-                'INSERT INTO runs (run_id, experiment_id, name, status, start_time, heartbeat_at, "user", '
-                "artifact_uri, lifecycle_stage) VALUES ('r1', 7, 'old', 'FINISHED', 1, 1, 'me', 'x', 'active')"
-            )
-        )
+        _old_run(conn)
         conn.execute(text("INSERT INTO params VALUES ('r1', 'depth', '3')"))
         conn.execute(text("INSERT INTO tags VALUES ('r1', 'team', 'ops')"))
         conn.execute(

@@ -84,14 +84,14 @@ def source_identity(view: FeatureView, artifacts: ArtifactStore) -> str | None:
 
 
 def has_unique_times(
-    con: duckdb.DuckDBPyConnection, view: FeatureView, artifacts: ArtifactStore, relation: str
+    con: duckdb.DuckDBPyConnection, view: FeatureView, identity: str | None, relation: str
 ) -> bool:
-    """:func:`unique_times`, remembered per source content in this process."""
+    """:func:`unique_times`, remembered per source content (``identity``, from
+    :func:`source_identity`) in this process."""
     from mloop.features.offline import unique_times
 
     if not view.timestamp:
         return True
-    identity = source_identity(view, artifacts)
     if identity is None:
         return False
     key = (identity, view.timestamp, *view.entity.join_keys)

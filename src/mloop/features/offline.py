@@ -84,26 +84,29 @@ def point_in_time_join(
     # a DuckDB instance keeps the memory of a finished query until it closes (~100 MB for
     # 1M matched rows): the match runs in its own instance, closed before the fetch
     matcher = connect() if late else con
-    matcher.register("__entity", entity)
     try:
-        table = matcher.sql(_as_of_sql(joins)).to_arrow_table()
-        assert table is not None
+        table = _arrow(matcher, _as_of_sql(joins), "__entity", entity)
     finally:
-        matcher.unregister("__entity")
         if late:
             matcher.close()
     if late:
-        con.register("__matched", table)
-        try:
-            table = con.sql(_fetch_sql(joins)).to_arrow_table()
-            assert table is not None
-        finally:
-            con.unregister("__matched")
+        table = _arrow(con, _fetch_sql(joins), "__matched", table)
     rows = table.column("__row").to_numpy()
     order = np.empty(len(rows), dtype=np.int64)
     order[rows] = np.arange(len(rows), dtype=np.int64)
     frame = table.drop(["__row"]).to_pandas()  # one multi-threaded conversion, then a numpy take
     return frame.take(order).reset_index(drop=True)
+
+
+def _arrow(con: duckdb.DuckDBPyConnection, sql: str, name: str, registered: pa.Table) -> pa.Table:
+    """The result of ``sql`` as Arrow, with ``registered`` visible to it as ``name``."""
+    con.register(name, registered)
+    try:
+        table = con.sql(sql).to_arrow_table()
+        assert table is not None
+        return table
+    finally:
+        con.unregister(name)
 
 
 def _as_of_sql(joins: list[ViewJoin]) -> str:

@@ -95,7 +95,7 @@ def _join(
             if fetch_late:
                 identities[part.view.name] = identity
             query, relation = checked_source(con, part.view, store.artifacts, fetch_late)
-            unique = has_unique_times(con, part.view, store.artifacts, relation)
+            unique = has_unique_times(con, part.view, identity, relation)
             columns = tuple((f, part.column(f)) for f in part.features)
             joins.append(ViewJoin(part.view, query, columns, unique, fetch_late))
         joined = point_in_time_join(con, frame.table, joins)

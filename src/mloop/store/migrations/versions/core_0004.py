@@ -29,7 +29,7 @@ def _rebuild(with_rowid: bool) -> None:
         with op.batch_alter_table(
             table, recreate="always", table_kwargs={"sqlite_with_rowid": with_rowid}
         ):
-            pass
+            pass  # nothing to alter: leaving the block copies the table with the new option
 
 
 def upgrade() -> None:
