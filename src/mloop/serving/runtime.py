@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mloop.registry import LoadedModel, Signature
+    from mloop.serving.compiled import CompiledTransform
 
 _log = get_logger("mloop.serving")
 
@@ -31,6 +32,7 @@ _log = get_logger("mloop.serving")
 class _Current:
     model: LoadedModel
     version: str
+    transform: CompiledTransform | None = None  # the pipeline's input transform, compiled
 
 
 class ModelRuntime:
@@ -83,7 +85,7 @@ class ModelRuntime:
         model = load_model(self.uri)
         version = str(model.version.version) if model.version is not None else "0"
         self._warm(model)
-        self._current = _Current(model, version)
+        self._current = _Current(model, version, compiled_transform(model))
 
     def _warm(self, model: LoadedModel) -> None:
         """Run the model once on its input example so the first request is not slow."""
@@ -111,7 +113,7 @@ class ModelRuntime:
                 return False
             model = load_model(f"models:/{self.name}/{target}")
             self._warm(model)
-            self._current = _Current(model, target)  # the atomic switch
+            self._current = _Current(model, target, compiled_transform(model))  # the switch
             self.swaps += 1
         old = current.version if current is not None else None
         _log.warning(
@@ -149,12 +151,16 @@ class ModelRuntime:
     def predict(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         """Outputs of the current model (``prediction``, ``proba``...) and its version."""
         current = self._require()  # one snapshot for the whole batch
-        return self._outputs(current.model, frame), current.version
+        import pandas as pd
+
+        arrays = model_arrays(current.model, frame, self.proba, self.uri, current.transform)
+        return pd.DataFrame(arrays, index=frame.index), current.version
 
     def predict_arrays(self, frame: pd.DataFrame) -> tuple[dict[str, Any], str]:
         """:meth:`predict` as numpy arrays by output name (no DataFrame is built)."""
         current = self._require()
-        return model_arrays(current.model, frame, self.proba, self.uri), current.version
+        arrays = model_arrays(current.model, frame, self.proba, self.uri, current.transform)
+        return arrays, current.version
 
     def _outputs(self, model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
         return model_outputs(model, frame, self.proba, self.uri)
@@ -172,14 +178,28 @@ def model_outputs(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str
     return pd.DataFrame(model_arrays(model, frame, proba, uri), index=frame.index)
 
 
-def model_arrays(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str) -> dict[str, Any]:
-    """The columns of :func:`model_outputs` as numpy arrays."""
+def model_arrays(
+    model: LoadedModel,
+    frame: pd.DataFrame,
+    proba: bool,
+    uri: str,
+    transform: CompiledTransform | None = None,
+) -> dict[str, Any]:
+    """The columns of :func:`model_outputs` as numpy arrays (``transform``: the compiled
+    input transform of a scikit-learn pipeline, see :mod:`mloop.serving.compiled`)."""
     import numpy as np
 
     inputs = _model_inputs(model, frame, uri)
     native = model.native
     scores = None
-    if proba and hasattr(native, "predict_proba"):
+    matrix = transform(inputs) if transform is not None else None
+    if matrix is not None:  # the pipeline's final step on the same matrix it would get
+        final = native[-1]
+        if proba and hasattr(final, "predict_proba"):
+            prediction, scores = _answers(final, matrix)
+        else:
+            prediction = np.asarray(final.predict(matrix))
+    elif proba and hasattr(native, "predict_proba"):
         prediction, scores = _predict_with_proba(model, inputs)
     else:
         prediction = np.asarray(model.predict(inputs))
@@ -197,6 +217,26 @@ def model_arrays(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str)
             for i, label in enumerate(classes):
                 out[f"proba_{label}"] = scores[:, i]
     return out
+
+
+def compiled_transform(model: LoadedModel) -> CompiledTransform | None:
+    """The compiled input transform of a scikit-learn pipeline with an input example."""
+    from mloop.serving.compiled import CompiledTransform
+
+    steps = getattr(model.native, "steps", None)
+    example = model.metadata.get("input_example")
+    if not (isinstance(steps, list) and len(steps) > 1 and example):
+        return None
+    import pandas as pd
+
+    try:
+        frame = _model_inputs(model, pd.DataFrame(example["data"], columns=example["columns"]), "")
+    except (KeyError, TypeError, ValueError, InvalidInput):
+        return None
+    compiled = CompiledTransform.of(model.native[:-1], frame)
+    if compiled is not None:
+        _log.info("serving %s with its input transform compiled", type(steps[0][1]).__name__)
+    return compiled
 
 
 def _model_inputs(model: LoadedModel, frame: pd.DataFrame, uri: str) -> pd.DataFrame:

@@ -1,0 +1,308 @@
+"""A compiled input transform for served scikit-learn pipelines: the same numbers, faster.
+
+A served ``Pipeline(ColumnTransformer(OneHotEncoder, StandardScaler), LogisticRegression)``
+spends ~4 ms per ``predict`` call in its ColumnTransformer whatever the batch size: pandas
+column selection, input validation and sparse stacking, for a handful of rows. The model
+itself takes ~0.2 ms. This module rebuilds what the fitted transform computes from its
+fitted attributes with a few numpy operations (~0.1 ms), and hands the result to the
+pipeline's own final estimator, so the answer comes from scikit-learn as before.
+
+Exact or not at all:
+
+- Only a head made of one ``ColumnTransformer`` (of ``OneHotEncoder``, ``StandardScaler``,
+  ``"passthrough"`` and ``"drop"``), or one bare ``StandardScaler`` or ``OneHotEncoder``,
+  is compiled; anything else is transformed by scikit-learn.
+- The compiled transform repeats scikit-learn's operations in the same order on the
+  same dtypes, so its output is bit-for-bit the matrix scikit-learn builds (the same
+  sparse structure too). Before the first batch of each combination of column dtypes it
+  checks that on rows made from the model's input example, every category of every
+  encoder and a value at each scaler's mean; on any difference it is not used again.
+- A batch it cannot vouch for (other columns, other dtypes, a category the encoder has
+  not seen, a missing category) goes to scikit-learn, which answers or raises as always.
+
+>>> fast = CompiledTransform.of(pipeline[:-1], example)   # None: not compilable
+>>> matrix = fast(frame)                                  # None: let scikit-learn do it
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mloop.core.log import get_logger
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_log = get_logger("mloop.serving")
+_FLOATS = ("float64", "float32", "float16")  # the dtypes scikit-learn's scalers keep
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """``StandardScaler.transform`` of dense input: ``X -= mean_``, ``X /= scale_`` in place."""
+
+    columns: list[str]
+    offset: int
+    mean: Any
+    scale: Any
+
+    width = property(lambda self: len(self.columns))
+
+    def slots(self, frame: pd.DataFrame, n: int) -> tuple[Any, Any] | None:
+        values = _numeric(frame, self.columns, n, scaled=True)
+        if values is None:
+            return None
+        if self.mean is not None:  # in the input's float dtype, as scikit-learn does
+            values -= self.mean.astype(values.dtype, copy=False)
+        if self.scale is not None:
+            values /= self.scale.astype(values.dtype, copy=False)
+        return values, np.arange(self.offset, self.offset + len(self.columns))
+
+
+@dataclass(frozen=True)
+class _Pass:
+    """``"passthrough"`` columns: numbers as they are (converted as stacking converts them)."""
+
+    columns: list[str]
+    offset: int
+
+    width = property(lambda self: len(self.columns))
+
+    def slots(self, frame: pd.DataFrame, n: int) -> tuple[Any, Any] | None:
+        values = _numeric(frame, self.columns, n, scaled=False)
+        if values is None:
+            return None
+        return values, np.arange(self.offset, self.offset + len(self.columns))
+
+
+@dataclass(frozen=True)
+class _OneHot:
+    """``OneHotEncoder.transform`` for known categories: one ``1`` per column and row."""
+
+    columns: list[str]
+    offset: int
+    lookups: list[dict[Any, int]]  # category -> output column, per input column
+    dtype: Any
+    width: int
+
+    def slots(self, frame: pd.DataFrame, n: int) -> tuple[Any, Any] | None:
+        where = np.empty((n, len(self.columns)), dtype=np.int64)
+        for j, (name, lookup) in enumerate(zip(self.columns, self.lookups, strict=True)):
+            try:
+                where[:, j] = [lookup.get(v, -1) for v in frame[name].to_numpy(dtype=object)]
+            except TypeError:  # an unhashable value
+                return None
+        if (where < 0).any():  # unseen or missing: scikit-learn's rules decide
+            return None
+        return np.ones((n, len(self.columns)), dtype=self.dtype), where
+
+
+_Block = _Scale | _Pass | _OneHot
+
+
+def _numeric(frame: pd.DataFrame, columns: list[str], n: int, scaled: bool) -> Any | None:
+    """The columns as one array of the dtype scikit-learn's validation gives them."""
+    dtypes = [d for d in (frame[name].dtype for name in columns) if isinstance(d, np.dtype)]
+    if len(dtypes) < len(columns) or any(d.kind not in "biuf" for d in dtypes):
+        return None  # extension dtypes, objects, dates: not numbers scikit-learn takes as is
+    common = np.result_type(*dtypes)
+    if scaled and common.name not in _FLOATS:
+        common = np.dtype("float64")
+    values = np.empty((n, len(columns)), dtype=common)
+    for i, name in enumerate(columns):
+        values[:, i] = frame[name].to_numpy()
+    return values
+
+
+@dataclass
+class CompiledTransform:
+    """The fitted transform ``head`` rebuilt from its attributes (see the module's notes)."""
+
+    head: Any
+    columns: tuple[str, ...]
+    blocks: list[_Block]
+    width: int
+    sparse: bool
+    example: pd.DataFrame
+    _checked: dict[tuple[str, ...], Any] = field(default_factory=dict)  # dtypes -> kind or None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def of(cls, head: Any, example: pd.DataFrame | None) -> CompiledTransform | None:
+        """The compiled form of ``head``, or None when it is not one this module repeats."""
+        if example is None or len(example) == 0:
+            return None
+        try:
+            plan = _plan(head)
+        except (AttributeError, TypeError, ValueError, KeyError):
+            plan = None
+        if plan is None:
+            return None
+        columns, blocks, width, sparse = plan
+        if list(example.columns) != list(columns):
+            return None
+        return cls(head, tuple(columns), blocks, width, sparse, example.reset_index(drop=True))
+
+    def __call__(self, frame: pd.DataFrame) -> Any | None:
+        """What ``head.transform(frame)`` returns, or None to leave it to scikit-learn."""
+        if tuple(frame.columns) != self.columns:
+            return None
+        dtypes = tuple(str(d) for d in frame.dtypes)
+        if dtypes not in self._checked:
+            with self._lock:
+                if dtypes not in self._checked:
+                    self._checked[dtypes] = self._check(frame.dtypes)
+        kind = self._checked[dtypes]
+        return None if kind is None else self._build(frame, kind)
+
+    def _build(self, frame: pd.DataFrame, kind: Any) -> Any | None:
+        n = len(frame)
+        parts = []
+        for block in self.blocks:
+            got = block.slots(frame, n)
+            if got is None:
+                return None
+            parts.append(got)
+        values = np.concatenate([np.asarray(v) for v, _ in parts], axis=1)
+        where = np.concatenate([np.broadcast_to(w, (n, np.shape(w)[-1])) for _, w in parts], 1)
+        if not self.sparse:
+            dense = np.zeros((n, self.width), dtype=values.dtype)
+            dense[np.arange(n)[:, None], where] = values
+            return dense
+        kept = values != 0  # stacking drops zeros of dense blocks (NaN is kept)
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(kept.sum(axis=1), out=indptr[1:])
+        index = np.int32 if max(self.width, int(indptr[-1])) < 2**31 - 1 else np.int64
+        return kind(
+            (values[kept], where[kept].astype(index), indptr.astype(index)), shape=(n, self.width)
+        )
+
+    def _check(self, dtypes: pd.Series) -> Any | None:
+        """Compare with scikit-learn's own transform on probing rows of these dtypes."""
+        try:
+            probe = _probe_rows(self.example, self.blocks).astype(dtypes.to_dict())
+            expected = self.head.transform(probe)
+            kind = type(expected) if self.sparse else None
+            got = self._build(probe, kind)
+            same = got is not None and _identical(got, expected, self.sparse)
+        except Exception as exc:  # a probe scikit-learn refuses: nothing to compare with
+            _log.info("compiled transform not used for %s: %s", list(dtypes), exc)
+            return None
+        if not same:
+            _log.info("compiled transform differs from scikit-learn for %s; not used", list(dtypes))
+            return None
+        return kind if self.sparse else np.ndarray
+
+
+def _identical(got: Any, expected: Any, sparse: bool) -> bool:
+    if sparse:
+        if type(got) is not type(expected) or got.shape != expected.shape:
+            return False
+        expected = expected.tocsr()
+        return bool(
+            np.array_equal(got.indptr, expected.indptr)
+            and np.array_equal(got.indices, expected.indices)
+            and got.data.dtype == expected.data.dtype
+            and np.array_equal(got.data, expected.data, equal_nan=True)
+        )
+    return bool(
+        isinstance(expected, np.ndarray)
+        and got.shape == expected.shape
+        and got.dtype == expected.dtype
+        and np.array_equal(got, expected, equal_nan=True)
+    )
+
+
+def _probe_rows(example: pd.DataFrame, blocks: list[_Block]) -> pd.DataFrame:
+    """The example's rows, one per category of each encoder, one at each scaler's mean."""
+    import pandas as pd
+
+    rows = [example]
+    base = example.iloc[[0]]
+    for block in blocks:
+        if isinstance(block, _OneHot):
+            for name, lookup in zip(block.columns, block.lookups, strict=True):
+                for category in lookup:
+                    rows.append(base.assign(**{name: [category]}))
+        elif isinstance(block, _Scale) and block.mean is not None:
+            means = dict(zip(block.columns, np.asarray(block.mean).tolist(), strict=True))
+            rows.append(base.assign(**{k: [v] for k, v in means.items()}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def _plan(head: Any) -> tuple[list[str], list[_Block], int, bool] | None:
+    """Columns in, blocks, output width and sparseness of a supported fitted ``head``."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(head, Pipeline):
+        if len(head.steps) != 1:
+            return None
+        head = head.steps[0][1]
+    names = [str(n) for n in getattr(head, "feature_names_in_", [])]
+    if not names:
+        return None
+    if not isinstance(head, ColumnTransformer):
+        block = _block(head, names, 0)
+        if block is None:
+            return None
+        sparse = isinstance(block, _OneHot) and bool(head.sparse_output)
+        return names, [block], block.width, sparse
+    blocks: list[_Block] = []
+    width = 0
+    for name, transformer, selected in head.transformers_:
+        where = head.output_indices_[name]
+        if transformer == "drop" or where.stop == where.start:
+            continue
+        columns = _column_names(selected, names)
+        if columns is None or where.start != width:
+            return None
+        block = _block(transformer, columns, width)
+        if block is None or block.width != where.stop - where.start:
+            return None
+        blocks.append(block)
+        width = where.stop
+    return names, blocks, width, bool(head.sparse_output_)
+
+
+def _column_names(selected: Any, names: list[str]) -> list[str] | None:
+    if isinstance(selected, str) or not hasattr(selected, "__iter__"):
+        return None  # a lone name selects a 1-D column; callables and slices: not repeated
+    picked = list(selected)
+    if all(isinstance(c, str) for c in picked):
+        return picked
+    if all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in picked):
+        return [names[int(c)] for c in picked]
+    return None
+
+
+def _block(transformer: Any, columns: list[str], offset: int) -> _Block | None:
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    kind = type(transformer)
+    if kind is StandardScaler:
+        mean = transformer.mean_ if transformer.with_mean else None
+        return _Scale(columns, offset, mean, transformer.scale_ if transformer.with_std else None)
+    if transformer == "passthrough" or (kind is FunctionTransformer and transformer.func is None):
+        return _Pass(columns, offset)
+    if kind is OneHotEncoder:
+        return _one_hot(transformer, columns, offset)
+    return None
+
+
+def _one_hot(encoder: Any, columns: list[str], offset: int) -> _OneHot | None:
+    if encoder.drop is not None or encoder.min_frequency or encoder.max_categories:
+        return None
+    lookups: list[dict[Any, int]] = []
+    start = offset
+    for categories in encoder.categories_:
+        values = categories.tolist()
+        if not all(type(v) is str for v in values) and not all(type(v) is int for v in values):
+            return None  # missing values, floats, mixed: scikit-learn's matching rules
+        lookups.append({value: start + i for i, value in enumerate(values)})
+        start += len(values)
+    return _OneHot(columns, offset, lookups, np.dtype(encoder.dtype), start - offset)

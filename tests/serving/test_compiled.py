@@ -1,0 +1,172 @@
+"""The compiled input transform gives scikit-learn's matrix bit for bit, or steps aside."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from mloop.serving.compiled import CompiledTransform
+from mloop.serving.runtime import ModelRuntime, model_arrays
+from tests.serving.conftest import Flights, train
+
+CARRIERS = ["AA", "B6", "DL", "UA", "WN"]
+
+
+def frame_of(rows: int, seed: int, unknown: float = 0.0, nan: float = 0.0) -> pd.DataFrame:
+    """Flights-like rows: a float, an int, two categorical columns (some values unseen)."""
+    rng = np.random.default_rng(seed)
+    distance = rng.choice([0.0, 200.0, 719.0, 1_416.5, 2_475.0], rows) + rng.normal(0, 50, rows)
+    distance[rng.random(rows) < nan] = np.nan
+    distance[rng.random(rows) < 0.1] = 0.0
+    carrier = rng.choice(CARRIERS, rows).astype(object)
+    carrier[rng.random(rows) < unknown] = "ZZ"
+    return pd.DataFrame(
+        {
+            "distance": distance,
+            "hour": rng.integers(5, 23, rows),
+            "carrier": carrier,
+            "origin": rng.choice(["EWR", "JFK", "LGA"], rows).astype(object),
+        }
+    )
+
+
+def column_transformer(
+    sparse: bool, with_mean: bool, with_std: bool, dense_encoder: bool, passthrough: bool
+) -> ColumnTransformer:
+    return ColumnTransformer(
+        [
+            (
+                "codes",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=not dense_encoder),
+                ["carrier", "origin"],
+            ),
+            ("numbers", StandardScaler(with_mean=with_mean, with_std=with_std), ["distance"]),
+        ],
+        remainder="passthrough" if passthrough else "drop",
+        sparse_threshold=1.0 if sparse else 0.0,
+    )
+
+
+def same_matrix(got: Any, expected: Any) -> bool:
+    if hasattr(expected, "tocsr"):
+        return (
+            type(got) is type(expected)
+            and got.shape == expected.shape
+            and np.array_equal(got.indptr, expected.indptr)
+            and np.array_equal(got.indices, expected.indices)
+            and np.array_equal(got.data, expected.data, equal_nan=True)
+        )
+    return got.dtype == expected.dtype and np.array_equal(got, expected, equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sparse=st.booleans(),
+    with_mean=st.booleans(),
+    with_std=st.booleans(),
+    dense_encoder=st.booleans(),
+    passthrough=st.booleans(),
+    rows=st.integers(1, 40),
+    seed=st.integers(0, 10_000),
+    nan=st.sampled_from([0.0, 0.3]),
+)
+def test_the_compiled_transform_is_scikit_learns_matrix_bit_for_bit(
+    sparse: bool,
+    with_mean: bool,
+    with_std: bool,
+    dense_encoder: bool,
+    passthrough: bool,
+    rows: int,
+    seed: int,
+    nan: float,
+) -> None:
+    head = column_transformer(sparse, with_mean, with_std, dense_encoder, passthrough)
+    head.fit(frame_of(500, seed + 1))
+    fast = CompiledTransform.of(head, frame_of(5, seed + 2))
+    assert fast is not None
+    batch = frame_of(rows, seed, nan=nan)
+    got = fast(batch)
+    assert got is not None, "a batch of seen categories must take the compiled path"
+    assert same_matrix(got, head.transform(batch))
+
+
+def test_the_compiled_pipeline_answers_what_the_pipeline_answers(flights: Flights) -> None:
+    model = make_pipeline(
+        column_transformer(True, True, True, False, True), LogisticRegression(max_iter=300)
+    )
+    data = frame_of(3_000, 7, nan=0.0)
+    model.fit(data, (data["distance"] > 900).astype(int))
+    fast = CompiledTransform.of(model[:-1], data.head(5))
+    assert fast is not None
+    batch = frame_of(1_000, 8)
+    np.testing.assert_array_equal(model[-1].predict_proba(fast(batch)), model.predict_proba(batch))
+    np.testing.assert_array_equal(model[-1].predict(fast(batch)), model.predict(batch))
+
+
+def test_a_batch_it_cannot_vouch_for_goes_to_scikit_learn() -> None:
+    head = column_transformer(True, True, True, False, False).fit(frame_of(500, 1))
+    fast = CompiledTransform.of(head, frame_of(5, 2))
+    assert fast is not None
+    assert fast(frame_of(20, 3, unknown=0.5)) is None  # unseen categories
+    with_none = frame_of(20, 3).astype({"carrier": object})
+    with_none.loc[4, "carrier"] = None
+    assert fast(with_none) is None  # a missing category
+    assert fast(frame_of(20, 3)[["hour", "distance", "carrier", "origin"]]) is None  # order
+    narrower = frame_of(20, 3).astype({"distance": "float32"})
+    got = fast(narrower)  # other dtypes: checked against scikit-learn anew, then used
+    assert tuple(str(d) for d in narrower.dtypes) in fast._checked
+    assert got is not None and same_matrix(got, head.transform(narrower))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        ColumnTransformer([("log", FunctionTransformer(np.abs), ["distance"])]),
+        ColumnTransformer([("codes", OneHotEncoder(drop="first"), ["carrier"])]),
+        ColumnTransformer([("codes", OneHotEncoder(min_frequency=5), ["carrier"])]),
+        make_pipeline(StandardScaler(), StandardScaler()),
+    ],
+    ids=["function", "drop-first", "infrequent", "two-steps"],
+)
+def test_transforms_it_does_not_repeat_are_left_to_scikit_learn(head: Any) -> None:
+    data = frame_of(200, 1)[["distance", "carrier"]]
+    if not isinstance(head, ColumnTransformer):
+        data = data[["distance"]]
+    head.fit(data)
+    assert CompiledTransform.of(head, data.head(5)) is None
+
+
+def test_a_transform_that_answers_otherwise_is_never_used() -> None:
+    """``set_output(transform="pandas")`` makes scikit-learn answer a DataFrame: the
+    check before the first batch sees the difference and turns the compiled path off."""
+    head = column_transformer(False, True, True, True, False).set_output(transform="pandas")
+    head.fit(frame_of(300, 1))
+    fast = CompiledTransform.of(head, frame_of(5, 2))
+    assert fast is not None and fast(frame_of(10, 3)) is None
+
+
+def test_a_served_pipeline_runs_compiled_with_the_same_answers(
+    flights: Flights, mloop_home: object
+) -> None:
+    version = train(flights)
+    runtime = ModelRuntime(f"models:/delays/{version}")
+    runtime.load()
+    current = runtime._current
+    assert current is not None and current.transform is not None
+    batch = flights.test.head(300)
+    arrays, _ = runtime.predict_arrays(batch)
+    native = current.model.native
+    np.testing.assert_array_equal(arrays["proba"], native.predict_proba(batch)[:, 1])
+    np.testing.assert_array_equal(arrays["prediction"], native.predict(batch))
+    unseen = batch.assign(carrier="ZZ")  # left to scikit-learn: same answers as ever
+    arrays = model_arrays(current.model, unseen, True, runtime.uri, current.transform)
+    np.testing.assert_array_equal(arrays["proba"], native.predict_proba(unseen)[:, 1])
