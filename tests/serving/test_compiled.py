@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
@@ -162,6 +163,7 @@ def test_a_served_pipeline_runs_compiled_with_the_same_answers(
     runtime.load()
     current = runtime._current
     assert current is not None and current.transform is not None
+    assert list(current.transform._checked.values()) == [scipy.sparse.csr_matrix]  # warm-up
     batch = flights.test.head(300)
     arrays, _ = runtime.predict_arrays(batch)
     native = current.model.native

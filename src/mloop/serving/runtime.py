@@ -84,11 +84,13 @@ class ModelRuntime:
 
         model = load_model(self.uri)
         version = str(model.version.version) if model.version is not None else "0"
-        self._warm(model)
-        self._current = _Current(model, version, compiled_transform(model))
+        transform = compiled_transform(model)
+        self._warm(model, transform)
+        self._current = _Current(model, version, transform)
 
-    def _warm(self, model: LoadedModel) -> None:
-        """Run the model once on its input example so the first request is not slow."""
+    def _warm(self, model: LoadedModel, transform: CompiledTransform | None) -> None:
+        """Run the model once on its input example so the first request is not slow (and
+        a compiled transform is checked for the example's dtypes before traffic)."""
         import pandas as pd
 
         example = model.metadata.get("input_example")
@@ -96,7 +98,7 @@ class ModelRuntime:
             return
         try:
             frame = pd.DataFrame(example["data"], columns=example["columns"])
-            self._outputs(model, frame)
+            model_arrays(model, frame, self.proba, self.uri, transform)
         except Exception as exc:  # a model that cannot predict its own example still loads
             _log.warning("warm-up of %s failed: %s", self.uri, exc)
 
@@ -112,8 +114,9 @@ class ModelRuntime:
             if current is not None and target == current.version:
                 return False
             model = load_model(f"models:/{self.name}/{target}")
-            self._warm(model)
-            self._current = _Current(model, target, compiled_transform(model))  # the switch
+            transform = compiled_transform(model)
+            self._warm(model, transform)
+            self._current = _Current(model, target, transform)  # the atomic switch
             self.swaps += 1
         old = current.version if current is not None else None
         _log.warning(
@@ -161,9 +164,6 @@ class ModelRuntime:
         current = self._require()
         arrays = model_arrays(current.model, frame, self.proba, self.uri, current.transform)
         return arrays, current.version
-
-    def _outputs(self, model: LoadedModel, frame: pd.DataFrame) -> pd.DataFrame:
-        return model_outputs(model, frame, self.proba, self.uri)
 
     def __repr__(self) -> str:
         version = self._current.version if self._current else "not loaded"
