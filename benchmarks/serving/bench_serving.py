@@ -6,8 +6,8 @@ to ``/invocations``. Measured, in one run:
 
 1. MLflow at 16 connections (requests/s, p50, p99, failures);
 2. mloop at 16 connections, and its peak over 16/32/64 connections;
-3. mloop paced at half of its peak (wrk's per-connection delay, with as many connections as
-   it takes to reach that rate): p99;
+3. mloop paced at half of its peak (many connections, each waiting a random few
+   milliseconds between requests, so arrivals are spread as from independent clients): p99;
 4. mloop at 16 connections while the alias moves to a new version: failed requests.
 
     .venv/bin/python benchmarks/serving/bench_serving.py [--duration 15]
@@ -140,12 +140,18 @@ def wrk(
     url: str,
     connections: int,
     seconds: float,
-    delay_ms: float | None = None,
+    wait_ms: float | None = None,
     record: dict[str, Any] = RECORDS["pipeline"],
 ) -> dict[str, Any]:
-    """Run wrk against ``url``; requests/s, latency percentiles (ms) and failures."""
+    """Run wrk against ``url``; requests/s, latency percentiles (ms) and failures.
+
+    ``wait_ms``: each connection waits a random whole number of milliseconds between
+    requests, uniform from 0 to twice that mean (the think time of load tools such as
+    Locust's ``between``); without it, connections send back to back.
+    """
     body = json.dumps({"dataframe_records": [record]})
-    delay = f"function delay() return {delay_ms:.3f} end" if delay_ms else ""
+    most = round(2 * wait_ms) if wait_ms else 0
+    delay = f"function delay() return math.random(0, {most}) end" if most else ""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_LUA % {"body": body, "delay": delay})
     try:
@@ -182,32 +188,37 @@ def wrk(
         "p99_ms": round(raw["p99_us"] / 1000, 2),
         "max_ms": round(raw["max_us"] / 1000, 2),
         "failed": failures,
-        "delay_ms": delay_ms,
+        "wait_ms": most / 2 if most else None,
     }
 
 
 def _paced(url: str, target: float, seconds: float, record: dict[str, Any]) -> dict[str, Any]:
-    """wrk paced towards ``target`` requests/s (each connection waits between requests).
+    """wrk paced towards ``target`` requests/s: each connection waits between requests.
 
-    8 connections first; when even the shortest wait leaves the rate under 90 % of the
-    target, twice as many (up to 64), so the figure is taken at the target rate and not
-    below it. The result keeps the target and the rate reached.
+    A fixed wait keeps connections in step (answered together, they send together again),
+    so the load arrives in bursts; a random wait (see :func:`wrk`) spreads it like
+    independent clients. wrk's waits are whole milliseconds, so the rate is set by the
+    number of connections (enough for a cycle, latency + wait, of ~10 ms at the target)
+    and the mean wait, corrected from the measured cycle, up to four runs. The run closest
+    to the target is kept, with the target and the rate reached.
     """
-    half: dict[str, Any] = {}
-    for connections in (8, 16, 32, 64):
-        half = wrk(url, connections, seconds, 0.1, record)  # as fast as these connections go
-        if half["rps"] < 0.9 * target:
-            continue
-        for _ in range(3):  # slow down towards the target: a cycle is latency plus the wait
-            if abs(half["rps"] - target) / target < 0.05:
-                break
-            wanted, measured = connections * 1000 / target, connections * 1000 / half["rps"]
-            delay = max(half["delay_ms"] + wanted - measured, 0.1)
-            half = wrk(url, connections, seconds, delay, record)
-        break
-    half["target_rps"] = round(target, 1)
-    half["reached"] = round(half["rps"] / target, 2)
-    return half
+    connections = 8
+    while connections < 256 and connections * 1000 / target < 10:
+        connections *= 2
+    cycle = connections * 1000 / target
+    wait, best, tried = max(0.5, round(2 * (cycle - 2)) / 2), None, set()
+    while wait not in tried and len(tried) < 4:
+        tried.add(wait)
+        run = wrk(url, connections, seconds, wait, record)
+        if best is None or abs(run["rps"] - target) < abs(best["rps"] - target):
+            best = run
+        if abs(run["rps"] - target) / target < 0.05:
+            break
+        wait = max(0.5, round(2 * (wait + cycle - connections * 1000 / run["rps"])) / 2)
+    assert best is not None
+    best["target_rps"] = round(target, 1)
+    best["reached"] = round(best["rps"] / target, 2)
+    return best
 
 
 def train_data(folder: Path) -> Path:

@@ -100,6 +100,27 @@ def test_the_compiled_transform_is_scikit_learns_matrix_bit_for_bit(
     assert same_matrix(got, head.transform(batch))
 
 
+@pytest.mark.parametrize(
+    ("head", "columns"),
+    [
+        (StandardScaler(), ["distance", "hour"]),
+        (OneHotEncoder(handle_unknown="ignore"), ["carrier", "origin"]),
+        (OneHotEncoder(sparse_output=False), ["carrier"]),
+        (ColumnTransformer([("codes", OneHotEncoder(), ["origin", "carrier"])]), CARRIERS[:0]),
+    ],
+    ids=["scaler", "encoder", "dense-encoder", "encoders-only"],
+)
+def test_a_bare_scaler_or_encoder_is_compiled_too(head: Any, columns: list[str]) -> None:
+    data = frame_of(400, 1)
+    data = data[columns] if columns else data
+    head.fit(data)
+    fast = CompiledTransform.of(head, data.head(5))
+    assert fast is not None
+    batch = frame_of(30, 2)[list(data.columns)]
+    got = fast(batch)
+    assert got is not None and same_matrix(got, head.transform(batch))
+
+
 def test_the_compiled_pipeline_answers_what_the_pipeline_answers(flights: Flights) -> None:
     model = make_pipeline(
         column_transformer(True, True, True, False, True), LogisticRegression(max_iter=300)
