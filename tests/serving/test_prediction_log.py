@@ -129,3 +129,25 @@ def test_feedback_with_bad_labels_or_lengths_names_the_problem() -> None:
         record_feedback("m", ["a"], [float("nan")])
     with pytest.raises(InvalidInput, match="request id ''"):
         record_feedback("m", [""], [1])
+
+
+def test_many_serving_batches_are_joined_per_column_with_their_values_kept() -> None:
+    """The serving path logs numpy columns per batch with one time and latency each: a
+    flush joins them per column; object columns whose batches differ in kind become text."""
+    writer = PredictionLogWriter(flush_rows=10_000, flush_seconds=60)
+    ms = int(DAY1.timestamp() * 1000)
+    for b in range(50):
+        ids = [f"b{b}-{i}" for i in range(3)]
+        carrier = np.array(["UA", None, "DL"] if b % 2 else [7, 8, 9], dtype=object)
+        inputs = {"distance": np.arange(3, dtype="float64") + b, "carrier": carrier}
+        outputs = {"proba": np.full(3, b / 100)}
+        writer.log("m", "1", ids, inputs, outputs, float(b), ts=ms + b)
+    assert writer.flush() == 150
+    frame = read_predictions("m").sort_values("ts", kind="stable").reset_index(drop=True)
+    assert frame["request_id"].tolist()[:4] == ["b0-0", "b0-1", "b0-2", "b1-0"]
+    assert frame["latency_ms"].tolist()[::3] == [float(b) for b in range(50)]
+    assert frame["ts"].dt.as_unit("ms").astype("int64").tolist()[::3] == [ms + b for b in range(50)]
+    assert frame["input.distance"].tolist()[3:6] == [1.0, 2.0, 3.0]
+    carriers = frame["input.carrier"].tolist()[:6]
+    assert carriers[:4] == ["7", "8", "9", "UA"] and pd.isna(carriers[4]) and carriers[5] == "DL"
+    assert frame["output.proba"].tolist()[-1] == 0.49

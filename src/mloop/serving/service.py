@@ -130,6 +130,8 @@ class Service:
         """Load the models (in a thread) and start the batchers on the running loop."""
         if not self.loaded:
             await asyncio.to_thread(self.load)
+        if self.writer is not None:
+            await asyncio.to_thread(self.writer.warm_up)
         for name, graph in self.graphs.items():
             if name not in self._batchers:
                 self._batchers[name] = MicroBatcher(

@@ -147,6 +147,18 @@ class PredictionLogWriter:
             if self._pending_rows >= self.flush_rows:
                 self._lock.notify()
 
+    def warm_up(self) -> None:
+        """Load what writing a segment needs (pyarrow's Parquet writer, the stores) now:
+        the first flush under traffic would otherwise import for ~1 s, holding the GIL."""
+        import importlib
+
+        from mloop.store import get_artifacts, get_store
+
+        for module in ("pyarrow.compute", "pyarrow.parquet"):
+            importlib.import_module(module)
+        get_artifacts()
+        get_store()
+
     def flush(self) -> int:
         """Write every pending row now; return how many rows were written."""
         with self._lock:
@@ -239,9 +251,9 @@ def _concat(chunks: list[Any], sizes: list[int]) -> pa.Array:
         for chunk in chunks:
             joined.extend(chunk)
         return _arrow(joined, len(joined))
-    numbers = all(isinstance(c, np.ndarray) and c.dtype.kind in "biuf" for c in chunks)
-    if numbers and len({c.dtype for c in chunks}) == 1:
-        return pa.array(np.concatenate(chunks))
+    same = all(isinstance(c, np.ndarray) and c.ndim == 1 for c in chunks)
+    if same and len({c.dtype for c in chunks}) == 1:  # one conversion, not one per batch
+        return _arrow(np.concatenate(chunks), sum(sizes))
     arrays = [_arrow(chunk, size) for chunk, size in zip(chunks, sizes, strict=True)]
     kinds = {a.type for a in arrays} - {pa.null()}
     if len(kinds) > 1:
@@ -269,12 +281,18 @@ def _group_table(entries: list[_Entry]) -> pa.Table:
 
     sizes = [entry.rows for entry in entries]
     total = sum(sizes)
-    ids: list[str] = []
+    ids: list[Any] = []
     for entry in entries:
-        ids.extend(str(r) for r in entry.request_ids)
-    ts = np.concatenate([_ts_ms(entry.ts, entry.rows) for entry in entries])
-    latency = np.concatenate(
-        [np.broadcast_to(np.asarray(e.latency_ms, dtype="float64"), (e.rows,)) for e in entries]
+        ids.extend(entry.request_ids)
+    if not all(type(r) is str for r in ids):
+        ids = [str(r) for r in ids]
+    ts = _per_row([e.ts for e in entries], sizes, _ts_ms, (int, np.integer), "int64")
+    latency = _per_row(
+        [e.latency_ms for e in entries],
+        sizes,
+        lambda v, n: np.broadcast_to(np.asarray(v, dtype="float64"), (n,)),
+        (int, float, np.integer, np.floating),
+        "float64",
     )
     columns: dict[str, Any] = {
         "request_id": pa.array(ids, pa.string()),
@@ -300,6 +318,18 @@ def _group_table(entries: list[_Entry]) -> pa.Table:
         chunks = [columns_of.get(name) for columns_of in per_entry]
         columns[name] = _concat(chunks, sizes)
     return pa.table(columns)
+
+
+def _per_row(
+    values: list[Any], sizes: list[int], expand: Any, scalars: tuple[type, ...], dtype: str
+) -> Any:
+    """One value per row, from one per entry (``scalars``, repeated) or as ``expand`` reads
+    each entry's value."""
+    import numpy as np
+
+    if all(isinstance(v, scalars) and not isinstance(v, bool) for v in values):
+        return np.repeat(np.asarray(values, dtype=dtype), sizes)  # the serving case
+    return np.concatenate([expand(v, n) for v, n in zip(values, sizes, strict=True)])
 
 
 def _write_segments(batch: list[_Entry]) -> int:
