@@ -151,3 +151,41 @@ def test_many_serving_batches_are_joined_per_column_with_their_values_kept() -> 
     carriers = frame["input.carrier"].tolist()[:6]
     assert carriers[:4] == ["7", "8", "9", "UA"] and pd.isna(carriers[4]) and carriers[5] == "DL"
     assert frame["output.proba"].tolist()[-1] == 0.49
+
+
+def test_interleaved_versions_and_kinds_of_batches_each_read_back_whole() -> None:
+    """A canary logs two versions in turn, and a graph may log DataFrames: each version's
+    numpy batches gather in one block (one segment per flush), the rest as before."""
+    writer = PredictionLogWriter(flush_rows=10_000, flush_seconds=60)
+    ms = int(DAY1.timestamp() * 1000)
+    for b in range(20):
+        version = "1" if b % 2 else "2"
+        ids = [f"v{version}-{b}-{i}" for i in range(2)]
+        writer.log(
+            "m", version, ids, {"x": np.array([b, b])}, {"p": np.array([0.5, 0.5])}, 1.0, ts=ms
+        )
+    ids, inputs, outputs = _batch(3, start=100)
+    writer.log("m", "1", ids, inputs, outputs, 2.0, ts=DAY1)
+    assert writer.flush() == 43
+    assert sorted((s.model_version, s.rows) for s in list_segments("m")) == [
+        ("1", 3), ("1", 20), ("2", 20)
+    ]  # fmt: skip
+    version1 = read_predictions("m", version=1).set_index("request_id")
+    assert len(version1) == 23
+    assert version1.loc["v1-19-1", "input.x"] == 19
+    assert version1.loc["r101", "input.distance"] == 101.0
+    assert pd.isna(version1.loc["r101", "input.x"]) and pd.isna(
+        version1.loc["v1-1-0", "input.carrier"]
+    )
+
+
+def test_over_the_pending_limit_the_oldest_batches_are_dropped_and_counted() -> None:
+    writer = PredictionLogWriter(flush_rows=1_000, flush_seconds=60, max_pending_rows=5)
+    ids, inputs, outputs = _batch(3)
+    writer.log("m", "1", ids, inputs, outputs, 1.0, ts=DAY1)  # a DataFrame batch
+    ms = int(DAY1.timestamp() * 1000)
+    for b in range(2):  # numpy batches: one block, never dropped while it is the only one
+        writer.log("m", "1", [f"n{b}-{i}" for i in range(3)], {"x": np.arange(3)}, {}, 1.0, ts=ms)
+    assert writer.dropped_rows == 3
+    assert writer.flush() == 6
+    assert sorted(read_predictions("m")["request_id"])[:2] == ["n0-0", "n0-1"]

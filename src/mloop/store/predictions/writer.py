@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,8 +12,8 @@ from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput
 from mloop.core.ids import new_id
 from mloop.core.log import get_logger
+from mloop.store.predictions._tables import Block, Entry, group_table, numpy_columns
 from mloop.store.predictions._times import monotonic as _monotonic
-from mloop.store.predictions._times import ts_ms as _ts_ms
 from mloop.store.schema.predictions import PredictionSegment
 
 if TYPE_CHECKING:
@@ -22,19 +21,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 _log = get_logger("mloop.store.predictions")
-
-
-@dataclass
-class _Entry:
-    model_name: str
-    model_version: str
-    request_ids: Any
-    inputs: Any
-    outputs: Any
-    latency_ms: Any
-    features: Any
-    ts: Any
-    rows: int
 
 
 class PredictionLogWriter:
@@ -67,7 +53,8 @@ class PredictionLogWriter:
         self.written_rows = 0
         self.dropped_rows = 0
         self.failed_writes = 0
-        self._pending: list[_Entry] = []
+        self._pending: list[Entry | Block] = []
+        self._blocks: dict[tuple[Any, ...], Block] = {}  # the pending blocks still growing
         self._pending_rows = 0
         self._first_pending = 0.0
         self._lock = threading.Condition()
@@ -112,24 +99,42 @@ class PredictionLogWriter:
             return
         if self._closed:
             raise InvalidInput("this PredictionLogWriter is closed; create a new one to log.")
-        entry = _Entry(
-            str(model_name),
-            str(model_version),
-            request_ids,
-            inputs,
-            outputs,
-            latency_ms,
-            features,
-            now_ms() if ts is None else ts,
-            rows,
-        )
+        import numpy as np
+
+        when = now_ms() if ts is None else ts
+        numbers = (int, float, np.integer, np.floating)
+        columns = None
+        if type(when) is int and isinstance(latency_ms, numbers) and type(request_ids) is list:
+            columns = numpy_columns(("input", inputs), ("feature", features), ("output", outputs))
         with self._lock:
             if not self._pending:
                 self._first_pending = _monotonic()
-            self._pending.append(entry)
+            if columns is None:
+                entry = Entry(
+                    str(model_name),
+                    str(model_version),
+                    request_ids,
+                    inputs,
+                    outputs,
+                    latency_ms,
+                    features,
+                    when,
+                    rows,
+                )
+                self._pending.append(entry)
+            else:
+                shape = tuple((name, values.dtype.str) for name, values in columns.items())
+                key = (str(model_name), str(model_version), shape)
+                block = self._blocks.get(key)
+                if block is None:
+                    block = self._blocks[key] = Block(str(model_name), str(model_version))
+                    self._pending.append(block)
+                block.add(request_ids, when, float(latency_ms), columns, rows)
             self._pending_rows += rows
             while self._pending_rows > self.max_pending_rows and len(self._pending) > 1:
                 dropped = self._pending.pop(0)
+                if isinstance(dropped, Block):
+                    self._blocks = {k: b for k, b in self._blocks.items() if b is not dropped}
                 self._pending_rows -= dropped.rows
                 self.dropped_rows += dropped.rows
                 _log.error(
@@ -163,6 +168,7 @@ class PredictionLogWriter:
         """Write every pending row now; return how many rows were written."""
         with self._lock:
             batch, self._pending, self._pending_rows = self._pending, [], 0
+            self._blocks = {}
         return self._write(batch)
 
     def close(self) -> None:
@@ -194,9 +200,10 @@ class PredictionLogWriter:
                 if self._closed:
                     return
                 batch, self._pending, self._pending_rows = self._pending, [], 0
+                self._blocks = {}
             self._write(batch)
 
-    def _write(self, batch: list[_Entry]) -> int:
+    def _write(self, batch: list[Entry | Block]) -> int:
         if not batch:
             return 0
         with self._write_lock:
@@ -215,124 +222,7 @@ class PredictionLogWriter:
             return written
 
 
-def _columns(values: pd.DataFrame | Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if values is None:
-        return {}
-    if isinstance(values, Mapping):
-        return values
-    return {str(name): values[name] for name in values.columns}
-
-
-def _arrow(values: Any, rows: int) -> pa.Array:
-    """One column chunk as Arrow (a list, numpy array or Series); mixed objects become text."""
-    import pyarrow as pa
-
-    if values is None:
-        return pa.nulls(rows)
-    try:
-        if hasattr(values, "dtype") and hasattr(values, "index"):  # a pandas Series
-            return pa.Array.from_pandas(values)
-        return pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
-
-
-def _concat(chunks: list[Any], sizes: list[int]) -> pa.Array:
-    """The chunks of one column over the entries of a group, as one Arrow array.
-
-    Lists are joined before conversion and same-typed numpy arrays concatenated, so a flush
-    converts each column once however many batches it holds.
-    """
-    import numpy as np
-    import pyarrow as pa
-
-    if all(type(c) is list for c in chunks):
-        joined: list[Any] = []
-        for chunk in chunks:
-            joined.extend(chunk)
-        return _arrow(joined, len(joined))
-    same = all(isinstance(c, np.ndarray) and c.ndim == 1 for c in chunks)
-    if same and len({c.dtype for c in chunks}) == 1:  # one conversion, not one per batch
-        return _arrow(np.concatenate(chunks), sum(sizes))
-    arrays = [_arrow(chunk, size) for chunk, size in zip(chunks, sizes, strict=True)]
-    kinds = {a.type for a in arrays} - {pa.null()}
-    if len(kinds) > 1:
-        numeric = all(pa.types.is_integer(k) or pa.types.is_floating(k) for k in kinds)
-        kinds = {pa.float64() if numeric else pa.string()}
-    if kinds:
-        target = kinds.pop()
-        arrays = [a if a.type == target else _cast(a, target) for a in arrays]
-    return pa.concat_arrays(arrays)
-
-
-def _cast(array: pa.Array, target: pa.DataType) -> pa.Array:
-    import pyarrow as pa
-
-    try:
-        return array.cast(target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. nested values as text
-        return pa.array([None if v is None else str(v) for v in array.to_pylist()], pa.string())
-
-
-def _group_table(entries: list[_Entry]) -> pa.Table:
-    """One Arrow table of the entries of one model version (columns in first-seen order)."""
-    import numpy as np
-    import pyarrow as pa
-
-    sizes = [entry.rows for entry in entries]
-    total = sum(sizes)
-    ids: list[Any] = []
-    for entry in entries:
-        ids.extend(entry.request_ids)
-    if not all(type(r) is str for r in ids):
-        ids = [str(r) for r in ids]
-    ts = _per_row([e.ts for e in entries], sizes, _ts_ms, (int, np.integer), "int64")
-    latency = _per_row(
-        [e.latency_ms for e in entries],
-        sizes,
-        lambda v, n: np.broadcast_to(np.asarray(v, dtype="float64"), (n,)),
-        (int, float, np.integer, np.floating),
-        "float64",
-    )
-    columns: dict[str, Any] = {
-        "request_id": pa.array(ids, pa.string()),
-        "ts": pa.array(ts, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-        "model_name": pa.array([entries[0].model_name] * total, pa.string()),
-        "model_version": pa.array([entries[0].model_version] * total, pa.string()),
-        "latency_ms": pa.array(latency, pa.float64()),
-    }
-    per_entry = [
-        {
-            f"{prefix}.{name}": values
-            for prefix, frame in (
-                ("input", entry.inputs),
-                ("feature", entry.features),
-                ("output", entry.outputs),
-            )
-            for name, values in _columns(frame).items()
-        }
-        for entry in entries
-    ]
-    names = dict.fromkeys(name for columns_of in per_entry for name in columns_of)
-    for name in names:
-        chunks = [columns_of.get(name) for columns_of in per_entry]
-        columns[name] = _concat(chunks, sizes)
-    return pa.table(columns)
-
-
-def _per_row(
-    values: list[Any], sizes: list[int], expand: Any, scalars: tuple[type, ...], dtype: str
-) -> Any:
-    """One value per row, from one per entry (``scalars``, repeated) or as ``expand`` reads
-    each entry's value."""
-    import numpy as np
-
-    if all(isinstance(v, scalars) and not isinstance(v, bool) for v in values):
-        return np.repeat(np.asarray(values, dtype=dtype), sizes)  # the serving case
-    return np.concatenate([expand(v, n) for v, n in zip(values, sizes, strict=True)])
-
-
-def _write_segments(batch: list[_Entry]) -> int:
+def _write_segments(batch: list[Entry | Block]) -> int:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -340,13 +230,17 @@ def _write_segments(batch: list[_Entry]) -> int:
 
     from mloop.store import get_artifacts, get_store
 
-    groups: dict[tuple[str, str], list[_Entry]] = {}
-    for entry in batch:
-        groups.setdefault((entry.model_name, entry.model_version), []).append(entry)
+    tables: list[tuple[str, str, pa.Table]] = []
+    groups: dict[tuple[str, str], list[Entry]] = {}
+    for item in batch:
+        if isinstance(item, Block):
+            tables.append((item.model_name, item.model_version, item.table()))
+        else:
+            groups.setdefault((item.model_name, item.model_version), []).append(item)
+    tables += [(model, version, group_table(items)) for (model, version), items in groups.items()]
     artifacts = get_artifacts()
     segments = []
-    for (model, version), entries in groups.items():
-        table = _group_table(entries)
+    for model, version, table in tables:
         ts = pc.cast(table["ts"], pa.int64()).to_numpy()
         days = ts // 86_400_000
         for day in np.unique(days):
