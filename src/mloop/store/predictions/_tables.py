@@ -184,14 +184,16 @@ def _base_columns(model: str, version: str, ids: list[Any], ts: Any, latency: An
     """The columns every logged row has: request id, time, model name and version, latency."""
     import pyarrow as pa
 
-    if not all(type(r) is str for r in ids):
-        ids = [str(r) for r in ids]
+    try:
+        request_ids = pa.array(ids, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # numbers or other objects as ids
+        request_ids = pa.array([str(r) for r in ids], pa.string())
     rows = len(ids)
     return {
-        "request_id": pa.array(ids, pa.string()),
+        "request_id": request_ids,
         "ts": pa.array(ts, pa.int64()).cast(pa.timestamp("ms", tz="UTC")),
-        "model_name": pa.array([model] * rows, pa.string()),
-        "model_version": pa.array([version] * rows, pa.string()),
+        "model_name": pa.repeat(pa.scalar(model, pa.string()), rows),
+        "model_version": pa.repeat(pa.scalar(version, pa.string()), rows),
         "latency_ms": pa.array(latency, pa.float64()),
     }
 
