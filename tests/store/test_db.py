@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +145,27 @@ def _old_run(conn: Any) -> None:
     )
 
 
+@contextmanager
+def _old_store(db_url: str, revision: str) -> Iterator[Any]:
+    """A connection to a store migrated only up to ``revision`` and holding :func:`_old_run`
+    (committed when the block ends)."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from mloop.store.migrate import _config
+
+    if db_url.startswith("sqlite:///"):
+        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_config(conn), revision)
+            _old_run(conn)
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def test_the_metric_history_survives_the_move_to_chunks_and_back(db_url: str) -> None:
     """core_0003 packs the rows of ``metrics`` into chunks; its downgrade unpacks them."""
     import math
@@ -153,12 +176,7 @@ def test_the_metric_history_survives_the_move_to_chunks_and_back(db_url: str) ->
     import mloop
     from mloop.store.migrate import _config
 
-    if db_url.startswith("sqlite:///"):
-        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        command.upgrade(_config(conn), "core_0002")
-        _old_run(conn)
+    with _old_store(db_url, "core_0002") as conn:
         history = [(0, 0.9, False), (2, None, True), (1, float("inf"), False), (1, 0.5, False)]
         for number, (step, value, is_nan) in enumerate(history):
             conn.execute(
@@ -168,7 +186,6 @@ def test_the_metric_history_survives_the_move_to_chunks_and_back(db_url: str) ->
                 ),
                 {"value": value, "is_nan": is_nan, "step": step, "ts": 100 + number},
             )
-    engine.dispose()
 
     got = mloop.get_metric_history("r1", "loss")  # opening the store applies core_0003
     assert [(m.step, m.timestamp) for m in got] == [(0, 100), (1, 102), (1, 103), (2, 101)]
@@ -197,12 +214,7 @@ def test_search_values_survive_the_move_to_clustered_tables_and_back(db_url: str
     import mloop
     from mloop.store.migrate import _config
 
-    if db_url.startswith("sqlite:///"):
-        Path(db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(db_url)
-    with engine.begin() as conn:
-        command.upgrade(_config(conn), "core_0003")
-        _old_run(conn)
+    with _old_store(db_url, "core_0003") as conn:
         conn.execute(text("INSERT INTO params VALUES ('r1', 'depth', '3')"))
         conn.execute(text("INSERT INTO tags VALUES ('r1', 'team', 'ops')"))
         conn.execute(
@@ -211,7 +223,6 @@ def test_search_values_survive_the_move_to_clustered_tables_and_back(db_url: str
                 "VALUES ('r1', 'loss', 0.25, false, 3, 100)"
             )
         )
-    engine.dispose()
 
     # opening the store applies core_0004
     [run] = mloop.search_runs(experiment_names=["old"], output_format="list")

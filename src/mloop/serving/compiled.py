@@ -42,40 +42,27 @@ _FLOATS = ("float64", "float32", "float16")  # the dtypes scikit-learn's scalers
 
 
 @dataclass(frozen=True)
-class _Scale:
-    """``StandardScaler.transform`` of dense input: ``X -= mean_``, ``X /= scale_`` in place."""
+class _Numbers:
+    """Numeric columns: ``StandardScaler.transform`` of dense input (``X -= mean_``,
+    ``X /= scale_`` in place, in the input's float dtype), or ``"passthrough"`` (no scaling:
+    the numbers as they are, converted as stacking converts them)."""
 
     columns: list[str]
     offset: int
-    mean: Any
-    scale: Any
+    scaled: bool
+    mean: Any = None
+    scale: Any = None
 
     width = property(lambda self: len(self.columns))
 
     def slots(self, frame: pd.DataFrame, n: int) -> tuple[Any, Any] | None:
-        values = _numeric(frame, self.columns, n, scaled=True)
+        values = _numeric(frame, self.columns, n, self.scaled)
         if values is None:
             return None
-        if self.mean is not None:  # in the input's float dtype, as scikit-learn does
+        if self.mean is not None:
             values -= self.mean.astype(values.dtype, copy=False)
         if self.scale is not None:
             values /= self.scale.astype(values.dtype, copy=False)
-        return values, np.arange(self.offset, self.offset + len(self.columns))
-
-
-@dataclass(frozen=True)
-class _Pass:
-    """``"passthrough"`` columns: numbers as they are (converted as stacking converts them)."""
-
-    columns: list[str]
-    offset: int
-
-    width = property(lambda self: len(self.columns))
-
-    def slots(self, frame: pd.DataFrame, n: int) -> tuple[Any, Any] | None:
-        values = _numeric(frame, self.columns, n, scaled=False)
-        if values is None:
-            return None
         return values, np.arange(self.offset, self.offset + len(self.columns))
 
 
@@ -101,7 +88,7 @@ class _OneHot:
         return np.ones((n, len(self.columns)), dtype=self.dtype), where
 
 
-_Block = _Scale | _Pass | _OneHot
+_Block = _Numbers | _OneHot
 
 
 def _numeric(frame: pd.DataFrame, columns: list[str], n: int, scaled: bool) -> Any | None:
@@ -228,7 +215,7 @@ def _probe_rows(example: pd.DataFrame, blocks: list[_Block]) -> pd.DataFrame:
             for name, lookup in zip(block.columns, block.lookups, strict=True):
                 for category in lookup:
                     rows.append(base.assign(**{name: [category]}))
-        elif isinstance(block, _Scale) and block.mean is not None:
+        elif isinstance(block, _Numbers) and block.mean is not None:
             means = dict(zip(block.columns, np.asarray(block.mean).tolist(), strict=True))
             rows.append(base.assign(**{k: [v] for k, v in means.items()}))
     return pd.concat(rows, ignore_index=True)
@@ -286,9 +273,10 @@ def _block(transformer: Any, columns: list[str], offset: int) -> _Block | None:
     kind = type(transformer)
     if kind is StandardScaler:
         mean = transformer.mean_ if transformer.with_mean else None
-        return _Scale(columns, offset, mean, transformer.scale_ if transformer.with_std else None)
+        scale = transformer.scale_ if transformer.with_std else None
+        return _Numbers(columns, offset, scaled=True, mean=mean, scale=scale)
     if transformer == "passthrough" or (kind is FunctionTransformer and transformer.func is None):
-        return _Pass(columns, offset)
+        return _Numbers(columns, offset, scaled=False)
     if kind is OneHotEncoder:
         return _one_hot(transformer, columns, offset)
     return None

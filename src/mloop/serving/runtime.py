@@ -84,23 +84,24 @@ class ModelRuntime:
 
         model = load_model(self.uri)
         version = str(model.version.version) if model.version is not None else "0"
-        transform = compiled_transform(model)
-        self._warm(model, transform)
-        self._current = _Current(model, version, transform)
+        self._current = self._prepared(model, version)
 
-    def _warm(self, model: LoadedModel, transform: CompiledTransform | None) -> None:
-        """Run the model once on its input example so the first request is not slow (and
-        a compiled transform is checked for the example's dtypes before traffic)."""
+    def _prepared(self, model: LoadedModel, version: str) -> _Current:
+        """``model`` ready to serve: its pipeline's input transform compiled, and run once
+        on its input example so the first request is not slow (which also checks the
+        compiled transform for the example's dtypes before traffic)."""
         import pandas as pd
 
         example = model.metadata.get("input_example")
-        if not example:
-            return
-        try:
-            frame = pd.DataFrame(example["data"], columns=example["columns"])
-            model_arrays(model, frame, self.proba, self.uri, transform)
-        except Exception as exc:  # a model that cannot predict its own example still loads
-            _log.warning("warm-up of %s failed: %s", self.uri, exc)
+        transform = None
+        if example:
+            try:
+                frame = pd.DataFrame(example["data"], columns=example["columns"])
+                transform = compiled_transform(model, frame)
+                model_arrays(model, frame, self.proba, self.uri, transform)
+            except Exception as exc:  # a model that cannot predict its own example still loads
+                _log.warning("warm-up of %s failed: %s", self.uri, exc)
+        return _Current(model, version, transform)
 
     def check_for_update(self) -> bool:
         """Swap in the version the alias names now, if it moved; True when it swapped."""
@@ -114,9 +115,7 @@ class ModelRuntime:
             if current is not None and target == current.version:
                 return False
             model = load_model(f"models:/{self.name}/{target}")
-            transform = compiled_transform(model)
-            self._warm(model, transform)
-            self._current = _Current(model, target, transform)  # the atomic switch
+            self._current = self._prepared(model, target)  # the atomic switch
             self.swaps += 1
         old = current.version if current is not None else None
         _log.warning(
@@ -219,21 +218,14 @@ def model_arrays(
     return out
 
 
-def compiled_transform(model: LoadedModel) -> CompiledTransform | None:
-    """The compiled input transform of a scikit-learn pipeline with an input example."""
+def compiled_transform(model: LoadedModel, example: pd.DataFrame) -> CompiledTransform | None:
+    """The compiled input transform of a scikit-learn pipeline (None for other models)."""
     from mloop.serving.compiled import CompiledTransform
 
     steps = getattr(model.native, "steps", None)
-    example = model.metadata.get("input_example")
-    if not (isinstance(steps, list) and len(steps) > 1 and example):
+    if not (isinstance(steps, list) and len(steps) > 1):
         return None
-    import pandas as pd
-
-    try:
-        frame = _model_inputs(model, pd.DataFrame(example["data"], columns=example["columns"]), "")
-    except (KeyError, TypeError, ValueError, InvalidInput):
-        return None
-    compiled = CompiledTransform.of(model.native[:-1], frame)
+    compiled = CompiledTransform.of(model.native[:-1], _model_inputs(model, example, model.uri))
     if compiled is not None:
         _log.info("serving %s with its input transform compiled", type(steps[0][1]).__name__)
     return compiled
