@@ -11,11 +11,11 @@ import scipy.sparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from mloop.serving.compiled import CompiledTransform
+from mloop.serving.compiled import CompiledTransform, _Linear
 from mloop.serving.runtime import ModelRuntime, model_arrays
 from tests.serving.conftest import Flights, train
 
@@ -134,6 +134,75 @@ def test_the_compiled_pipeline_answers_what_the_pipeline_answers(flights: Flight
     np.testing.assert_array_equal(model[-1].predict(fast(batch)), model.predict(batch))
 
 
+@pytest.mark.parametrize("sparse", [True, False], ids=["sparse", "dense"])
+@pytest.mark.parametrize(
+    ("final", "target"),
+    [
+        (LogisticRegression(max_iter=300), "binary"),
+        (LogisticRegression(max_iter=300), "three"),
+        (LinearRegression(), "number"),
+        (Ridge(alpha=0.5), "number"),
+    ],
+    ids=["logistic", "multinomial", "linear", "ridge"],
+)
+def test_a_linear_final_step_is_compiled_bit_for_bit(final: Any, target: str, sparse: bool) -> None:
+    data = frame_of(2_000, 11)
+    distance = data["distance"].fillna(0.0)
+    y = {
+        "binary": (distance > 900).astype(int),
+        "three": np.digitize(distance, [500, 1_500]),
+        "number": distance / 100 + data["hour"],
+    }[target]
+    model = make_pipeline(column_transformer(sparse, True, True, False, True), final).fit(data, y)
+    fast = CompiledTransform.of(model[:-1], data.head(5), final=model[-1])
+    assert fast is not None
+    for seed in range(5):
+        batch = frame_of(1 + 37 * seed, seed)
+        output = fast.final_output(fast(batch))
+        assert output is not None, "a checked linear step must take the compiled path"
+        expected = model.predict(batch) if target == "number" else model.predict_proba(batch)
+        assert output.dtype == expected.dtype and output.shape == expected.shape
+        np.testing.assert_array_equal(output, expected)
+    with_nan = frame_of(20, 9, nan=0.5)  # refused by the model's validation: left to it
+    assert fast.final_output(fast(with_nan)) is None
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(with_nan)
+
+
+def test_a_final_step_that_answers_otherwise_is_never_used() -> None:
+    data = frame_of(1_000, 3)
+    model = make_pipeline(
+        column_transformer(True, True, True, False, False), LogisticRegression(max_iter=300)
+    ).fit(data, (data["distance"].fillna(0) > 900).astype(int))
+    fast = CompiledTransform.of(model[:-1], data.head(5), final=model[-1])
+    assert fast is not None
+    fast.final = _Linear(model[-1], "softmax")  # wrong for two classes: the check sees it
+    matrix = fast(frame_of(10, 4))
+    assert matrix is not None and fast.final_output(matrix) is None
+    unfit = make_pipeline(StandardScaler(), FunctionTransformer()).fit(data[["distance"]])
+    assert CompiledTransform.of(unfit[:-1], data[["distance"]].head(3), unfit[-1]).final is None
+
+
+def test_columns_as_arrays_give_the_matrix_their_dataframe_gives() -> None:
+    """The serving path hands over the request's columns (numbers as numpy arrays, text as
+    lists) without building a DataFrame; the matrix is the DataFrame's, bit for bit."""
+    head = column_transformer(True, True, True, False, True).fit(frame_of(500, 1))
+    fast = CompiledTransform.of(head, frame_of(5, 2))
+    assert fast is not None
+    batch = frame_of(25, 3, nan=0.2)
+    columns = {
+        name: batch[name].tolist() if batch[name].dtype == object else batch[name].to_numpy()
+        for name in batch.columns
+    }
+    got = fast(columns)
+    assert got is not None and same_matrix(got, head.transform(pd.DataFrame(columns)))
+    assert fast({**columns, "carrier": ["ZZ", *columns["carrier"][1:]]}) is None  # unseen
+    assert fast({**columns, "carrier": [None, *columns["carrier"][1:]]}) is None  # missing
+    assert fast({k: columns[k] for k in reversed(list(columns))}) is None  # other order
+    text = {**columns, "distance": batch["distance"].tolist()}  # numbers as a list: not taken
+    assert fast(text) is None
+
+
 def test_a_batch_it_cannot_vouch_for_goes_to_scikit_learn() -> None:
     head = column_transformer(True, True, True, False, False).fit(frame_of(500, 1))
     fast = CompiledTransform.of(head, frame_of(5, 2))
@@ -145,7 +214,7 @@ def test_a_batch_it_cannot_vouch_for_goes_to_scikit_learn() -> None:
     assert fast(frame_of(20, 3)[["hour", "distance", "carrier", "origin"]]) is None  # order
     narrower = frame_of(20, 3).astype({"distance": "float32"})
     got = fast(narrower)  # other dtypes: checked against scikit-learn anew, then used
-    assert tuple(str(d) for d in narrower.dtypes) in fast._checked
+    assert ("frame", *(str(d) for d in narrower.dtypes)) in fast._checked
     assert got is not None and same_matrix(got, head.transform(narrower))
 
 
@@ -184,12 +253,17 @@ def test_a_served_pipeline_runs_compiled_with_the_same_answers(
     runtime.load()
     current = runtime._current
     assert current is not None and current.transform is not None
-    assert list(current.transform._checked.values()) == [scipy.sparse.csr_matrix]  # warm-up
+    checked = current.transform._checked  # at warm-up: the example as a frame and as columns
+    assert len(checked) == 2 and set(checked.values()) == {scipy.sparse.csr_matrix}
+    assert list(current.transform._final_checked.values()) == [True]
     batch = flights.test.head(300)
-    arrays, _ = runtime.predict_arrays(batch)
     native = current.model.native
-    np.testing.assert_array_equal(arrays["proba"], native.predict_proba(batch)[:, 1])
-    np.testing.assert_array_equal(arrays["prediction"], native.predict(batch))
+    columns = {name: batch[name].to_numpy() for name in batch.columns}
+    columns["carrier"] = batch["carrier"].tolist()
+    for source in (batch, columns):
+        arrays, _ = runtime.predict_arrays(source)
+        np.testing.assert_array_equal(arrays["proba"], native.predict_proba(batch)[:, 1])
+        np.testing.assert_array_equal(arrays["prediction"], native.predict(batch))
     unseen = batch.assign(carrier="ZZ")  # left to scikit-learn: same answers as ever
     arrays = model_arrays(current.model, unseen, True, runtime.uri, current.transform)
     np.testing.assert_array_equal(arrays["proba"], native.predict_proba(unseen)[:, 1])

@@ -20,13 +20,25 @@ Exact or not at all:
 - A batch it cannot vouch for (other columns, other dtypes, a category the encoder has
   not seen, a missing category) goes to scikit-learn, which answers or raises as always.
 
->>> fast = CompiledTransform.of(pipeline[:-1], example)   # None: not compilable
->>> matrix = fast(frame)                                  # None: let scikit-learn do it
+The serving hot path hands it the request's columns as arrays (a dict), so no DataFrame
+is built for a batch it compiles; the dtypes it checks are those of the DataFrame the
+columns would become, which is what scikit-learn gets when the batch falls back to it.
+
+A final ``LogisticRegression`` or ``LinearRegression`` / ``Ridge`` is repeated too: once
+the transform is in numpy, scikit-learn's validation of the matrix (~0.3 ms a call) costs
+more than its arithmetic. :meth:`CompiledTransform.final_output` computes the same
+``safe_sparse_dot`` / ``@`` plus intercept, then ``expit`` or ``softmax``, and is used only
+after it gave bit for bit the final step's own answer on the probing matrix.
+
+>>> fast = CompiledTransform.of(pipeline[:-1], example, final=pipeline[-1])  # None: not compilable
+>>> matrix = fast(columns)                        # None: let scikit-learn do it
+>>> scores = fast.final_output(matrix)            # None: call the final step itself
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +47,31 @@ import numpy as np
 from mloop.core.log import get_logger
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     import pandas as pd
+
+    Source: TypeAlias = pd.DataFrame | Mapping[str, Any]  # a frame, or columns as arrays
 
 _log = get_logger("mloop.serving")
 _FLOATS = ("float64", "float32", "float16")  # the dtypes scikit-learn's scalers keep
+
+
+def _dtype(source: Any, name: str) -> Any:
+    column = source[name]
+    return column.dtype if hasattr(column, "dtype") else None
+
+
+def _array(source: Any, name: str) -> Any:
+    column = source[name]
+    return column if isinstance(column, np.ndarray) else column.to_numpy()
+
+
+def _objects(source: Any, name: str) -> Any:
+    column = source[name]
+    if isinstance(column, list):
+        return column
+    return column.to_numpy(dtype=object) if hasattr(column, "to_numpy") else list(column)
 
 
 @dataclass(frozen=True)
@@ -55,7 +88,7 @@ class _Numbers:
 
     width = property(lambda self: len(self.columns))
 
-    def slots(self, frame: pd.DataFrame, n: int) -> tuple[Any, Any] | None:
+    def slots(self, frame: Source, n: int) -> tuple[Any, Any] | None:
         values = _numeric(frame, self.columns, n, self.scaled)
         if values is None:
             return None
@@ -76,11 +109,11 @@ class _OneHot:
     dtype: Any
     width: int
 
-    def slots(self, frame: pd.DataFrame, n: int) -> tuple[Any, Any] | None:
+    def slots(self, frame: Source, n: int) -> tuple[Any, Any] | None:
         where = np.empty((n, len(self.columns)), dtype=np.int64)
         for j, (name, lookup) in enumerate(zip(self.columns, self.lookups, strict=True)):
             try:
-                where[:, j] = [lookup.get(v, -1) for v in frame[name].to_numpy(dtype=object)]
+                where[:, j] = [lookup.get(v, -1) for v in _objects(frame, name)]
             except TypeError:  # an unhashable value
                 return None
         if (where < 0).any():  # unseen or missing: scikit-learn's rules decide
@@ -91,9 +124,9 @@ class _OneHot:
 _Block = _Numbers | _OneHot
 
 
-def _numeric(frame: pd.DataFrame, columns: list[str], n: int, scaled: bool) -> Any | None:
+def _numeric(frame: Source, columns: list[str], n: int, scaled: bool) -> Any | None:
     """The columns as one array of the dtype scikit-learn's validation gives them."""
-    dtypes = [d for d in (frame[name].dtype for name in columns) if isinstance(d, np.dtype)]
+    dtypes = [d for d in (_dtype(frame, name) for name in columns) if isinstance(d, np.dtype)]
     if len(dtypes) < len(columns) or any(d.kind not in "biuf" for d in dtypes):
         return None  # extension dtypes, objects, dates: not numbers scikit-learn takes as is
     common = np.result_type(*dtypes)
@@ -101,8 +134,42 @@ def _numeric(frame: pd.DataFrame, columns: list[str], n: int, scaled: bool) -> A
         common = np.dtype("float64")
     values = np.empty((n, len(columns)), dtype=common)
     for i, name in enumerate(columns):
-        values[:, i] = frame[name].to_numpy()
+        values[:, i] = _array(frame, name)
     return values
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """A final linear model from its coefficients, as its own ``predict_proba`` (logistic)
+    or ``predict`` (regression) computes: the same products, intercept and link."""
+
+    estimator: Any
+    link: str  # "logistic" (two classes), "softmax" (more) or "identity" (a regression)
+
+    def __call__(self, matrix: Any) -> Any:
+        coef, intercept = self.estimator.coef_, self.estimator.intercept_
+        if self.link == "identity":  # LinearModel._decision_function
+            return matrix @ (coef if coef.ndim == 1 else coef.T) + intercept
+        from scipy.special import expit
+        from sklearn.utils.extmath import safe_sparse_dot, softmax
+
+        scores = safe_sparse_dot(matrix, coef.T, dense_output=True) + intercept
+        if self.link == "softmax":
+            return softmax(scores, copy=False)
+        positive = scores.reshape(-1)
+        expit(positive, out=positive)
+        return np.stack([1 - positive, positive], axis=1)
+
+
+def _linear(final: Any) -> _Linear | None:
+    from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+
+    kind = type(final)
+    if kind is LogisticRegression and getattr(final, "coef_", None) is not None:
+        return _Linear(final, "logistic" if len(final.classes_) == 2 else "softmax")
+    if kind in (LinearRegression, Ridge) and getattr(final, "coef_", None) is not None:
+        return _Linear(final, "identity")
+    return None
 
 
 @dataclass
@@ -115,12 +182,17 @@ class CompiledTransform:
     width: int
     sparse: bool
     example: pd.DataFrame
-    _checked: dict[tuple[str, ...], Any] = field(default_factory=dict)  # dtypes -> kind or None
+    final: _Linear | None = None
+    _checked: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # dtypes -> kind or None
+    _final_checked: dict[tuple[Any, ...], bool] = field(default_factory=dict)  # matrix kinds
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def of(cls, head: Any, example: pd.DataFrame | None) -> CompiledTransform | None:
-        """The compiled form of ``head``, or None when it is not one this module repeats."""
+    def of(
+        cls, head: Any, example: pd.DataFrame | None, final: Any = None
+    ) -> CompiledTransform | None:
+        """The compiled form of ``head`` (and of the ``final`` step after it, when that is a
+        linear model), or None when ``head`` is not one this module repeats."""
         if example is None or len(example) == 0:
             return None
         try:
@@ -132,22 +204,50 @@ class CompiledTransform:
         columns, blocks, width, sparse = plan
         if list(example.columns) != list(columns):
             return None
-        return cls(head, tuple(columns), blocks, width, sparse, example.reset_index(drop=True))
+        linear = _linear(final) if final is not None else None
+        example = example.reset_index(drop=True)
+        return cls(head, tuple(columns), blocks, width, sparse, example, linear)
 
-    def __call__(self, frame: pd.DataFrame) -> Any | None:
-        """What ``head.transform(frame)`` returns, or None to leave it to scikit-learn."""
-        if tuple(frame.columns) != self.columns:
+    def __call__(self, source: Source) -> Any | None:
+        """What ``head.transform`` returns for ``source`` (a DataFrame, or columns as arrays
+        as they would make one), or None to leave it to scikit-learn."""
+        if isinstance(source, Mapping):
+            if tuple(source) != self.columns:
+                return None
+            key: tuple[Any, ...] = tuple(
+                (v.dtype.str if isinstance(v, np.ndarray) else type(v).__name__)
+                for v in source.values()
+            )
+            if key not in self._checked:
+                import pandas as pd
+
+                self._remember(key, lambda: pd.DataFrame(source).dtypes)
+        else:
+            if tuple(source.columns) != self.columns:
+                return None
+            key = ("frame", *(str(d) for d in source.dtypes))
+            if key not in self._checked:
+                self._remember(key, lambda: source.dtypes)
+        kind = self._checked[key]
+        n = len(source) if not isinstance(source, Mapping) else len(source[self.columns[0]])
+        return None if kind is None else self._build(source, n, kind)
+
+    def final_output(self, matrix: Any) -> Any | None:
+        """The final step's ``predict_proba`` (a classifier) or ``predict`` (a regression)
+        of a matrix this transform built, or None to call the final step itself."""
+        if self.final is None or not self._final_checked.get((type(matrix), matrix.dtype.str)):
             return None
-        dtypes = tuple(str(d) for d in frame.dtypes)
-        if dtypes not in self._checked:
-            with self._lock:
-                if dtypes not in self._checked:
-                    self._checked[dtypes] = self._check(frame.dtypes)
-        kind = self._checked[dtypes]
-        return None if kind is None else self._build(frame, kind)
+        values = matrix.data if hasattr(matrix, "tocsr") else matrix
+        if not np.isfinite(values).all():  # scikit-learn's validation refuses it: let it say so
+            return None
+        return self.final(matrix)
 
-    def _build(self, frame: pd.DataFrame, kind: Any) -> Any | None:
-        n = len(frame)
+    def _remember(self, key: tuple[Any, ...], dtypes: Any) -> None:
+        with self._lock:
+            if key not in self._checked:
+                self._checked[key] = self._check(dtypes())
+
+    def _build(self, frame: Source, n: int, kind: Any) -> Any | None:
         parts = []
         for block in self.blocks:
             got = block.slots(frame, n)
@@ -169,12 +269,13 @@ class CompiledTransform:
         )
 
     def _check(self, dtypes: pd.Series) -> Any | None:
-        """Compare with scikit-learn's own transform on probing rows of these dtypes."""
+        """Compare with scikit-learn's own transform on probing rows of these dtypes (and the
+        final step's answer on that matrix)."""
         try:
             probe = _probe_rows(self.example, self.blocks).astype(dtypes.to_dict())
             expected = self.head.transform(probe)
             kind = type(expected) if self.sparse else None
-            got = self._build(probe, kind)
+            got = self._build(probe, len(probe), kind)
             same = got is not None and _identical(got, expected, self.sparse)
         except Exception as exc:  # a probe scikit-learn refuses: nothing to compare with
             _log.info("compiled transform not used for %s: %s", list(dtypes), exc)
@@ -182,7 +283,31 @@ class CompiledTransform:
         if not same:
             _log.info("compiled transform differs from scikit-learn for %s; not used", list(dtypes))
             return None
+        if self.final is not None:
+            self._check_final(self.final, got)
         return kind if self.sparse else np.ndarray
+
+    def _check_final(self, final: _Linear, matrix: Any) -> None:
+        """Whether the compiled final step gives its estimator's own answer on ``matrix``."""
+        estimator = final.estimator
+        try:
+            if final.link == "identity":
+                expected = estimator.predict(matrix)
+            else:
+                expected = estimator.predict_proba(matrix)
+            got = final(matrix)
+            same = (
+                isinstance(expected, np.ndarray)
+                and got.shape == expected.shape
+                and got.dtype == expected.dtype
+                and bool(np.array_equal(got, expected, equal_nan=True))
+            )
+        except Exception as exc:  # the estimator refuses the probe: leave it to it
+            _log.info("compiled %s not used: %s", type(estimator).__name__, exc)
+            same = False
+        if not same:
+            _log.info("compiled %s differs from scikit-learn; not used", type(estimator).__name__)
+        self._final_checked[(type(matrix), matrix.dtype.str)] = same
 
 
 def _identical(got: Any, expected: Any, sparse: bool) -> bool:

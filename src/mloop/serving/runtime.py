@@ -13,6 +13,7 @@ started with, so a swap under load fails no request.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -88,9 +89,12 @@ class ModelRuntime:
 
     def _prepared(self, model: LoadedModel, version: str) -> _Current:
         """``model`` ready to serve: its pipeline's input transform compiled, and run once
-        on its input example so the first request is not slow (which also checks the
-        compiled transform for the example's dtypes before traffic)."""
+        on its input example, as a DataFrame and as the columns a request becomes, so the
+        first request is not slow (which also checks the compiled transform for those
+        dtypes before traffic)."""
         import pandas as pd
+
+        from mloop.serving.validation import to_arrays
 
         example = model.metadata.get("input_example")
         transform = None
@@ -99,6 +103,9 @@ class ModelRuntime:
                 frame = pd.DataFrame(example["data"], columns=example["columns"])
                 transform = compiled_transform(model, frame)
                 model_arrays(model, frame, self.proba, self.uri, transform)
+                columns = {str(c): frame[c].tolist() for c in frame.columns}
+                arrays = to_arrays(columns, model.signature)
+                model_arrays(model, arrays, self.proba, self.uri, transform)
             except Exception as exc:  # a model that cannot predict its own example still loads
                 _log.warning("warm-up of %s failed: %s", self.uri, exc)
         return _Current(model, version, transform)
@@ -158,8 +165,9 @@ class ModelRuntime:
         arrays = model_arrays(current.model, frame, self.proba, self.uri, current.transform)
         return pd.DataFrame(arrays, index=frame.index), current.version
 
-    def predict_arrays(self, frame: pd.DataFrame) -> tuple[dict[str, Any], str]:
-        """:meth:`predict` as numpy arrays by output name (no DataFrame is built)."""
+    def predict_arrays(self, frame: pd.DataFrame | Mapping[str, Any]) -> tuple[dict[str, Any], str]:
+        """:meth:`predict` as numpy arrays by output name; ``frame`` may be columns as arrays
+        (a DataFrame is then built only if the model's compiled transform cannot take them)."""
         current = self._require()
         arrays = model_arrays(current.model, frame, self.proba, self.uri, current.transform)
         return arrays, current.version
@@ -179,25 +187,32 @@ def model_outputs(model: LoadedModel, frame: pd.DataFrame, proba: bool, uri: str
 
 def model_arrays(
     model: LoadedModel,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Mapping[str, Any],
     proba: bool,
     uri: str,
     transform: CompiledTransform | None = None,
 ) -> dict[str, Any]:
     """The columns of :func:`model_outputs` as numpy arrays (``transform``: the compiled
-    input transform of a scikit-learn pipeline, see :mod:`mloop.serving.compiled`)."""
+    input transform of a scikit-learn pipeline, see :mod:`mloop.serving.compiled`, which
+    can take the columns as arrays; other models get them as a DataFrame)."""
     import numpy as np
 
     inputs = _model_inputs(model, frame, uri)
     native = model.native
     scores = None
     matrix = transform(inputs) if transform is not None else None
+    if matrix is None and isinstance(inputs, Mapping):
+        import pandas as pd
+
+        inputs = pd.DataFrame(inputs)
     if matrix is not None:  # the pipeline's final step on the same matrix it would get
+        assert transform is not None
         final = native[-1]
+        compiled = transform.final_output(matrix)
         if proba and hasattr(final, "predict_proba"):
-            prediction, scores = _answers(final, matrix)
+            prediction, scores = _answers(final, matrix, compiled)
         else:
-            prediction = np.asarray(final.predict(matrix))
+            prediction = np.asarray(final.predict(matrix) if compiled is None else compiled)
     elif proba and hasattr(native, "predict_proba"):
         prediction, scores = _predict_with_proba(model, inputs)
     else:
@@ -225,26 +240,31 @@ def compiled_transform(model: LoadedModel, example: pd.DataFrame) -> CompiledTra
     steps = getattr(model.native, "steps", None)
     if not (isinstance(steps, list) and len(steps) > 1):
         return None
-    compiled = CompiledTransform.of(model.native[:-1], _model_inputs(model, example, model.uri))
+    inputs = _model_inputs(model, example, model.uri)
+    compiled = CompiledTransform.of(model.native[:-1], inputs, final=model.native[-1])
     if compiled is not None:
         _log.info("serving %s with its input transform compiled", type(steps[0][1]).__name__)
     return compiled
 
 
-def _model_inputs(model: LoadedModel, frame: pd.DataFrame, uri: str) -> pd.DataFrame:
-    """The signature's columns of ``frame``, in order (all of them without a signature)."""
+def _model_inputs(model: LoadedModel, frame: Any, uri: str) -> Any:
+    """The signature's columns of ``frame`` (a DataFrame or a mapping of columns), in
+    order (all of them without a signature)."""
     signature = model.signature
     if signature is None or not signature.inputs:
         return frame
     names = signature.input_names
-    if list(frame.columns) == names:
+    columns = list(frame) if isinstance(frame, Mapping) else list(frame.columns)
+    if columns == names:
         return frame
-    missing = [n for n in names if n not in frame.columns]
+    missing = [n for n in names if n not in columns]
     if missing:
         raise InvalidInput(
             f"model {uri} needs field {missing[0]!r}, which the request and the enrichment "
             "steps did not provide; send it or add a feature step that does."
         )
+    if isinstance(frame, Mapping):
+        return {name: frame[name] for name in names}
     return frame[names]
 
 
@@ -292,8 +312,9 @@ def decided_by_proba(estimator: Any) -> bool:
     return kind.__name__ in _DECIDED_BY_PROBA.get(kind.__module__, ())
 
 
-def _answers(estimator: Any, inputs: Any) -> tuple[Any, Any]:
-    """``(predict(inputs), predict_proba(inputs))`` with one model call where that is exact.
+def _answers(estimator: Any, inputs: Any, scores: Any = None) -> tuple[Any, Any]:
+    """``(predict(inputs), predict_proba(inputs))`` with one model call where that is exact
+    (``scores``: ``predict_proba(inputs)`` when already known, e.g. compiled).
 
     For the classifiers of :data:`_DECIDED_BY_PROBA` (single output) the prediction is the
     class of highest probability; rows where two classes tie (or the probabilities are not
@@ -303,7 +324,7 @@ def _answers(estimator: Any, inputs: Any) -> tuple[Any, Any]:
     """
     import numpy as np
 
-    scores = np.asarray(estimator.predict_proba(inputs))
+    scores = np.asarray(estimator.predict_proba(inputs) if scores is None else scores)
     classes = getattr(estimator, "classes_", None)
     if not (
         decided_by_proba(estimator)

@@ -248,10 +248,9 @@ class Service:
             merged, ids = _merge(payloads)
         signature, _ = graph.request_schema()
         arrays = to_arrays(merged, signature)
-        frame = pd.DataFrame(arrays)
         model = graph.single_model()
         if model is not None:  # the common case: one model, no Event or output DataFrame
-            outputs, version = model.runtime.predict_arrays(frame)
+            outputs, version = model.runtime.predict_arrays(arrays)
             latency = _latency(items, len(ids))
             if self.writer is not None:
                 try:
@@ -261,6 +260,7 @@ class Service:
             versions = [version] * len(ids)
             answer_columns = {str(c): values.tolist() for c, values in outputs.items()}
         else:
+            frame = pd.DataFrame(arrays)
             event = Event(ids, frame, frame, sink=self._log_late, input_columns=arrays)
             event = graph.run(event)
             latency = _latency(items, len(ids))
