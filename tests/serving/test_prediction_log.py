@@ -153,6 +153,23 @@ def test_many_serving_batches_are_joined_per_column_with_their_values_kept() -> 
     assert frame["output.proba"].tolist()[-1] == 0.49
 
 
+def test_text_columns_logged_as_lists_gather_in_one_block_with_their_values() -> None:
+    """The server logs text fields as the lists the request held (numbers as arrays): those
+    batches gather in one block too, one segment per flush, missing and mixed values kept."""
+    writer = PredictionLogWriter(flush_rows=10_000, flush_seconds=60)
+    ms = int(DAY1.timestamp() * 1000)
+    for b in range(30):
+        carrier: list[object] = ["UA", None] if b % 3 else [7, "DL"]
+        inputs = {"distance": np.array([b, b + 0.5]), "carrier": carrier}
+        writer.log("m", "1", [f"t{b}-0", f"t{b}-1"], inputs, {"p": np.ones(2)}, 1.0, ts=ms + b)
+    assert len(writer._pending) == 1  # one block
+    assert writer.flush() == 60
+    assert [s.rows for s in list_segments("m")] == [60]
+    frame = read_predictions("m").sort_values("ts", kind="stable").reset_index(drop=True)
+    assert frame["input.carrier"].tolist()[:3] == ["7", "DL", "UA"]
+    assert pd.isna(frame["input.carrier"][3]) and frame["input.distance"].tolist()[2:4] == [1, 1.5]
+
+
 def test_interleaved_versions_and_kinds_of_batches_each_read_back_whole() -> None:
     """A canary logs two versions in turn, and a graph may log DataFrames: each version's
     numpy batches gather in one block (one segment per flush), the rest as before."""

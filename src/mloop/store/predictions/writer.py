@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -12,7 +14,13 @@ from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput
 from mloop.core.ids import new_id
 from mloop.core.log import get_logger
-from mloop.store.predictions._tables import Block, Entry, group_table, numpy_columns
+from mloop.store.predictions._tables import (
+    Block,
+    Entry,
+    column_kind,
+    group_table,
+    numpy_columns,
+)
 from mloop.store.predictions._times import monotonic as _monotonic
 from mloop.store.schema.predictions import PredictionSegment
 
@@ -123,7 +131,7 @@ class PredictionLogWriter:
                 )
                 self._pending.append(entry)
             else:
-                shape = tuple((name, values.dtype.str) for name, values in columns.items())
+                shape = tuple((name, column_kind(values)) for name, values in columns.items())
                 key = (str(model_name), str(model_version), shape)
                 block = self._blocks.get(key)
                 if block is None:
@@ -187,6 +195,7 @@ class PredictionLogWriter:
         self.close()
 
     def _run(self) -> None:
+        _yield_to_serving()
         while True:
             with self._lock:
                 while not self._closed:
@@ -220,6 +229,18 @@ class PredictionLogWriter:
                 return 0
             self.written_rows += written
             return written
+
+
+def _yield_to_serving() -> None:
+    """Give the calling (writer) thread the lowest CPU priority, on Linux where a thread has
+    its own: encoding Parquet then waits while the server's threads want the cores, instead
+    of taking one from the event loop when requests arrive together with a flush."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except OSError as exc:  # not allowed here: write at the normal priority
+        _log.info("prediction log: could not lower the writer thread's priority: %s", exc)
 
 
 def _write_segments(batch: list[Entry | Block]) -> int:
