@@ -11,6 +11,7 @@ import scipy.sparse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
@@ -169,6 +170,48 @@ def test_a_linear_final_step_is_compiled_bit_for_bit(final: Any, target: str, sp
         model.predict(with_nan)
 
 
+@pytest.mark.parametrize(
+    ("model", "target"),
+    [
+        (LogisticRegression(max_iter=500), "binary"),
+        (LogisticRegression(max_iter=500), "three"),
+        (LinearRegression(), "number"),
+    ],
+    ids=["logistic", "multinomial", "linear"],
+)
+def test_a_bare_linear_model_is_compiled_on_its_columns_bit_for_bit(
+    model: Any, target: str
+) -> None:
+    data = frame_of(2_000, 5)[["distance", "hour"]].fillna(0.0)
+    y = {
+        "binary": (data["distance"] > 900).astype(int),
+        "three": np.digitize(data["distance"], [500, 1_500]),
+        "number": data["distance"] / 100 + data["hour"],
+    }[target]
+    model.fit(data, y)
+    fast = CompiledTransform.of(None, data.head(5), final=model)
+    assert fast is not None and fast.bare
+    for rows in (1, 7, 300):
+        batch = frame_of(rows, rows)[["distance", "hour"]].fillna(1.5)
+        columns = {name: batch[name].to_numpy() for name in batch.columns}
+        for source in (batch, columns):
+            output = fast.final_output(fast(source))
+            assert output is not None, "a checked bare model must take the compiled path"
+            expected = model.predict(batch) if target == "number" else model.predict_proba(batch)
+            assert output.dtype == expected.dtype
+            np.testing.assert_array_equal(output, expected)
+    assert fast.final_output(fast(frame_of(9, 1)[["distance", "hour"]].assign(hour=np.nan))) is None
+
+
+def test_a_bare_model_it_does_not_repeat_is_not_compiled() -> None:
+    data = frame_of(300, 5)[["distance", "hour"]].fillna(0.0)
+    forest = RandomForestClassifier(n_estimators=3, random_state=0)
+    forest.fit(data, data["hour"] > 12)
+    assert CompiledTransform.of(None, data.head(5), final=forest) is None
+    unnamed = LogisticRegression().fit(data.to_numpy(), data["hour"] > 12)  # no column names
+    assert CompiledTransform.of(None, data.head(5), final=unnamed) is None
+
+
 def test_a_final_step_that_answers_otherwise_is_never_used() -> None:
     data = frame_of(1_000, 3)
     model = make_pipeline(
@@ -267,3 +310,27 @@ def test_a_served_pipeline_runs_compiled_with_the_same_answers(
     unseen = batch.assign(carrier="ZZ")  # left to scikit-learn: same answers as ever
     arrays = model_arrays(current.model, unseen, True, runtime.uri, current.transform)
     np.testing.assert_array_equal(arrays["proba"], native.predict_proba(unseen)[:, 1])
+
+
+def test_a_served_bare_linear_model_runs_compiled_with_the_same_answers(
+    flights: Flights, mloop_home: object
+) -> None:
+    import mloop
+
+    numbers = flights.train[["distance", "hour"]]
+    model = LogisticRegression(max_iter=300).fit(numbers, flights.target)
+    with mloop.start_run():
+        info = mloop.log_model(
+            model, "model", registered_model_name="bare", input_example=numbers.head(3)
+        )
+    assert info.registered_model_version is not None
+    runtime = ModelRuntime(f"models:/bare/{info.registered_model_version.version}")
+    runtime.load()
+    current = runtime._current
+    assert current is not None and current.transform is not None and current.transform.bare
+    batch = flights.test[["distance", "hour"]].head(200)
+    columns = {name: batch[name].to_numpy() for name in batch.columns}
+    arrays, _ = runtime.predict_arrays(columns)
+    assert list(current.transform._final_checked.values()) == [True]
+    np.testing.assert_array_equal(arrays["proba"], model.predict_proba(batch)[:, 1])
+    np.testing.assert_array_equal(arrays["prediction"], model.predict(batch))

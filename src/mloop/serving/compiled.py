@@ -26,7 +26,8 @@ columns would become, which is what scikit-learn gets when the batch falls back 
 
 A final ``LogisticRegression`` or ``LinearRegression`` / ``Ridge`` is repeated too: once
 the transform is in numpy, scikit-learn's validation of the matrix (~0.3 ms a call) costs
-more than its arithmetic. :meth:`CompiledTransform.final_output` computes the same
+more than its arithmetic. Such a model served bare (no pipeline) is compiled the same way,
+its numeric columns stacked as its validation stacks them; it is checked on its answers. :meth:`CompiledTransform.final_output` computes the same
 ``safe_sparse_dot`` / ``@`` plus intercept, then ``expit`` or ``softmax``, and is used only
 after it gave bit for bit the final step's own answer on the probing matrix.
 
@@ -195,8 +196,9 @@ class CompiledTransform:
         linear model), or None when ``head`` is not one this module repeats."""
         if example is None or len(example) == 0:
             return None
+        linear = _linear(final) if final is not None else None
         try:
-            plan = _plan(head)
+            plan = _plan(head) if head is not None else _bare_plan(linear)
         except (AttributeError, TypeError, ValueError, KeyError):
             plan = None
         if plan is None:
@@ -204,9 +206,13 @@ class CompiledTransform:
         columns, blocks, width, sparse = plan
         if list(example.columns) != list(columns):
             return None
-        linear = _linear(final) if final is not None else None
         example = example.reset_index(drop=True)
         return cls(head, tuple(columns), blocks, width, sparse, example, linear)
+
+    @property
+    def bare(self) -> bool:
+        """A bare final model (no transform before it): only worth using with ``final``."""
+        return self.head is None
 
     def __call__(self, source: Source) -> Any | None:
         """What ``head.transform`` returns for ``source`` (a DataFrame, or columns as arrays
@@ -271,6 +277,8 @@ class CompiledTransform:
     def _check(self, dtypes: pd.Series) -> Any | None:
         """Compare with scikit-learn's own transform on probing rows of these dtypes (and the
         final step's answer on that matrix)."""
+        if self.bare:  # the columns stacked as the model's validation stacks them
+            return self._check_bare(dtypes)
         try:
             probe = _probe_rows(self.example, self.blocks).astype(dtypes.to_dict())
             expected = self.head.transform(probe)
@@ -287,14 +295,29 @@ class CompiledTransform:
             self._check_final(self.final, got)
         return kind if self.sparse else np.ndarray
 
-    def _check_final(self, final: _Linear, matrix: Any) -> None:
-        """Whether the compiled final step gives its estimator's own answer on ``matrix``."""
+    def _check_bare(self, dtypes: pd.Series) -> Any | None:
+        """A bare model is compared on its answers: compiled on the stacked columns against
+        its own on the probing DataFrame."""
+        try:
+            probe = _probe_rows(self.example, self.blocks).astype(dtypes.to_dict())
+            matrix = self._build(probe, len(probe), None)
+        except Exception as exc:  # dtypes the probe cannot take: nothing to compare with
+            _log.info("compiled model not used for %s: %s", list(dtypes), exc)
+            return None
+        if matrix is None or self.final is None:
+            return None
+        return np.ndarray if self._check_final(self.final, matrix, probe) else None
+
+    def _check_final(self, final: _Linear, matrix: Any, inputs: Any = None) -> bool:
+        """Whether the compiled final step on ``matrix`` gives its estimator's own answer
+        (on ``inputs``, the DataFrame a bare model takes, or else on the same matrix)."""
         estimator = final.estimator
+        given = matrix if inputs is None else inputs
         try:
             if final.link == "identity":
-                expected = estimator.predict(matrix)
+                expected = estimator.predict(given)
             else:
-                expected = estimator.predict_proba(matrix)
+                expected = estimator.predict_proba(given)
             got = final(matrix)
             same = (
                 isinstance(expected, np.ndarray)
@@ -308,6 +331,7 @@ class CompiledTransform:
         if not same:
             _log.info("compiled %s differs from scikit-learn; not used", type(estimator).__name__)
         self._final_checked[(type(matrix), matrix.dtype.str)] = same
+        return same
 
 
 def _identical(got: Any, expected: Any, sparse: bool) -> bool:
@@ -344,6 +368,14 @@ def _probe_rows(example: pd.DataFrame, blocks: list[_Block]) -> pd.DataFrame:
             means = dict(zip(block.columns, np.asarray(block.mean).tolist(), strict=True))
             rows.append(base.assign(**{k: [v] for k, v in means.items()}))
     return pd.concat(rows, ignore_index=True)
+
+
+def _bare_plan(linear: _Linear | None) -> tuple[list[str], list[_Block], int, bool] | None:
+    """A bare linear model: its numeric columns stacked (dense), as its validation does."""
+    names = [str(n) for n in getattr(linear.estimator, "feature_names_in_", [])] if linear else []
+    if not names:
+        return None
+    return names, [_Numbers(names, 0, scaled=False)], len(names), False
 
 
 def _plan(head: Any) -> tuple[list[str], list[_Block], int, bool] | None:

@@ -199,18 +199,23 @@ def model_arrays(
 
     inputs = _model_inputs(model, frame, uri)
     native = model.native
-    scores = None
+    scores = compiled = None
     matrix = transform(inputs) if transform is not None else None
+    if matrix is not None:
+        assert transform is not None
+        compiled = transform.final_output(matrix)
+        if compiled is None and transform.bare:  # a bare model takes its columns as they are
+            matrix = None
     if matrix is None and isinstance(inputs, Mapping):
         import pandas as pd
 
         inputs = pd.DataFrame(inputs)
     if matrix is not None:  # the pipeline's final step on the same matrix it would get
         assert transform is not None
-        final = native[-1]
-        compiled = transform.final_output(matrix)
+        final = native if transform.bare else native[-1]
         if proba and hasattr(final, "predict_proba"):
-            prediction, scores = _answers(final, matrix, compiled)
+            ties = inputs if transform.bare else matrix  # what its predict takes
+            prediction, scores = _answers(final, ties, compiled)
         else:
             prediction = np.asarray(final.predict(matrix) if compiled is None else compiled)
     elif proba and hasattr(native, "predict_proba"):
@@ -234,16 +239,19 @@ def model_arrays(
 
 
 def compiled_transform(model: LoadedModel, example: pd.DataFrame) -> CompiledTransform | None:
-    """The compiled input transform of a scikit-learn pipeline (None for other models)."""
+    """The compiled input transform of a scikit-learn pipeline, or the compiled form of a
+    bare linear model (None for other models)."""
     from mloop.serving.compiled import CompiledTransform
 
-    steps = getattr(model.native, "steps", None)
-    if not (isinstance(steps, list) and len(steps) > 1):
-        return None
+    native = model.native
+    steps = getattr(native, "steps", None)
     inputs = _model_inputs(model, example, model.uri)
-    compiled = CompiledTransform.of(model.native[:-1], inputs, final=model.native[-1])
+    if isinstance(steps, list) and len(steps) > 1:
+        compiled = CompiledTransform.of(native[:-1], inputs, final=native[-1])
+    else:
+        compiled = CompiledTransform.of(None, inputs, final=native)
     if compiled is not None:
-        _log.info("serving %s with its input transform compiled", type(steps[0][1]).__name__)
+        _log.info("serving %s compiled", type(steps[0][1] if steps else native).__name__)
     return compiled
 
 
@@ -340,6 +348,10 @@ def _answers(estimator: Any, inputs: Any, scores: Any = None) -> tuple[Any, Any]
     prediction = classes.take(best)
     if unsure.any():
         rows = np.flatnonzero(unsure)
+        if isinstance(inputs, Mapping):  # columns as arrays: the model takes a DataFrame
+            import pandas as pd
+
+            inputs = pd.DataFrame(inputs)
         part = inputs.iloc[rows] if hasattr(inputs, "iloc") else inputs[rows]
         prediction[rows] = np.asarray(estimator.predict(part))
     return prediction, scores
