@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import sys
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -195,7 +193,6 @@ class PredictionLogWriter:
         self.close()
 
     def _run(self) -> None:
-        _yield_to_serving()
         while True:
             with self._lock:
                 while not self._closed:
@@ -229,18 +226,6 @@ class PredictionLogWriter:
                 return 0
             self.written_rows += written
             return written
-
-
-def _yield_to_serving() -> None:
-    """Give the calling (writer) thread the lowest CPU priority, on Linux where a thread has
-    its own: encoding Parquet then waits while the server's threads want the cores, instead
-    of taking one from the event loop when requests arrive together with a flush."""
-    if sys.platform != "linux":
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except OSError as exc:  # not allowed here: write at the normal priority
-        _log.info("prediction log: could not lower the writer thread's priority: %s", exc)
 
 
 def _write_segments(batch: list[Entry | Block]) -> int:
