@@ -8,7 +8,10 @@ to ``/invocations``. Measured, in one run:
 2. mloop at 16 connections, and its peak over 16/32/64 connections;
 3. mloop paced at half of its peak (many connections, each waiting a random few
    milliseconds between requests, so arrivals are spread as from independent clients): p99;
-4. mloop at 16 connections while the alias moves to a new version: failed requests.
+4. mloop at 16 connections while the alias moves to a new version: failed requests;
+5. the floor: a bare ASGI app answering a constant (``floor_app.py``) on the same uvicorn,
+   paced like 3, and how fast and steady the host is (a Python loop, 1 ms sleeps) before
+   and after, so that a run's latencies can be read against what the machine allowed.
 
     .venv/bin/python benchmarks/serving/bench_serving.py [--duration 15]
 """
@@ -273,6 +276,7 @@ def main() -> None:
         "model": args.model,
         "duration_s": args.duration,
         "load_before": [round(x, 1) for x in os.getloadavg()],
+        "host_before": host_probe(),
     }
 
     if not args.skip_peer:
@@ -352,6 +356,9 @@ def main() -> None:
         print("hot swap", figures["hot_swap"], flush=True)
     finally:
         stop(server)
+    figures["floor_at_half_peak"] = floor(figures["mloop_half_peak"], args.duration, record)
+    print("floor (bare app) paced like the half-peak run", figures["floor_at_half_peak"])
+    figures["host_after"] = host_probe()
     if "mlflow_c16" in figures:
         figures["ratio_cpu_per_request_c16"] = round(
             figures["mlflow_c16"]["server_cpu_ms_per_request"]
@@ -366,6 +373,55 @@ def main() -> None:
     print(json.dumps(figures, indent=2))
     print(f"written to {path}")
     shutil.rmtree(work, ignore_errors=True)
+
+
+def host_probe() -> dict[str, Any]:
+    """How fast (a Python loop of 5M additions) and how steady (how late 2 s of 1 ms sleeps
+    wake up: CPU steal and scheduling) this host is now."""
+    start, total = time.perf_counter(), 0
+    for i in range(5_000_000):
+        total += i
+    loop_s = time.perf_counter() - start
+    late: list[float] = []
+    end = time.perf_counter() + 2
+    while time.perf_counter() < end:
+        before = time.perf_counter()
+        time.sleep(0.001)
+        late.append(time.perf_counter() - before - 0.001)
+    late.sort()
+    return {
+        "python_loop_5m_s": round(loop_s, 3),
+        "sleep_1ms_late_p99_ms": round(late[int(0.99 * (len(late) - 1))] * 1000, 2),
+        "sleep_1ms_late_max_ms": round(late[-1] * 1000, 2),
+    }
+
+
+def floor(paced: dict[str, Any], seconds: float, record: dict[str, Any]) -> dict[str, Any]:
+    """The bare app of ``floor_app.py`` on uvicorn, loaded like the paced run ``paced``."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/uvicorn"),
+            "floor_app:app",
+            "--app-dir",
+            str(HERE),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/invocations"
+    try:
+        wait_ready(url, process, timeout=60)
+        return measured(
+            process, lambda: wrk(url, paced["connections"], seconds, paced["wait_ms"], record)
+        )
+    finally:
+        stop(process)
 
 
 def hot_swap(url: str, port: int, seconds: float, record: dict[str, Any]) -> dict[str, Any]:
