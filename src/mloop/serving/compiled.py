@@ -26,10 +26,11 @@ columns would become, which is what scikit-learn gets when the batch falls back 
 
 A final ``LogisticRegression`` or ``LinearRegression`` / ``Ridge`` is repeated too: once
 the transform is in numpy, scikit-learn's validation of the matrix (~0.3 ms a call) costs
-more than its arithmetic. Such a model served bare (no pipeline) is compiled the same way,
-its numeric columns stacked as its validation stacks them; it is checked on its answers. :meth:`CompiledTransform.final_output` computes the same
+more than its arithmetic. :meth:`CompiledTransform.final_output` computes the same
 ``safe_sparse_dot`` / ``@`` plus intercept, then ``expit`` or ``softmax``, and is used only
-after it gave bit for bit the final step's own answer on the probing matrix.
+after it gave bit for bit the final step's own answer on the probing matrix. Such a model
+served bare (no pipeline) is compiled the same way, its numeric columns stacked as its
+validation stacks them, and checked on its answers.
 
 >>> fast = CompiledTransform.of(pipeline[:-1], example, final=pipeline[-1])  # None: not compilable
 >>> matrix = fast(columns)                        # None: let scikit-learn do it
@@ -224,18 +225,15 @@ class CompiledTransform:
                 (v.dtype.str if isinstance(v, np.ndarray) else type(v).__name__)
                 for v in source.values()
             )
-            if key not in self._checked:
-                import pandas as pd
-
-                self._remember(key, lambda: pd.DataFrame(source).dtypes)
+            n, dtypes = len(source[self.columns[0]]), lambda: _frame(source).dtypes
         else:
             if tuple(source.columns) != self.columns:
                 return None
             key = ("frame", *(str(d) for d in source.dtypes))
-            if key not in self._checked:
-                self._remember(key, lambda: source.dtypes)
+            n, dtypes = len(source), lambda: source.dtypes
+        if key not in self._checked:
+            self._remember(key, dtypes)
         kind = self._checked[key]
-        n = len(source) if not isinstance(source, Mapping) else len(source[self.columns[0]])
         return None if kind is None else self._build(source, n, kind)
 
     def final_output(self, matrix: Any) -> Any | None:
@@ -332,6 +330,12 @@ class CompiledTransform:
             _log.info("compiled %s differs from scikit-learn; not used", type(estimator).__name__)
         self._final_checked[(type(matrix), matrix.dtype.str)] = same
         return same
+
+
+def _frame(columns: Mapping[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns)
 
 
 def _identical(got: Any, expected: Any, sparse: bool) -> bool:

@@ -63,15 +63,12 @@ class Block:
         ts = np.repeat(np.asarray(self.ts, dtype="int64"), self.sizes)
         latency = np.repeat(np.asarray(self.latency, dtype="float64"), self.sizes)
         columns = _base_columns(self.model_name, self.model_version, self.ids, ts, latency)
-        for name, chunks in self.columns.items():
-            if type(chunks[0]) is list:  # text: joined, then converted once
-                columns[name] = _arrow([v for chunk in chunks for v in chunk], self.rows)
-            else:
-                columns[name] = _arrow(np.concatenate(chunks), self.rows)
+        for name, chunks in self.columns.items():  # one kind per column: joined, converted once
+            columns[name] = _concat(chunks, self.sizes)
         return pa.table(columns)
 
 
-def numpy_columns(*frames: tuple[str, Any]) -> dict[str, Any] | None:
+def block_columns(*frames: tuple[str, Any]) -> dict[str, Any] | None:
     """``{"input.x": array, ...}`` when every frame is a mapping of 1-D numpy arrays or
     lists (the serving path's columns: numbers as arrays, text as lists)."""
     import numpy as np

@@ -15,9 +15,9 @@ from mloop.core.log import get_logger
 from mloop.store.predictions._tables import (
     Block,
     Entry,
+    block_columns,
     column_kind,
     group_table,
-    numpy_columns,
 )
 from mloop.store.predictions._times import monotonic as _monotonic
 from mloop.store.schema.predictions import PredictionSegment
@@ -111,7 +111,7 @@ class PredictionLogWriter:
         numbers = (int, float, np.integer, np.floating)
         columns = None
         if type(when) is int and isinstance(latency_ms, numbers) and type(request_ids) is list:
-            columns = numpy_columns(("input", inputs), ("feature", features), ("output", outputs))
+            columns = block_columns(("input", inputs), ("feature", features), ("output", outputs))
         with self._lock:
             if not self._pending:
                 self._first_pending = _monotonic()
