@@ -164,8 +164,18 @@ def test_a_linear_final_step_is_compiled_bit_for_bit(final: Any, target: str, sp
         expected = model.predict(batch) if target == "number" else model.predict_proba(batch)
         assert output.dtype == expected.dtype and output.shape == expected.shape
         np.testing.assert_array_equal(output, expected)
+        # from the matrix's entries, without building it: sparse only (a dense product's
+        # sums follow BLAS's order, not the row's)
+        direct = fast.answer(batch)
+        if not sparse:
+            assert direct is None
+            continue
+        assert direct is not None, "a checked sparse product must take the entries path"
+        assert direct.dtype == expected.dtype and direct.shape == expected.shape
+        np.testing.assert_array_equal(direct, expected)
     with_nan = frame_of(20, 9, nan=0.5)  # refused by the model's validation: left to it
     assert fast.final_output(fast(with_nan)) is None
+    assert fast.answer(with_nan) is None
     with pytest.raises(ValueError, match="NaN"):
         model.predict(with_nan)
 
@@ -310,6 +320,38 @@ def test_a_served_pipeline_runs_compiled_with_the_same_answers(
     unseen = batch.assign(carrier="ZZ")  # left to scikit-learn: same answers as ever
     arrays = model_arrays(current.model, unseen, True, runtime.uri, current.transform)
     np.testing.assert_array_equal(arrays["proba"], native.predict_proba(unseen)[:, 1])
+
+
+def test_tied_probabilities_are_predicted_by_the_model_itself(
+    flights: Flights, mloop_home: object
+) -> None:
+    """With every coefficient zero, both classes have probability 0.5 on every row: the
+    answer from the entries cannot say which class wins, so the final step's ``predict``
+    decides, on the matrix built for those rows only then."""
+    version = train(flights)
+    runtime = ModelRuntime(f"models:/delays/{version}")
+    runtime.load()
+    current = runtime._current
+    assert current is not None and current.transform is not None
+    native = current.model.native
+    final = native[-1]
+    final.coef_ = np.zeros_like(final.coef_)
+    final.intercept_ = np.zeros_like(final.intercept_)
+    asked: list[Any] = []
+
+    def predict(matrix: Any) -> Any:  # stands for a tie-break other than the arg-max
+        asked.append(matrix)
+        return np.full(matrix.shape[0], final.classes_[1])
+
+    final.predict = predict
+    batch = flights.test.head(50)
+    columns = {name: batch[name].to_numpy() for name in batch.columns}
+    columns["carrier"] = batch["carrier"].tolist()
+    assert current.transform.answer(columns) is not None  # the entries path is taken
+    arrays = model_arrays(current.model, columns, True, runtime.uri, current.transform)
+    np.testing.assert_array_equal(arrays["proba"], np.full(50, 0.5))
+    np.testing.assert_array_equal(arrays["prediction"], np.full(50, final.classes_[1]))
+    assert len(asked) == 1 and same_matrix(asked[0], native[:-1].transform(batch))
 
 
 def test_a_served_bare_linear_model_runs_compiled_with_the_same_answers(

@@ -30,9 +30,16 @@ more than its arithmetic. :meth:`CompiledTransform.final_output` computes the sa
 ``safe_sparse_dot`` / ``@`` plus intercept, then ``expit`` or ``softmax``, and is used only
 after it gave bit for bit the final step's own answer on the probing matrix. Such a model
 served bare (no pipeline) is compiled the same way, its numeric columns stacked as its
-validation stacks them, and checked on its answers.
+validation stacks them (column-major, as pandas hands them over), and checked on its answers.
+
+With a sparse matrix, :meth:`CompiledTransform.answer` skips the matrix too: scipy's
+checked constructor costs more than everything else for a few rows, and a sparse matrix
+times the coefficients is, per row, the row's products summed one by one in stored order,
+which numpy repeats on each row's entries (values and their columns). It is used only
+after it, too, gave the final step's answer bit for bit on the probing rows.
 
 >>> fast = CompiledTransform.of(pipeline[:-1], example, final=pipeline[-1])  # None: not compilable
+>>> scores = fast.answer(columns)                 # None: build the matrix then
 >>> matrix = fast(columns)                        # None: let scikit-learn do it
 >>> scores = fast.final_output(matrix)            # None: call the final step itself
 """
@@ -152,10 +159,28 @@ class _Linear:
         coef, intercept = self.estimator.coef_, self.estimator.intercept_
         if self.link == "identity":  # LinearModel._decision_function
             return matrix @ (coef if coef.ndim == 1 else coef.T) + intercept
-        from scipy.special import expit
-        from sklearn.utils.extmath import safe_sparse_dot, softmax
+        from sklearn.utils.extmath import safe_sparse_dot
 
-        scores = safe_sparse_dot(matrix, coef.T, dense_output=True) + intercept
+        return self._linked(safe_sparse_dot(matrix, coef.T, dense_output=True) + intercept)
+
+    def of_entries(self, values: Any, where: Any) -> Any:
+        """:meth:`__call__` of the sparse matrix whose row ``i`` holds ``values[i]`` at
+        columns ``where[i]`` (ascending), without building it: a sparse matrix times dense
+        coefficients sums each row's products one by one in stored order, starting from
+        zero, and so does this (an entry the matrix drops for being zero adds a zero)."""
+        coef, intercept = self.estimator.coef_, self.estimator.intercept_
+        weights = coef.T if coef.ndim == 2 else coef[:, None]  # (columns, outputs)
+        products = values[:, :, None] * weights[where]  # (rows, entries, outputs)
+        sums = np.add.accumulate(products, axis=1)[:, -1]
+        sums += 0.0  # -0.0 -> 0.0: a sum that starts from zero is never -0.0
+        if self.link == "identity":
+            return (sums if coef.ndim == 2 else sums.reshape(-1)) + intercept
+        return self._linked(sums + intercept)
+
+    def _linked(self, scores: Any) -> Any:
+        from scipy.special import expit
+        from sklearn.utils.extmath import softmax
+
         if self.link == "softmax":
             return softmax(scores, copy=False)
         positive = scores.reshape(-1)
@@ -186,6 +211,7 @@ class CompiledTransform:
     example: pd.DataFrame
     final: _Linear | None = None
     _checked: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # dtypes -> kind or None
+    _fused: dict[tuple[Any, ...], bool] = field(default_factory=dict)  # dtypes -> of_entries ok
     _final_checked: dict[tuple[Any, ...], bool] = field(default_factory=dict)  # matrix kinds
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -218,6 +244,31 @@ class CompiledTransform:
     def __call__(self, source: Source) -> Any | None:
         """What ``head.transform`` returns for ``source`` (a DataFrame, or columns as arrays
         as they would make one), or None to leave it to scikit-learn."""
+        checked = self._checked_for(source)
+        if checked is None:
+            return None
+        key, n = checked
+        kind = self._checked[key]
+        entries = None if kind is None else self._entries(source, n)
+        return None if entries is None else self._matrix(*entries, n, kind)
+
+    def answer(self, source: Source) -> Any | None:
+        """The final step's answer for ``source`` straight from the entries of its matrix
+        (see :meth:`_Linear.of_entries`), or None: then build the matrix (:meth:`__call__`)
+        and ask :meth:`final_output`. Used only where it gave, on the probing matrix, bit
+        for bit the final step's own answer."""
+        checked = self._checked_for(source)
+        if checked is None or not self._fused.get(checked[0]):
+            return None
+        assert self.final is not None
+        entries = self._entries(source, checked[1])
+        if entries is None or not np.isfinite(entries[0]).all():
+            return None  # NaN or inf: scikit-learn's validation refuses it, let it say so
+        return self.final.of_entries(*entries)
+
+    def _checked_for(self, source: Source) -> tuple[tuple[Any, ...], int] | None:
+        """The dtype key of ``source`` (checked against scikit-learn on first sight) and its
+        row count; None for other columns."""
         if isinstance(source, Mapping):
             if tuple(source) != self.columns:
                 return None
@@ -233,8 +284,7 @@ class CompiledTransform:
             n, dtypes = len(source), lambda: source.dtypes
         if key not in self._checked:
             self._remember(key, dtypes)
-        kind = self._checked[key]
-        return None if kind is None else self._build(source, n, kind)
+        return key, n
 
     def final_output(self, matrix: Any) -> Any | None:
         """The final step's ``predict_proba`` (a classifier) or ``predict`` (a regression)
@@ -249,19 +299,33 @@ class CompiledTransform:
     def _remember(self, key: tuple[Any, ...], dtypes: Any) -> None:
         with self._lock:
             if key not in self._checked:
-                self._checked[key] = self._check(dtypes())
+                self._checked[key], self._fused[key] = self._check(dtypes())
 
     def _build(self, frame: Source, n: int, kind: Any) -> Any | None:
+        entries = self._entries(frame, n)
+        return None if entries is None else self._matrix(*entries, n, kind)
+
+    def _entries(self, frame: Source, n: int) -> tuple[Any, Any] | None:
+        """Each row's values and their columns (ascending), zeros included."""
         parts = []
         for block in self.blocks:
             got = block.slots(frame, n)
             if got is None:
                 return None
             parts.append(got)
+        if len(parts) == 1:
+            values, where = parts[0]
+            return np.asarray(values), np.broadcast_to(where, (n, np.shape(where)[-1]))
         values = np.concatenate([np.asarray(v) for v, _ in parts], axis=1)
         where = np.concatenate([np.broadcast_to(w, (n, np.shape(w)[-1])) for _, w in parts], 1)
+        return values, where
+
+    def _matrix(self, values: Any, where: Any, n: int, kind: Any) -> Any:
         if not self.sparse:
-            dense = np.zeros((n, self.width), dtype=values.dtype)
+            # a bare model's validation makes a DataFrame column-major; a matrix product's
+            # sums depend on the layout, so the compiled matrix is laid out the same way
+            order = "F" if self.bare else "C"
+            dense = np.zeros((n, self.width), dtype=values.dtype, order=order)
             dense[np.arange(n)[:, None], where] = values
             return dense
         kept = values != 0  # stacking drops zeros of dense blocks (NaN is kept)
@@ -272,26 +336,30 @@ class CompiledTransform:
             (values[kept], where[kept].astype(index), indptr.astype(index)), shape=(n, self.width)
         )
 
-    def _check(self, dtypes: pd.Series) -> Any | None:
+    def _check(self, dtypes: pd.Series) -> tuple[Any | None, bool]:
         """Compare with scikit-learn's own transform on probing rows of these dtypes (and the
-        final step's answer on that matrix)."""
+        final step's answer on that matrix, built and from its entries): the matrix kind to
+        build (None: leave it to scikit-learn) and whether :meth:`answer` may be used."""
         if self.bare:  # the columns stacked as the model's validation stacks them
-            return self._check_bare(dtypes)
+            return self._check_bare(dtypes), False
         try:
             probe = _probe_rows(self.example, self.blocks).astype(dtypes.to_dict())
             expected = self.head.transform(probe)
             kind = type(expected) if self.sparse else None
-            got = self._build(probe, len(probe), kind)
+            entries = self._entries(probe, len(probe))
+            got = None if entries is None else self._matrix(*entries, len(probe), kind)
             same = got is not None and _identical(got, expected, self.sparse)
         except Exception as exc:  # a probe scikit-learn refuses: nothing to compare with
             _log.info("compiled transform not used for %s: %s", list(dtypes), exc)
-            return None
+            return None, False
         if not same:
             _log.info("compiled transform differs from scikit-learn for %s; not used", list(dtypes))
-            return None
-        if self.final is not None:
-            self._check_final(self.final, got)
-        return kind if self.sparse else np.ndarray
+            return None, False
+        fused = False
+        if self.final is not None and self._check_final(self.final, got) and self.sparse:
+            assert entries is not None
+            fused = self._same_answer(self.final, got, self.final.of_entries(*entries))
+        return (kind if self.sparse else np.ndarray), fused
 
     def _check_bare(self, dtypes: pd.Series) -> Any | None:
         """A bare model is compared on its answers: compiled on the stacked columns against
@@ -309,26 +377,34 @@ class CompiledTransform:
     def _check_final(self, final: _Linear, matrix: Any, inputs: Any = None) -> bool:
         """Whether the compiled final step on ``matrix`` gives its estimator's own answer
         (on ``inputs``, the DataFrame a bare model takes, or else on the same matrix)."""
+        try:
+            same = self._same_answer(final, inputs if inputs is not None else matrix, final(matrix))
+        except Exception as exc:  # the compiled step refuses the probe: leave it to the model
+            _log.info("compiled %s not used: %s", type(final.estimator).__name__, exc)
+            same = False
+        self._final_checked[(type(matrix), matrix.dtype.str)] = same
+        return same
+
+    @staticmethod
+    def _same_answer(final: _Linear, given: Any, got: Any) -> bool:
+        """Whether ``got`` is bit for bit what ``final``'s estimator answers for ``given``."""
         estimator = final.estimator
-        given = matrix if inputs is None else inputs
         try:
             if final.link == "identity":
                 expected = estimator.predict(given)
             else:
                 expected = estimator.predict_proba(given)
-            got = final(matrix)
-            same = (
-                isinstance(expected, np.ndarray)
-                and got.shape == expected.shape
-                and got.dtype == expected.dtype
-                and bool(np.array_equal(got, expected, equal_nan=True))
-            )
         except Exception as exc:  # the estimator refuses the probe: leave it to it
             _log.info("compiled %s not used: %s", type(estimator).__name__, exc)
-            same = False
+            return False
+        same = (
+            isinstance(expected, np.ndarray)
+            and got.shape == expected.shape
+            and got.dtype == expected.dtype
+            and bool(np.array_equal(got, expected, equal_nan=True))
+        )
         if not same:
             _log.info("compiled %s differs from scikit-learn; not used", type(estimator).__name__)
-        self._final_checked[(type(matrix), matrix.dtype.str)] = same
         return same
 
 

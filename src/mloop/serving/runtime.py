@@ -12,6 +12,7 @@ started with, so a swap under load fails no request.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,11 +115,11 @@ class ModelRuntime:
         """Swap in the version the alias names now, if it moved; True when it swapped."""
         if self.alias is None:
             return False
-        from mloop.registry import get_version, load_model
+        from mloop.registry import load_model, version_number
 
         with self._swap_lock:
             current = self._current
-            target = str(get_version(self.name, self.alias).version)
+            target = str(version_number(self.name, self.alias))
             if current is not None and target == current.version:
                 return False
             model = load_model(f"models:/{self.name}/{target}")
@@ -199,22 +200,26 @@ def model_arrays(
 
     inputs = _model_inputs(model, frame, uri)
     native = model.native
-    scores = compiled = None
-    matrix = transform(inputs) if transform is not None else None
-    if matrix is not None:
-        assert transform is not None
-        compiled = transform.final_output(matrix)
-        if compiled is None and transform.bare:  # a bare model takes its columns as they are
-            matrix = None
-    if matrix is None and isinstance(inputs, Mapping):
+    scores = compiled = matrix = None
+    if transform is not None:
+        compiled = transform.answer(inputs)  # no matrix at all, where that is exact
+        if compiled is None:
+            matrix = transform(inputs)
+            compiled = transform.final_output(matrix) if matrix is not None else None
+            if compiled is None and transform.bare:  # a bare model takes its columns as are
+                matrix = None
+    if matrix is None and compiled is None and isinstance(inputs, Mapping):
         import pandas as pd
 
         inputs = pd.DataFrame(inputs)
-    if matrix is not None:  # the pipeline's final step on the same matrix it would get
+    if matrix is not None or compiled is not None:  # the final step on its matrix
         assert transform is not None
         final = native if transform.bare else native[-1]
         if proba and hasattr(final, "predict_proba"):
-            ties = inputs if transform.bare else matrix  # what its predict takes
+            # what its predict takes, for rows where two classes tie (built only then)
+            ties = inputs if transform.bare else matrix
+            if ties is None:
+                ties = functools.partial(transform, inputs)
             prediction, scores = _answers(final, ties, compiled)
         else:
             prediction = np.asarray(final.predict(matrix) if compiled is None else compiled)
@@ -314,6 +319,15 @@ _DECIDED_BY_PROBA = {
 }
 
 
+def _frame_of(inputs: Any) -> Any:
+    """Columns as arrays become the DataFrame the model takes; anything else stays."""
+    if isinstance(inputs, Mapping):
+        import pandas as pd
+
+        return pd.DataFrame(inputs)
+    return inputs
+
+
 def decided_by_proba(estimator: Any) -> bool:
     """Whether ``estimator.predict`` is the class of highest ``predict_proba`` (ties aside)."""
     kind = type(estimator)
@@ -322,7 +336,8 @@ def decided_by_proba(estimator: Any) -> bool:
 
 def _answers(estimator: Any, inputs: Any, scores: Any = None) -> tuple[Any, Any]:
     """``(predict(inputs), predict_proba(inputs))`` with one model call where that is exact
-    (``scores``: ``predict_proba(inputs)`` when already known, e.g. compiled).
+    (``scores``: ``predict_proba(inputs)`` when already known, e.g. compiled; ``inputs``
+    may then be a function that makes them, called only if a tie needs them).
 
     For the classifiers of :data:`_DECIDED_BY_PROBA` (single output) the prediction is the
     class of highest probability; rows where two classes tie (or the probabilities are not
@@ -348,10 +363,7 @@ def _answers(estimator: Any, inputs: Any, scores: Any = None) -> tuple[Any, Any]
     prediction = classes.take(best)
     if unsure.any():
         rows = np.flatnonzero(unsure)
-        if isinstance(inputs, Mapping):  # columns as arrays: the model takes a DataFrame
-            import pandas as pd
-
-            inputs = pd.DataFrame(inputs)
+        inputs = _frame_of(inputs() if callable(inputs) else inputs)
         part = inputs.iloc[rows] if hasattr(inputs, "iloc") else inputs[rows]
         prediction[rows] = np.asarray(estimator.predict(part))
     return prediction, scores
