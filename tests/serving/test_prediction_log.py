@@ -170,6 +170,23 @@ def test_text_columns_logged_as_lists_gather_in_one_block_with_their_values() ->
     assert pd.isna(frame["input.carrier"][3]) and frame["input.distance"].tolist()[2:4] == [1, 1.5]
 
 
+def test_latency_per_row_gathers_in_a_block_and_reads_back_per_row() -> None:
+    """The server logs each row's own latency (requests of one batch arrived at different
+    times): those batches gather in one block too, apart from batches timed as a whole."""
+    writer = PredictionLogWriter(flush_rows=10_000, flush_seconds=60)
+    ms = int(DAY1.timestamp() * 1000)
+    for b in range(10):
+        latency = np.array([b + 0.25, b + 0.5])
+        writer.log("m", "1", [f"l{b}-0", f"l{b}-1"], {"x": np.array([b, b])}, {}, latency, ts=ms)
+    writer.log("m", "1", ["whole-0", "whole-1"], {"x": np.array([0, 0])}, {}, 9.0, ts=ms)
+    assert [type(p).__name__ for p in writer._pending] == ["Block", "Block"]
+    with pytest.raises(InvalidInput, match=r"latency_ms has 3 values .* for 2 request ids"):
+        writer.log("m", "1", ["a", "b"], {"x": np.array([1, 2])}, {}, np.ones(3))
+    assert writer.flush() == 22
+    frame = read_predictions("m").set_index("request_id")["latency_ms"]
+    assert frame["l0-0"] == 0.25 and frame["l9-1"] == 9.5 and frame["whole-1"] == 9.0
+
+
 def test_interleaved_versions_and_kinds_of_batches_each_read_back_whole() -> None:
     """A canary logs two versions in turn, and a graph may log DataFrames: each version's
     numpy batches gather in one block (one segment per flush), the rest as before."""

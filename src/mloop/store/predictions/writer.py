@@ -108,9 +108,20 @@ class PredictionLogWriter:
         import numpy as np
 
         when = now_ms() if ts is None else ts
+        per_row = isinstance(latency_ms, np.ndarray) and latency_ms.ndim == 1
+        if per_row and (len(latency_ms) != rows or latency_ms.dtype.kind not in "iuf"):
+            raise InvalidInput(
+                f"prediction log of {model_name!r}: latency_ms has {len(latency_ms)} values of "
+                f"dtype {latency_ms.dtype} for {rows} request ids; give one number per row, "
+                "or one for the batch."
+            )
         numbers = (int, float, np.integer, np.floating)
         columns = None
-        if type(when) is int and isinstance(latency_ms, numbers) and type(request_ids) is list:
+        if (
+            type(when) is int
+            and (per_row or isinstance(latency_ms, numbers))
+            and type(request_ids) is list
+        ):
             columns = block_columns(("input", inputs), ("feature", features), ("output", outputs))
         with self._lock:
             if not self._pending:
@@ -130,12 +141,15 @@ class PredictionLogWriter:
                 self._pending.append(entry)
             else:
                 shape = tuple((name, column_kind(values)) for name, values in columns.items())
-                key = (str(model_name), str(model_version), shape)
+                key = (str(model_name), str(model_version), per_row, shape)
                 block = self._blocks.get(key)
                 if block is None:
-                    block = self._blocks[key] = Block(str(model_name), str(model_version))
+                    block = Block(str(model_name), str(model_version), per_row)
+                    self._blocks[key] = block
                     self._pending.append(block)
-                block.add(request_ids, when, float(latency_ms), columns, rows)
+                block.add(
+                    request_ids, when, latency_ms if per_row else float(latency_ms), columns, rows
+                )
             self._pending_rows += rows
             while self._pending_rows > self.max_pending_rows and len(self._pending) > 1:
                 dropped = self._pending.pop(0)
