@@ -88,6 +88,25 @@ def test_alias_moves_and_deletions_are_audited_with_from_and_to(db_url: str) -> 
     assert [e.action for e in entries[3:]] == ["version.create", "version.create"]
 
 
+def test_version_number_follows_the_alias_as_it_moves(db_url: str) -> None:
+    """What a server polls: the number an alias points to now, with the same errors."""
+    X, y = _data()
+    for _ in range(2):
+        with mloop.start_run():
+            mloop.log_model(LogisticRegression().fit(X, y), "model", registered_model_name="m")
+    mloop.registry.set_alias("m", "champion", 1)
+    assert mloop.registry.version_number("m", "champion") == 1
+    mloop.registry.set_alias("m", "champion", 2)
+    assert mloop.registry.version_number("m", "champion") == 2
+    assert mloop.registry.version_number("m", "latest") == 2
+    assert mloop.registry.version_number("m", 1) == 1
+    mloop.registry.delete_alias("m", "champion")
+    with pytest.raises(NotFound, match="no alias 'champion'"):
+        mloop.registry.version_number("m", "champion")
+    with pytest.raises(NotFound, match="model 'n' does not exist"):
+        mloop.registry.version_number("n", "champion")
+
+
 def test_unknown_models_versions_and_aliases_are_clear_errors() -> None:
     X, y = _data()
     with mloop.start_run():

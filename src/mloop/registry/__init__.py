@@ -27,6 +27,7 @@ from mloop.registry.versions import (
     set_alias,
     set_version_tag,
     update_version,
+    version_number,
 )
 
 __all__ = [
@@ -53,4 +54,5 @@ __all__ = [
     "set_alias",
     "set_version_tag",
     "update_version",
+    "version_number",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from mloop.core.clock import now_ms
@@ -197,6 +197,27 @@ def resolve(conn: Connection, name: str, version_or_alias: int | str) -> int:
             )
         )
     return int(version)
+
+
+_ALIAS_VERSION = select(ModelAlias.version).where(
+    ModelAlias.name == bindparam("name"), ModelAlias.alias == bindparam("alias")
+)  # built once: a poller asks it every second or so
+
+
+def version_number(
+    name: str, version_or_alias: int | str, store: MetadataStore | None = None
+) -> int:
+    """The number of the version an alias (or ``latest``, or a number) points to now: one
+    light query when the alias exists, for servers that poll it (:func:`get_version` reads
+    the whole version, its tags and aliases)."""
+    store = store or get_store()
+    text = str(version_or_alias)
+    with store.read() as conn:
+        if not text.isdigit() and text != "latest":
+            found = conn.execute(_ALIAS_VERSION, {"name": name, "alias": text}).scalar()
+            if found is not None:
+                return int(found)
+        return resolve(conn, name, version_or_alias)  # numbers, latest, and the errors
 
 
 def get_version(
