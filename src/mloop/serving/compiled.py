@@ -324,8 +324,10 @@ class CompiledTransform:
         if not self.sparse:
             # a bare model's validation makes a DataFrame column-major; a matrix product's
             # sums depend on the layout, so the compiled matrix is laid out the same way
-            order = "F" if self.bare else "C"
-            dense = np.zeros((n, self.width), dtype=values.dtype, order=order)
+            if self.bare:
+                dense = np.zeros((n, self.width), dtype=values.dtype, order="F")
+            else:
+                dense = np.zeros((n, self.width), dtype=values.dtype)
             dense[np.arange(n)[:, None], where] = values
             return dense
         kept = values != 0  # stacking drops zeros of dense blocks (NaN is kept)
