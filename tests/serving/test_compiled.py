@@ -176,6 +176,22 @@ def test_a_linear_final_step_is_compiled_bit_for_bit(final: Any, target: str, sp
     with_nan = frame_of(20, 9, nan=0.5)  # refused by the model's validation: left to it
     assert fast.final_output(fast(with_nan)) is None
     assert fast.answer(with_nan) is None
+    if sparse and target != "three":  # a few rows: one by one in Python floats, same bits
+        assert fast._rows is not None and all(fast._by_row.values())
+        rows_path, calls = fast._rows, []
+        fast._rows = lambda columns, n: calls.append(n) or rows_path(columns, n)  # type: ignore[assignment]
+        for rows in (1, 2, 5, 16, 17):
+            batch = frame_of(rows, 100 + rows)
+            expected = model.predict(batch) if target == "number" else model.predict_proba(batch)
+            np.testing.assert_array_equal(fast.answer(batch), expected)
+        assert calls == [1, 2, 5, 16]  # 17 rows: numpy's turn
+        extreme = frame_of(4, 7).assign(distance=[1e300, -1e300, 5e-324, -0.0])
+        expected = model.predict(extreme) if target == "number" else model.predict_proba(extreme)
+        np.testing.assert_array_equal(fast.answer(extreme), expected)
+        assert fast.answer(frame_of(3, 5, nan=1.0)) is None
+        assert fast.answer(frame_of(3, 5, unknown=1.0)) is None
+    else:
+        assert fast._rows is None
     with pytest.raises(ValueError, match="NaN"):
         model.predict(with_nan)
 
@@ -317,6 +333,12 @@ def test_a_served_pipeline_runs_compiled_with_the_same_answers(
         arrays, _ = runtime.predict_arrays(source)
         np.testing.assert_array_equal(arrays["proba"], native.predict_proba(batch)[:, 1])
         np.testing.assert_array_equal(arrays["prediction"], native.predict(batch))
+    assert all(current.transform._by_row.values())  # a few rows: in Python floats
+    for rows in (1, 3):
+        few = {name: values[:rows] for name, values in columns.items()}
+        arrays, _ = runtime.predict_arrays(few)
+        np.testing.assert_array_equal(arrays["proba"], native.predict_proba(batch[:rows])[:, 1])
+        np.testing.assert_array_equal(arrays["prediction"], native.predict(batch[:rows]))
     unseen = batch.assign(carrier="ZZ")  # left to scikit-learn: same answers as ever
     arrays = model_arrays(current.model, unseen, True, runtime.uri, current.transform)
     np.testing.assert_array_equal(arrays["proba"], native.predict_proba(unseen)[:, 1])

@@ -46,6 +46,7 @@ after it, too, gave the final step's answer bit for bit on the probing rows.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 
 _log = get_logger("mloop.serving")
 _FLOATS = ("float64", "float32", "float16")  # the dtypes scikit-learn's scalers keep
+_FEW_ROWS = 16  # up to this many rows, answer() works row by row in Python floats
 
 
 def _dtype(source: Any, name: str) -> Any:
@@ -188,6 +190,82 @@ class _Linear:
         return np.stack([1 - positive, positive], axis=1)
 
 
+@dataclass(frozen=True)
+class _RowByRow:
+    """:meth:`_Linear.of_entries` for a few rows in Python floats: a binary logistic
+    regression or a one-output regression after a sparse transform of float64 numbers.
+
+    Python's float arithmetic is the same IEEE double arithmetic as numpy's float64 (and
+    ``math.exp`` is the C library's ``exp`` that scipy's ``expit`` calls), so the same
+    operations in the same order give the same bits; what it saves is numpy's cost per
+    call, which is nearly all of the cost of a batch of one to a few rows.
+    """
+
+    blocks: list[_Block]
+    weights: list[float]
+    intercept: float
+    logistic: bool
+    means: dict[int, tuple[list[float] | None, list[float] | None]]  # per numbers block
+
+    @classmethod
+    def of(cls, blocks: list[_Block], final: _Linear) -> _RowByRow | None:
+        coef, intercept = final.estimator.coef_, final.estimator.intercept_
+        logistic = final.link == "logistic"
+        if final.link == "softmax" or (coef.ndim == 2) != logistic or coef.dtype != np.float64:
+            return None  # several outputs, or coefficients not in float64
+        if any(isinstance(b, _OneHot) and b.dtype != np.float64 for b in blocks):
+            return None
+        means = {}
+        for i, block in enumerate(blocks):
+            if isinstance(block, _Numbers):
+                means[i] = tuple(
+                    None if v is None else np.asarray(v, dtype=np.float64).tolist()
+                    for v in (block.mean, block.scale)
+                )
+        weights = coef.reshape(-1).tolist()
+        bias = float(np.asarray(intercept, dtype=np.float64).reshape(-1)[0])
+        return cls(blocks, weights, bias, logistic, means)  # type: ignore[arg-type]
+
+    def __call__(self, columns: Mapping[str, list[Any]], n: int) -> Any | None:
+        """The answer for ``n`` rows of ``columns`` (Python lists), or None for a value the
+        matrix path must see (an unseen or unhashable category, NaN or infinity)."""
+        weights = self.weights
+        answers: list[Any] = []
+        for i in range(n):
+            total = 0.0  # a row's products in stored (column) order, as a sparse product sums
+            for b, block in enumerate(self.blocks):
+                if isinstance(block, _OneHot):
+                    for name, lookup in zip(block.columns, block.lookups, strict=True):
+                        try:
+                            slot = lookup.get(columns[name][i])
+                        except TypeError:  # an unhashable value
+                            return None
+                        if slot is None:
+                            return None
+                        total += weights[slot]  # the entry is 1.0
+                    continue
+                mean, scale = self.means[b]
+                for j, name in enumerate(block.columns):
+                    x = float(columns[name][i])
+                    if mean is not None:
+                        x -= mean[j]
+                    if scale is not None:
+                        x /= scale[j]
+                    if not math.isfinite(x):
+                        return None
+                    total += x * weights[block.offset + j]
+            score = total + self.intercept
+            if not self.logistic:
+                answers.append(score)
+                continue
+            try:
+                positive = 1.0 / (1.0 + math.exp(-score))
+            except OverflowError:  # exp(-score) is infinite: expit gives 0
+                positive = 0.0
+            answers.append((1.0 - positive, positive))
+        return np.array(answers, dtype=np.float64)
+
+
 def _linear(final: Any) -> _Linear | None:
     from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
@@ -212,6 +290,8 @@ class CompiledTransform:
     final: _Linear | None = None
     _checked: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # dtypes -> kind or None
     _fused: dict[tuple[Any, ...], bool] = field(default_factory=dict)  # dtypes -> of_entries ok
+    _by_row: dict[tuple[Any, ...], bool] = field(default_factory=dict)  # dtypes -> _RowByRow ok
+    _rows: _RowByRow | None = None
     _final_checked: dict[tuple[Any, ...], bool] = field(default_factory=dict)  # matrix kinds
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -234,7 +314,8 @@ class CompiledTransform:
         if list(example.columns) != list(columns):
             return None
         example = example.reset_index(drop=True)
-        return cls(head, tuple(columns), blocks, width, sparse, example, linear)
+        rows = _RowByRow.of(blocks, linear) if linear is not None and sparse else None
+        return cls(head, tuple(columns), blocks, width, sparse, example, linear, _rows=rows)
 
     @property
     def bare(self) -> bool:
@@ -261,7 +342,12 @@ class CompiledTransform:
         if checked is None or not self._fused.get(checked[0]):
             return None
         assert self.final is not None
-        entries = self._entries(source, checked[1])
+        key, n = checked
+        if n <= _FEW_ROWS and self._rows is not None and self._by_row.get(key):
+            answer = self._rows(_lists(source), n)
+            if answer is not None:
+                return answer
+        entries = self._entries(source, n)
         if entries is None or not np.isfinite(entries[0]).all():
             return None  # NaN or inf: scikit-learn's validation refuses it, let it say so
         return self.final.of_entries(*entries)
@@ -299,7 +385,7 @@ class CompiledTransform:
     def _remember(self, key: tuple[Any, ...], dtypes: Any) -> None:
         with self._lock:
             if key not in self._checked:
-                self._checked[key], self._fused[key] = self._check(dtypes())
+                self._checked[key], self._fused[key], self._by_row[key] = self._check(dtypes())
 
     def _build(self, frame: Source, n: int, kind: Any) -> Any | None:
         entries = self._entries(frame, n)
@@ -338,12 +424,13 @@ class CompiledTransform:
             (values[kept], where[kept].astype(index), indptr.astype(index)), shape=(n, self.width)
         )
 
-    def _check(self, dtypes: pd.Series) -> tuple[Any | None, bool]:
+    def _check(self, dtypes: pd.Series) -> tuple[Any | None, bool, bool]:
         """Compare with scikit-learn's own transform on probing rows of these dtypes (and the
-        final step's answer on that matrix, built and from its entries): the matrix kind to
-        build (None: leave it to scikit-learn) and whether :meth:`answer` may be used."""
+        final step's answer on that matrix, built, from its entries and row by row): the
+        matrix kind to build (None: leave it to scikit-learn), and whether :meth:`answer`
+        may be used, and row by row."""
         if self.bare:  # the columns stacked as the model's validation stacks them
-            return self._check_bare(dtypes), False
+            return self._check_bare(dtypes), False, False
         try:
             probe = _probe_rows(self.example, self.blocks).astype(dtypes.to_dict())
             expected = self.head.transform(probe)
@@ -353,15 +440,18 @@ class CompiledTransform:
             same = got is not None and _identical(got, expected, self.sparse)
         except Exception as exc:  # a probe scikit-learn refuses: nothing to compare with
             _log.info("compiled transform not used for %s: %s", list(dtypes), exc)
-            return None, False
+            return None, False, False
         if not same:
             _log.info("compiled transform differs from scikit-learn for %s; not used", list(dtypes))
-            return None, False
-        fused = False
+            return None, False, False
+        fused = by_row = False
         if self.final is not None and self._check_final(self.final, got) and self.sparse:
             assert entries is not None
             fused = self._same_answer(self.final, got, self.final.of_entries(*entries))
-        return (kind if self.sparse else np.ndarray), fused
+            if fused and self._rows is not None and entries[0].dtype == np.float64:
+                rows = self._rows(_lists(probe), len(probe))
+                by_row = rows is not None and self._same_answer(self.final, got, rows)
+        return (kind if self.sparse else np.ndarray), fused, by_row
 
     def _check_bare(self, dtypes: pd.Series) -> Any | None:
         """A bare model is compared on its answers: compiled on the stacked columns against
@@ -408,6 +498,13 @@ class CompiledTransform:
         if not same:
             _log.info("compiled %s differs from scikit-learn; not used", type(estimator).__name__)
         return same
+
+
+def _lists(source: Source) -> dict[str, list[Any]]:
+    """Each column as a Python list (numbers as Python ints and floats)."""
+    if isinstance(source, Mapping):
+        return {k: v if type(v) is list else v.tolist() for k, v in source.items()}
+    return {str(k): source[k].tolist() for k in source.columns}
 
 
 def _frame(columns: Mapping[str, Any]) -> pd.DataFrame:
