@@ -193,7 +193,9 @@ class _Linear:
 @dataclass(frozen=True)
 class _RowByRow:
     """:meth:`_Linear.of_entries` for a few rows in Python floats: a binary logistic
-    regression or a one-output regression after a sparse transform of float64 numbers.
+    regression or a one-output regression after a sparse transform of float64 numbers, or
+    served bare on float64 columns (where the check also tells whether the BLAS product it
+    replaces sums a row in column order, as here).
 
     Python's float arithmetic is the same IEEE double arithmetic as numpy's float64 (and
     ``math.exp`` is the C library's ``exp`` that scipy's ``expit`` calls), so the same
@@ -314,7 +316,7 @@ class CompiledTransform:
         if list(example.columns) != list(columns):
             return None
         example = example.reset_index(drop=True)
-        rows = _RowByRow.of(blocks, linear) if linear is not None and sparse else None
+        rows = _RowByRow.of(blocks, linear) if linear is not None else None
         return cls(head, tuple(columns), blocks, width, sparse, example, linear, _rows=rows)
 
     @property
@@ -339,14 +341,16 @@ class CompiledTransform:
         and ask :meth:`final_output`. Used only where it gave, on the probing matrix, bit
         for bit the final step's own answer."""
         checked = self._checked_for(source)
-        if checked is None or not self._fused.get(checked[0]):
+        if checked is None:
             return None
-        assert self.final is not None
         key, n = checked
         if n <= _FEW_ROWS and self._rows is not None and self._by_row.get(key):
             answer = self._rows(_lists(source), n)
             if answer is not None:
                 return answer
+        if not self._fused.get(key):
+            return None
+        assert self.final is not None
         entries = self._entries(source, n)
         if entries is None or not np.isfinite(entries[0]).all():
             return None  # NaN or inf: scikit-learn's validation refuses it, let it say so
@@ -430,7 +434,7 @@ class CompiledTransform:
         matrix kind to build (None: leave it to scikit-learn), and whether :meth:`answer`
         may be used, and row by row."""
         if self.bare:  # the columns stacked as the model's validation stacks them
-            return self._check_bare(dtypes), False, False
+            return self._check_bare(dtypes)
         try:
             probe = _probe_rows(self.example, self.blocks).astype(dtypes.to_dict())
             expected = self.head.transform(probe)
@@ -453,18 +457,24 @@ class CompiledTransform:
                 by_row = rows is not None and self._same_answer(self.final, got, rows)
         return (kind if self.sparse else np.ndarray), fused, by_row
 
-    def _check_bare(self, dtypes: pd.Series) -> Any | None:
-        """A bare model is compared on its answers: compiled on the stacked columns against
-        its own on the probing DataFrame."""
+    def _check_bare(self, dtypes: pd.Series) -> tuple[Any | None, bool, bool]:
+        """A bare model is compared on its answers: compiled on the stacked columns (and row
+        by row) against its own on the probing DataFrame."""
         try:
             probe = _probe_rows(self.example, self.blocks).astype(dtypes.to_dict())
             matrix = self._build(probe, len(probe), None)
         except Exception as exc:  # dtypes the probe cannot take: nothing to compare with
             _log.info("compiled model not used for %s: %s", list(dtypes), exc)
-            return None
+            return None, False, False
         if matrix is None or self.final is None:
-            return None
-        return np.ndarray if self._check_final(self.final, matrix, probe) else None
+            return None, False, False
+        if not self._check_final(self.final, matrix, probe):
+            return None, False, False
+        by_row = False
+        if self._rows is not None and matrix.dtype == np.float64:
+            rows = self._rows(_lists(probe), len(probe))
+            by_row = rows is not None and self._same_answer(self.final, probe, rows)
+        return np.ndarray, False, by_row
 
     def _check_final(self, final: _Linear, matrix: Any, inputs: Any = None) -> bool:
         """Whether the compiled final step on ``matrix`` gives its estimator's own answer
