@@ -43,6 +43,33 @@ def test_an_idle_single_request_is_not_held_back_for_a_batch(
         assert client.service._batchers["delays"].waits == 0
 
 
+def test_a_batch_waits_for_as_many_requests_as_were_in_flight_lately() -> None:
+    """Under load the worker holds a batch until as many requests queue as were in flight
+    at once lately, and goes as soon as they have (not at the end of the wait)."""
+    sizes: list[int] = []
+
+    def run(items: list[serving.batcher.Item]) -> list[object]:
+        sizes.append(len(items))
+        return [item.payload for item in items]
+
+    async def scenario() -> list[object]:
+        batcher = MicroBatcher(run, max_batch_rows=64, max_wait_ms=5_000)
+        await asyncio.gather(*(batcher.submit(i, 1) for i in range(8)))  # 8 in flight at once
+
+        async def spaced(i: int) -> object:
+            await asyncio.sleep(0.002 * i)
+            return await batcher.submit(i, 1)
+
+        # a wait that ran to its end would take 5 s: the 8th arrival ends it
+        results = await asyncio.wait_for(asyncio.gather(*(spaced(i) for i in range(8))), 2.5)
+        await batcher.drain()
+        assert batcher.waits >= 1
+        return list(results)
+
+    assert asyncio.run(scenario()) == list(range(8))
+    assert sizes[-1] == 8  # the spaced requests went as one batch
+
+
 def _slow_batch(items: list[serving.batcher.Item]) -> list[object]:
     time.sleep(0.3)
     return [item.payload for item in items]

@@ -80,6 +80,8 @@ class MicroBatcher:
         self._thread_cpu: float | None = None  # moving average: CPU s of a batch in the thread
         self._inline_wall: float | None = None  # ... and wall s of a batch run on the loop
         self._since_probe = 0  # thread batches since inline was last found too slow
+        self._filled: asyncio.Future[None] | None = None  # resolved when the batch is full
+        self._fill_target = 0
 
     def _finished(self, _future: asyncio.Future[Any]) -> None:
         self._inflight -= 1
@@ -117,6 +119,8 @@ class MicroBatcher:
         self._window_peak = max(self._window_peak, self._inflight)
         assert self._wakeup is not None
         self._wakeup.set()
+        if self._filled is not None and len(self._queue) >= self._fill_target:
+            _resolve(self._filled)
         if timeout is None:
             return await future
         timer = asyncio.get_running_loop().call_later(timeout, self._expire, future, timeout)
@@ -139,22 +143,23 @@ class MicroBatcher:
         return max(self._recent_peak, self._window_peak)
 
     async def _fill(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wait (at most ``max_wait``) until as many requests queue as were in flight lately."""
-        assert self._wakeup is not None
+        """Wait (at most ``max_wait``) until as many requests queue as were in flight lately.
+
+        One future and one timer per wait (``submit`` resolves the future when the queue is
+        long enough): ``asyncio.wait_for`` would make a task per wake-up, which costs as
+        much as the rest of a one-row batch."""
         target = min(self._expected(), self.max_batch_rows)
         if len(self._queue) >= target:
             return
         self.waits += 1
-        deadline = loop.time() + self.max_wait
-        while len(self._queue) < target:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), remaining)
-            except TimeoutError:
-                return
+        filled = loop.create_future()
+        self._filled, self._fill_target = filled, target
+        timer = loop.call_later(self.max_wait, _resolve, filled)
+        try:
+            await filled
+        finally:
+            timer.cancel()
+            self._filled = None
 
     def _take(self) -> list[Item]:
         items: list[Item] = []
@@ -257,3 +262,8 @@ class MicroBatcher:
             except TimeoutError:
                 self._task.cancel()
         self._executor.shutdown(wait=True)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
