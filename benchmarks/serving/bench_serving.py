@@ -11,23 +11,28 @@ to ``/invocations``. Measured, in one run:
 4. mloop at 16 connections while the alias moves to a new version: failed requests;
 5. the floor: a bare ASGI app answering a constant (``floor_app.py``) on the same uvicorn,
    paced like 3, and how fast and steady the host is (a Python loop, 1 ms sleeps) before
-   and after, so that a run's latencies can be read against what the machine allowed.
+   and after, so that a run's latencies can be read against what the machine allowed;
+6. 3 and 5 again ``--repeats`` times in turns (mloop, floor, mloop, ...): medians, and the
+   p99 of each pair measured in the same phase of the host.
 
-    .venv/bin/python benchmarks/serving/bench_serving.py [--duration 15]
+    .venv/bin/python benchmarks/serving/bench_serving.py [--duration 15] [--repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -262,6 +267,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per wrk run")
     parser.add_argument("--skip-peer", action="store_true", help="measure mloop only")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="paced runs at half of peak, each followed by the floor paced alike",
+    )
     parser.add_argument("--model", default="pipeline", choices=sorted(FEATURES))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -352,12 +363,20 @@ def main() -> None:
         half = _paced(url, target, args.duration, record)
         figures["mloop_half_peak"] = half
         print("mloop at half peak", half, flush=True)
+        with floor_app() as (floor_url, floor_process):
+            figures["floor_at_half_peak"] = measured(
+                floor_process,
+                lambda: wrk(floor_url, half["connections"], args.duration, half["wait_ms"], record),
+            )
+            print("floor (bare app) paced like the half-peak run", figures["floor_at_half_peak"])
+            figures["half_peak_rounds"] = paced_rounds(
+                url, floor_url, half, args.duration, record, args.repeats
+            )
+        print("half peak, in turns with the floor", figures["half_peak_rounds"], flush=True)
         figures["hot_swap"] = hot_swap(url, port, args.duration, record)
         print("hot swap", figures["hot_swap"], flush=True)
     finally:
         stop(server)
-    figures["floor_at_half_peak"] = floor(figures["mloop_half_peak"], args.duration, record)
-    print("floor (bare app) paced like the half-peak run", figures["floor_at_half_peak"])
     figures["host_after"] = host_probe()
     if "mlflow_c16" in figures:
         figures["ratio_cpu_per_request_c16"] = round(
@@ -402,8 +421,9 @@ def host_probe() -> dict[str, Any]:
     }
 
 
-def floor(paced: dict[str, Any], seconds: float, record: dict[str, Any]) -> dict[str, Any]:
-    """The bare app of ``floor_app.py`` on uvicorn, loaded like the paced run ``paced``."""
+@contextlib.contextmanager
+def floor_app() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The bare app of ``floor_app.py`` on uvicorn (the floor): its URL and process."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -423,11 +443,36 @@ def floor(paced: dict[str, Any], seconds: float, record: dict[str, Any]) -> dict
     url = f"http://127.0.0.1:{port}/invocations"
     try:
         wait_ready(url, process, timeout=60)
-        return measured(
-            process, lambda: wrk(url, paced["connections"], seconds, paced["wait_ms"], record)
-        )
+        yield url, process
     finally:
         stop(process)
+
+
+def paced_rounds(
+    url: str,
+    floor_url: str,
+    paced: dict[str, Any],
+    seconds: float,
+    record: dict[str, Any],
+    repeats: int,
+) -> dict[str, Any]:
+    """mloop and the floor paced like ``paced``, in turns, ``repeats`` times: each pair meets
+    the same phase of a host whose speed drifts, and the medians say more than one run."""
+    rounds = []
+    for _ in range(max(1, repeats)):
+        ours = wrk(url, paced["connections"], seconds, paced["wait_ms"], record)
+        bare = wrk(floor_url, paced["connections"], seconds, paced["wait_ms"], record)
+        rounds.append({"mloop": ours, "floor": bare})
+    mloop_p99 = [r["mloop"]["p99_ms"] for r in rounds]
+    return {
+        "rounds": rounds,
+        "mloop_p99_ms": mloop_p99,
+        "floor_p99_ms": [r["floor"]["p99_ms"] for r in rounds],
+        "mloop_rps": [r["mloop"]["rps"] for r in rounds],
+        "mloop_p99_median_ms": statistics.median(mloop_p99),
+        "floor_p99_median_ms": statistics.median(r["floor"]["p99_ms"] for r in rounds),
+        "mloop_p99_under_10_ms": sum(p < 10 for p in mloop_p99),
+    }
 
 
 def hot_swap(url: str, port: int, seconds: float, record: dict[str, Any]) -> dict[str, Any]:
