@@ -452,9 +452,7 @@ class CompiledTransform:
         if self.final is not None and self._check_final(self.final, got) and self.sparse:
             assert entries is not None
             fused = self._same_answer(self.final, got, self.final.of_entries(*entries))
-            if fused and self._rows is not None and entries[0].dtype == np.float64:
-                rows = self._rows(_lists(probe), len(probe))
-                by_row = rows is not None and self._same_answer(self.final, got, rows)
+            by_row = fused and self._rows_agree(probe, entries[0].dtype, got)
         return (kind if self.sparse else np.ndarray), fused, by_row
 
     def _check_bare(self, dtypes: pd.Series) -> tuple[Any | None, bool, bool]:
@@ -470,11 +468,15 @@ class CompiledTransform:
             return None, False, False
         if not self._check_final(self.final, matrix, probe):
             return None, False, False
-        by_row = False
-        if self._rows is not None and matrix.dtype == np.float64:
-            rows = self._rows(_lists(probe), len(probe))
-            by_row = rows is not None and self._same_answer(self.final, probe, rows)
-        return np.ndarray, False, by_row
+        return np.ndarray, False, self._rows_agree(probe, matrix.dtype, probe)
+
+    def _rows_agree(self, probe: pd.DataFrame, dtype: Any, given: Any) -> bool:
+        """Whether the row-by-row path answers the probing rows (float64 numbers only) as
+        the final step answers ``given`` (their matrix, or a bare model's DataFrame)."""
+        if self._rows is None or self.final is None or dtype != np.float64:
+            return False
+        rows = self._rows(_lists(probe), len(probe))
+        return rows is not None and self._same_answer(self.final, given, rows)
 
     def _check_final(self, final: _Linear, matrix: Any, inputs: Any = None) -> bool:
         """Whether the compiled final step on ``matrix`` gives its estimator's own answer

@@ -208,10 +208,8 @@ def model_arrays(
             compiled = transform.final_output(matrix) if matrix is not None else None
             if compiled is None and transform.bare:  # a bare model takes its columns as are
                 matrix = None
-    if matrix is None and compiled is None and isinstance(inputs, Mapping):
-        import pandas as pd
-
-        inputs = pd.DataFrame(inputs)
+    if matrix is None and compiled is None:
+        inputs = _frame_of(inputs)
     if matrix is not None or compiled is not None:  # the final step on its matrix
         assert transform is not None
         final = native if transform.bare else native[-1]
