@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -268,9 +267,9 @@ def _write_segments(batch: list[Entry | Block]) -> int:
             stamp = datetime.fromtimestamp(int(day) * 86_400, tz=UTC).strftime("%Y-%m-%d")
             segment_id = new_id()
             key = f"predictions/{model}/{stamp}/{segment_id}.parquet"
-            buffer = io.BytesIO()
-            pq.write_table(part, buffer, compression="zstd")
-            info = artifacts.put_bytes(key, buffer.getvalue())
+            sink = pa.BufferOutputStream()
+            pq.write_table(part, sink, compression="zstd")
+            info = artifacts.put_bytes(key, sink.getvalue().to_pybytes())
             part_ts = ts[days == day]
             segments.append(
                 {
