@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 
 _log = get_logger("mloop.serving")
 _FLOATS = ("float64", "float32", "float16")  # the dtypes scikit-learn's scalers keep
-_FEW_ROWS = 16  # up to this many rows, answer() works row by row in Python floats
+_FEW_ROWS = 32  # up to this many rows, answer() works row by row in Python floats
 
 
 def _dtype(source: Any, name: str) -> Any:
@@ -193,9 +193,13 @@ class _Linear:
 @dataclass(frozen=True)
 class _RowByRow:
     """:meth:`_Linear.of_entries` for a few rows in Python floats: a binary logistic
-    regression or a one-output regression after a sparse transform of float64 numbers, or
-    served bare on float64 columns (where the check also tells whether the BLAS product it
-    replaces sums a row in column order, as here).
+    regression or a one-output regression after a sparse transform of float64 numbers.
+
+    Not for a model served bare: its product is BLAS's, whose kernels fuse multiply-adds on
+    blocks of rows, so a row's last bits depend on how many rows the batch has (the
+    benchmark's logistic regression differed in up to 24 of 40 batches of 4 to 64 rows,
+    while agreeing on the 5 probing rows). A sparse product is scipy's loop over each row's
+    entries, the same whatever the batch.
 
     Python's float arithmetic is the same IEEE double arithmetic as numpy's float64 (and
     ``math.exp`` is the C library's ``exp`` that scipy's ``expit`` calls), so the same
@@ -316,7 +320,7 @@ class CompiledTransform:
         if list(example.columns) != list(columns):
             return None
         example = example.reset_index(drop=True)
-        rows = _RowByRow.of(blocks, linear) if linear is not None else None
+        rows = _RowByRow.of(blocks, linear) if linear is not None and sparse else None
         return cls(head, tuple(columns), blocks, width, sparse, example, linear, _rows=rows)
 
     @property
@@ -468,11 +472,11 @@ class CompiledTransform:
             return None, False, False
         if not self._check_final(self.final, matrix, probe):
             return None, False, False
-        return np.ndarray, False, self._rows_agree(probe, matrix.dtype, probe)
+        return np.ndarray, False, False  # not row by row: see _RowByRow
 
     def _rows_agree(self, probe: pd.DataFrame, dtype: Any, given: Any) -> bool:
         """Whether the row-by-row path answers the probing rows (float64 numbers only) as
-        the final step answers ``given`` (their matrix, or a bare model's DataFrame)."""
+        the final step answers ``given`` (their matrix)."""
         if self._rows is None or self.final is None or dtype != np.float64:
             return False
         rows = self._rows(_lists(probe), len(probe))
