@@ -336,8 +336,7 @@ class CompiledTransform:
             return None
         key, n = checked
         kind = self._checked[key]
-        entries = None if kind is None else self._entries(source, n)
-        return None if entries is None else self._matrix(*entries, n, kind)
+        return None if kind is None else self._build(source, n, kind)
 
     def answer(self, source: Source) -> Any | None:
         """The final step's answer for ``source`` straight from the entries of its matrix
@@ -418,10 +417,7 @@ class CompiledTransform:
         if not self.sparse:
             # a bare model's validation makes a DataFrame column-major; a matrix product's
             # sums depend on the layout, so the compiled matrix is laid out the same way
-            if self.bare:
-                dense = np.zeros((n, self.width), dtype=values.dtype, order="F")
-            else:
-                dense = np.zeros((n, self.width), dtype=values.dtype)
+            dense = np.zeros((n, self.width), values.dtype, order="F" if self.bare else "C")
             dense[np.arange(n)[:, None], where] = values
             return dense
         kept = values != 0  # stacking drops zeros of dense blocks (NaN is kept)

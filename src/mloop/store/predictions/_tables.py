@@ -69,13 +69,7 @@ class Block:
             latency = np.repeat(np.asarray(self.latency, dtype="float64"), self.sizes)
         columns = _base_columns(self.model_name, self.model_version, self.ids, ts, latency)
         for name, chunks in self.columns.items():  # one kind per column: joined, converted once
-            if type(chunks[0]) is list:  # a block's column is all lists or all arrays
-                joined: list[Any] = []
-                for chunk in chunks:
-                    joined.extend(chunk)
-                columns[name] = _arrow(joined, self.rows)
-            else:  # ... of one dtype (the writer keys blocks by column kinds)
-                columns[name] = _arrow(np.concatenate(chunks), self.rows)
+            columns[name] = _concat(chunks, self.sizes)
         return pa.table(columns)
 
 
