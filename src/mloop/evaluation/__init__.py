@@ -12,6 +12,7 @@ Heavy libraries (pandas, scikit-learn, matplotlib, Optuna, Ray) load on first us
 from __future__ import annotations
 
 from mloop.evaluation import rules
+from mloop.evaluation.calling import call_model, missing_values
 from mloop.evaluation.card import model_card
 from mloop.evaluation.evaluate import evaluate
 from mloop.evaluation.explain import Explanation, RowExplanation, explain, explain_row
@@ -32,11 +33,13 @@ __all__ = [
     "RowExplanation",
     "Slice",
     "TuneResult",
+    "call_model",
     "evaluate",
     "explain",
     "explain_row",
     "fairness",
     "load_gate",
+    "missing_values",
     "model_card",
     "rules",
     "tune",

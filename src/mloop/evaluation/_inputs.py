@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.evaluation.calling import call_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -187,7 +188,7 @@ class Predictions:
 def predict_regression(model: Model, X: pd.DataFrame) -> np.ndarray:
     import numpy as np
 
-    values = np.asarray(model.predictor.predict(X), dtype=float).reshape(-1)
+    values = np.asarray(call_model(model.predictor, X, label=model.label), dtype=float).reshape(-1)
     _check_length(values, X, model)
     if np.isnan(values).any():
         raise InvalidInput(
@@ -220,7 +221,7 @@ def predict_classification(
     proba = None
     reason = ""
     if _has(predictor, "predict_proba"):
-        proba = np.asarray(predictor.predict_proba(X), dtype=float)
+        proba = np.asarray(call_model(predictor, X, "predict_proba", model.label), dtype=float)
         if proba.ndim != 2 or len(proba) != len(X):
             raise InvalidInput(
                 f"model {model.label}: predict_proba returned shape {proba.shape}; expected "
@@ -251,19 +252,23 @@ def predict_classification(
         column = classes.index(positive)
         if proba is not None:
             scores = proba[:, column]
-            cut = 0.5 if threshold is None else threshold
-            labels = np.where(scores >= cut, positive, classes[1 - column])
+            if threshold is None:
+                labels = _own_labels(model, X, classes, proba)
+            else:
+                labels = as_labels(np.where(scores >= threshold, positive, classes[1 - column]))
             return Predictions(labels, scores, proba, classes, True, ""), positive
         if threshold is not None:
             raise InvalidInput(
                 f"threshold={threshold} needs probabilities, but {reason}; drop threshold= or "
                 "use a model with predict_proba."
             )
-        labels = np.asarray(predictor.predict(X)).reshape(-1)
+        labels = as_labels(np.asarray(call_model(predictor, X, label=model.label)).reshape(-1))
         _check_length(labels, X, model)
         ranking: np.ndarray | None = None
         if _has(predictor, "decision_function"):
-            decision = np.asarray(predictor.decision_function(X), dtype=float).reshape(-1)
+            decision = np.asarray(
+                call_model(predictor, X, "decision_function", model.label), dtype=float
+            ).reshape(-1)
             ranking = decision if column == 1 else -decision
             reason = f"model {model.label} gives decision scores, not probabilities"
         return Predictions(labels, ranking, None, classes, False, reason), positive
@@ -273,11 +278,44 @@ def predict_classification(
             f"{len(classes)} classes. Drop threshold=."
         )
     if proba is not None:
-        labels = np.asarray(classes, dtype=object)[proba.argmax(axis=1)]
+        labels = _own_labels(model, X, classes, proba)
     else:
-        labels = np.asarray(predictor.predict(X)).reshape(-1)
+        labels = as_labels(np.asarray(call_model(predictor, X, label=model.label)).reshape(-1))
     _check_length(labels, X, model)
     return Predictions(labels, None, proba, classes, proba is not None, reason), None
+
+
+def _own_labels(model: Model, X: pd.DataFrame, classes: list[Any], proba: np.ndarray) -> np.ndarray:
+    """The labels the model's own ``predict`` gives, as scikit-learn users expect.
+
+    Ties matter: at a probability of exactly 0.5 scikit-learn's ``predict`` takes the first
+    class (the negative one). When ``predict`` answers something other than the classes
+    (a model whose ``predict`` returns probabilities), the most probable class is taken,
+    the first one on a tie, which is the same rule.
+    """
+    import numpy as np
+    import pandas as pd
+
+    labels = as_labels(np.asarray(call_model(model.predictor, X, label=model.label)).reshape(-1))
+    if len(labels) == len(X) and bool(pd.Series(labels, dtype=object).isin(classes).all()):
+        return labels
+    return as_labels(np.asarray(classes, dtype=object)[proba.argmax(axis=1)])
+
+
+def as_labels(values: Any) -> np.ndarray:
+    """Labels as a typed array: an object array of ints (or bools, or strings) becomes one of
+    ints, so that scikit-learn sees "multiclass" and not "unknown" targets."""
+    import numpy as np
+    import pandas as pd
+
+    array = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if array.dtype != object or array.ndim != 1 or len(array) == 0:
+        return array
+    kinds = {type(v) for v in array.tolist()}
+    if len(kinds) != 1 or not issubclass(kinds.pop(), bool | int | float | str | np.generic):
+        return array
+    typed = np.asarray(array.tolist())
+    return typed if typed.dtype != object else array
 
 
 def _has(predictor: Any, method: str) -> bool:

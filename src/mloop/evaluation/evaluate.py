@@ -46,8 +46,9 @@ def evaluate(
 
     ``model`` is a fitted estimator, a loaded model or a ``models:/``/``runs:/`` URI;
     ``data`` a DataFrame, a dataset reference (``flights@3``) or a Parquet/CSV path.
-    Classification metrics use ``threshold`` (default 0.5) on the positive-class
-    probability. ``slices`` break metrics down (worst first), ``kpis`` are business
+    Predicted labels are the model's own ``predict`` (as scikit-learn's, ties included);
+    with a ``threshold`` a row is positive when its positive-class probability is at
+    least the threshold. ``slices`` break metrics down (worst first), ``kpis`` are business
     functions ``fn(y_true, y_pred, data)``, ``baseline`` is evaluated on the same rows and
     compared, ``sensitive`` columns get a fairness table, ``explain`` adds permutation
     importance. ``metrics`` lists metrics that must be defined (asking for ``roc_auc``
@@ -103,11 +104,7 @@ def evaluate(
         _fill_regression(result, frame, y.to_numpy(dtype=float), predicted, specs, kpi_fns)
     else:
         preds, positive = _inputs.predict_classification(resolved, X, y, pos_label, threshold)
-        result.threshold = (
-            (0.5 if threshold is None else threshold)
-            if preds.scores is not None and preds.score_is_probability
-            else None
-        )
+        result.threshold = threshold if preds.score_is_probability else None
         result.pos_label = positive
         result.classes = list(preds.classes)
         _fill_classification(result, frame, y, preds, positive, specs, kpi_fns)
@@ -203,7 +200,7 @@ def _fill_classification(
     from mloop.evaluation import metrics as m
 
     rows, codes, labels = _groups(frame, specs)
-    y_values = y.to_numpy()
+    y_values = _inputs.as_labels(y)
     groups = len(labels)
     if len(preds.classes) == 2:
         is_pos = y_values == positive
