@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mloop.monitoring._names import check_model
 from mloop.monitoring.alerts import Alert, AlertRule, alert_history, list_alerts
 from mloop.monitoring.defaults import DriftDefaults, defaults
 from mloop.monitoring.drift import drift
@@ -46,11 +47,14 @@ def list_windows(
     """Stored windows of ``model`` starting in ``[start, end)``, oldest first.
 
     Times are datetimes, ISO strings or epoch milliseconds; ``limit`` keeps the newest.
+
+    Raises:
+        NotFound: ``model`` is not registered (the message suggests the nearest names).
     """
     from mloop.monitoring._frames import to_ms
     from mloop.monitoring._store import list_windows as read
 
-    return read(
+    found = read(
         model,
         None if start is None else to_ms(start),
         None if end is None else to_ms(end),
@@ -58,6 +62,9 @@ def list_windows(
         limit=limit,
         newest=limit is not None,
     )
+    if not found:
+        check_model(model)  # nothing found: an unregistered name is a typo, not "no windows"
+    return found
 
 
 __all__ = [

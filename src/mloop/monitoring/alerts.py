@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.core.clock import ms_to_datetime, now_ms
 from mloop.core.errors import InvalidInput, did_you_mean
 from mloop.core.ids import new_id
+from mloop.monitoring._names import check_model
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -326,6 +327,8 @@ def list_alerts(
         query = query.where(MonitoringAlert.status == status)
     with get_store().read() as conn:
         rows = conn.execute(query).all()
+    if not rows and model is not None:
+        check_model(model)  # nothing found: an unregistered name is a typo, not "no alerts"
     return [
         Alert(
             id=r.id,
@@ -378,6 +381,8 @@ def alert_history(
         query = query.where(event.alert_id == alert_id)
     with get_store().read() as conn:
         rows = conn.execute(query).all()
+    if not rows and model is not None:
+        check_model(model)  # nothing found: an unregistered name is a typo, not "no events"
     return [
         {
             "alert_id": row.alert_id,

@@ -29,6 +29,8 @@ from mloop.monitoring._frames import (
     version_of,
     window_frame,
 )
+from mloop.monitoring._labels import clean_labels
+from mloop.monitoring._names import check_model
 from mloop.monitoring.alerts import AlertRule, evaluate_rules
 from mloop.monitoring.defaults import DriftDefaults
 from mloop.monitoring.reference import Reference, get_reference
@@ -170,11 +172,15 @@ class Monitor:
 
         Each version served in a period gets its own window. Periods without predictions
         give no window.
+
+        Raises:
+            NotFound: the model is not registered (the message suggests the nearest names).
         """
         import pandas as pd
 
         from mloop.store.predictions import read_predictions
 
+        check_model(self.model)
         start_ms, end_ms = to_ms(start), to_ms(end)
         if end_ms <= start_ms:
             raise InvalidInput(f"end {end!r} must be after start {start!r}.")
@@ -216,6 +222,8 @@ class Monitor:
         stored = _store.list_windows(
             self.model, None if start is None else to_ms(start), None if end is None else to_ms(end)
         )
+        if not stored:
+            check_model(self.model)
         for window in stored:
             if window.labelled_rows >= window.num_rows:
                 continue
@@ -226,9 +234,11 @@ class Monitor:
                 continue
             frame = self._with_feedback(window_frame(log), window.start)
             reference = self.reference(int(window.model_version))
-            before = window.labelled_rows
+            frame, skipped = clean_labels(frame, reference.task, reference.classes)
+            before = window.labelled_rows, window.skipped_labels
+            window.skipped_labels = skipped
             _scoring.score(window, frame, reference, self.kpis, self.min_slice_rows)
-            if window.labelled_rows != before:
+            if (window.labelled_rows, window.skipped_labels) != before:
                 _store.update_window(window)
                 changed.append(window)
         for version in sorted({w.model_version for w in changed}):
@@ -239,7 +249,8 @@ class Monitor:
         """The window's rows from the prediction log (features, outputs, ``label``).
 
         With ``labelled`` only rows whose label has arrived. Empty when the window was
-        observed from a frame that never went through the prediction log.
+        observed from a frame that never went through the prediction log. Labels outside
+        the model's label domain count as not arrived (see ``Window.skipped_labels``).
         """
         from mloop.store.predictions import read_predictions
 
@@ -247,6 +258,8 @@ class Monitor:
         frame = window_frame(log)
         if not log.empty:
             frame = self._with_feedback(frame, window.start)
+            reference = self.reference(int(window.model_version))
+            frame, _ = clean_labels(frame, reference.task, reference.classes)
         if labelled:
             if LABEL not in frame.columns:
                 return frame.iloc[:0].assign(**{LABEL: []})
@@ -256,15 +269,22 @@ class Monitor:
     def windows(
         self, start: Any = None, end: Any = None, version: int | str | None = None
     ) -> list[Window]:
-        """Stored windows of this model starting in ``[start, end)``, oldest first."""
+        """Stored windows of this model starting in ``[start, end)``, oldest first.
+
+        Raises:
+            NotFound: the model is not registered (the message suggests the nearest names).
+        """
         from mloop.monitoring import _store
 
-        return _store.list_windows(
+        found = _store.list_windows(
             self.model,
             None if start is None else to_ms(start),
             None if end is None else to_ms(end),
             None if version is None else str(version),
         )
+        if not found:
+            check_model(self.model)
+        return found
 
     def drift(
         self, start: Any = None, end: Any = None, version: int | str | None = None
@@ -327,6 +347,7 @@ class Monitor:
         from mloop.monitoring import _store
         from mloop.monitoring.drift import drift
 
+        frame, skipped = clean_labels(frame, reference.task, reference.classes)
         labelled = LABEL in frame.columns and reference.label is not None
         features = reference.features
         outputs = [c for c in reference.outputs if c in reference.profile]
@@ -360,6 +381,7 @@ class Monitor:
             baseline=dict(reference.metrics),
             quality=_scoring.quality(self.suite, frame, features, feature_drift),
             latency=_scoring.latency(frame),
+            skipped_labels=skipped,
         )
         _scoring.score(window, frame, reference, self.kpis, self.min_slice_rows)
         profile = (

@@ -53,6 +53,7 @@ class Window:
     drift: DriftReport
     output_drift: DriftReport | None = None
     labelled_rows: int = 0
+    skipped_labels: dict[str, int] = field(default_factory=dict)  # reason -> rows
     performance: dict[str, float] = field(default_factory=dict)
     baseline: dict[str, float] = field(default_factory=dict)
     kpis: dict[str, float | None] = field(default_factory=dict)
@@ -71,8 +72,14 @@ class Window:
         return (
             f"Window({self.model_name}/{self.model_version} {start} → {end}, rows={self.num_rows}, "
             f"drift share={self.drift.dataset.share:.2f}, drifted={self.drift.drifted}, "
-            f"labelled={self.labelled_rows}, performance={self.performance})"
+            f"labelled={self.labelled_rows}{self._skipped_text()}, performance={self.performance})"
         )
+
+    def _skipped_text(self) -> str:
+        if not self.skipped_labels:
+            return ""
+        reasons = "; ".join(f"{n} {r}" for r, n in self.skipped_labels.items())
+        return f", labels skipped: {reasons}"
 
     @property
     def label_coverage(self) -> float:
@@ -150,6 +157,7 @@ class Window:
             "end": self.end,
             "num_rows": self.num_rows,
             "labelled_rows": self.labelled_rows,
+            "skipped_labels": self.skipped_labels,
             "drift": self.drift.to_dict(),
             "output_drift": None if self.output_drift is None else self.output_drift.to_dict(),
             "performance": self.performance,
@@ -175,6 +183,7 @@ class Window:
             "drift_score": round(self.drift.dataset.score, 3),
             "drifted": ", ".join(self.drift.drifted),
             "labelled": self.labelled_rows,
+            "skipped_labels": sum(self.skipped_labels.values()),
             **{k: round(v, 4) for k, v in self.performance.items()},
             "quality_failed": len(self.quality.get("failed", [])),
         }
