@@ -147,7 +147,7 @@ def test_a_rejected_approval_keeps_the_champion(drifted: Monitor) -> None:
         metric="accuracy",  # the relationship moved its cut: ranking (AUC) is unchanged
     )
     decision = policy.step()
-    assert decision is not None
+    assert decision is not None and decision.status == "awaiting_approval"
     assert loop.reject(decision.id, "fairness review pending").status == "rejected"
     assert mloop.registry.get_version("m", "champion").version == 1
     assert [d.status for d in loop.decisions("m")] == ["rejected"]

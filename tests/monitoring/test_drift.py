@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from scipy.spatial import distance
 
 from mloop import data
 from mloop.core.errors import InvalidInput, NotFound
@@ -128,7 +129,11 @@ def test_missing_all_null_and_new_categories_are_findings_not_crashes() -> None:
     assert report.features["x"].status == "empty"
     assert report.features["x"].score is None
     assert report.features["c"].new_categories == ["zz"]
-    assert report.features["c"].score is not None
+    shares = pd.concat(
+        [reference["c"].value_counts(), _frame(2_000, 2, new=True)["c"].value_counts()], axis=1
+    ).fillna(0)
+    expected = distance.jensenshannon(shares.iloc[:, 0], shares.iloc[:, 1], base=2)
+    assert report.features["c"].score == pytest.approx(expected, rel=1e-9)  # "zz" included
     kinds = {(f.column, f.kind) for f in report.findings}
     assert {("y", "missing"), ("x", "all_null"), ("c", "new_categories")} <= kinds
     assert report.dataset.missing == ["y"]
@@ -141,7 +146,9 @@ def test_a_rising_null_share_is_a_finding() -> None:
     report = drift(_frame(5_000, 1), current)
     assert report.features["y"].current_null_share == pytest.approx(0.5, abs=0.01)
     assert any(f.kind == "null_share" and f.column == "y" for f in report.findings)
-    assert report.features["y"].score is not None
+    expected = stats.ks_2samp(_frame(5_000, 1)["y"], current["y"].dropna()).pvalue
+    assert report.features["y"].statistic == "ks"  # the non-null rows, compared by KS
+    assert report.features["y"].score == pytest.approx(expected, rel=1e-6)
 
 
 def test_an_empty_window_reports_every_column_empty() -> None:

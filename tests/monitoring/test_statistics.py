@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as hs
 from scipy import stats
 from scipy.spatial import distance
@@ -25,8 +25,7 @@ def _pair(draw_a: list[int], draw_b: list[int]) -> tuple[np.ndarray, np.ndarray]
 @given(counts, counts)
 def test_psi_is_the_symmetrised_kl_divergence_of_floored_shares(a: list[int], b: list[int]) -> None:
     p_counts, q_counts = _pair(a, b)
-    if p_counts.sum() == 0 or q_counts.sum() == 0:
-        return
+    assume(not (p_counts.sum() == 0 or q_counts.sum() == 0))
     eps = 1e-4
     p = np.maximum(p_counts / p_counts.sum(), eps)
     q = np.maximum(q_counts / q_counts.sum(), eps)
@@ -38,8 +37,7 @@ def test_psi_is_the_symmetrised_kl_divergence_of_floored_shares(a: list[int], b:
 @given(counts, counts)
 def test_jensenshannon_matches_scipy_base_2(a: list[int], b: list[int]) -> None:
     p, q = _pair(a, b)
-    if p.sum() == 0 or q.sum() == 0:
-        return
+    assume(not (p.sum() == 0 or q.sum() == 0))
     expected = distance.jensenshannon(p, q, base=2)
     assert st.jensenshannon(p, q) == pytest.approx(expected, abs=1e-7)
     assert 0.0 <= st.jensenshannon(p, q) <= 1.0
@@ -49,8 +47,7 @@ def test_jensenshannon_matches_scipy_base_2(a: list[int], b: list[int]) -> None:
 @given(counts, counts)
 def test_hellinger_matches_the_euclidean_definition(a: list[int], b: list[int]) -> None:
     p, q = _pair(a, b)
-    if p.sum() == 0 or q.sum() == 0:
-        return
+    assume(not (p.sum() == 0 or q.sum() == 0))
     p, q = p / p.sum(), q / q.sum()
     expected = np.sqrt(0.5 * np.sum((np.sqrt(p) - np.sqrt(q)) ** 2))
     assert st.hellinger(p, q) == pytest.approx(expected, abs=1e-7)
@@ -97,11 +94,11 @@ def test_ks_p_value_of_large_samples_is_the_corrected_kolmogorov_limit(
     effective: int, statistic: float
 ) -> None:
     expected = stats.kstwo.sf(statistic, effective)  # what scipy's asymp mode computes
-    if expected < 1e-4:
-        return
-    assert st.ks_p_value(statistic, 2 * effective, 2 * effective) == pytest.approx(
-        expected, rel=5e-3
-    )
+    found = st.ks_p_value(statistic, 2 * effective, 2 * effective)
+    if expected >= 1e-4:
+        assert found == pytest.approx(expected, rel=5e-3)
+    else:  # far below any threshold the limit is looser (6% at 1e-70), and never on the wrong side
+        assert found < 1e-4 and found == pytest.approx(expected, rel=0.1)
 
 
 def test_cdf_versions_agree_with_the_exact_ones_on_a_fine_grid() -> None:
