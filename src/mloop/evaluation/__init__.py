@@ -3,6 +3,7 @@
 >>> result = mloop.evaluate("models:/delays/2", test_df, target="late",
 ...                         slices=["origin", "carrier"], baseline="models:/delays@champion")
 >>> result.metrics["roc_auc"], result.slices.head(3), result.comparison
+>>> mloop.evaluation.score(y_true, y_pred, proba)   # the one definition of every metric
 >>> gate = Gate([rules.min_metric("roc_auc", 0.7), rules.max_regression("roc_auc", 0.01)])
 >>> mloop.registry.promote("delays", 2, alias="champion", gate=gate, data=test_df, target="late")
 
@@ -20,6 +21,7 @@ from mloop.evaluation.fairness import FairnessResult, fairness
 from mloop.evaluation.gate import Gate, GateResult, load_gate
 from mloop.evaluation.kpi import KPI
 from mloop.evaluation.result import EvaluationResult
+from mloop.evaluation.scoring import score
 from mloop.evaluation.slices import Slice
 from mloop.evaluation.tune import TuneResult, tune
 
@@ -42,5 +44,6 @@ __all__ = [
     "missing_values",
     "model_card",
     "rules",
+    "score",
     "tune",
 ]

@@ -239,15 +239,10 @@ def _fill_classification(
         names = MULTICLASS
         extra = {}
         if preds.proba is not None:
-            from sklearn.metrics import roc_auc_score
-
-            try:
-                found.values["roc_auc"][0] = float(
-                    roc_auc_score(y_values, preds.proba, multi_class="ovr", labels=preds.classes)
-                )
-            except ValueError as exc:
-                found.notes.setdefault("roc_auc", [""] * groups)[0] = str(exc)
+            auc, reason = m.multiclass_roc_auc(y_values, preds.proba, preds.classes)
+            found.values["roc_auc"][0] = auc
             notes = found.notes.setdefault("roc_auc", [""] * groups)
+            notes[0] = reason
             for i in range(1, groups):
                 notes[i] = "multiclass ROC AUC is computed on all rows only"
         result.confusion = _tables.confusion(y_values, preds.labels, preds.classes)

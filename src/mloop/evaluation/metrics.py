@@ -28,6 +28,7 @@ __all__ = [
     "binary_metrics",
     "greater_is_better",
     "multiclass_metrics",
+    "multiclass_roc_auc",
     "regression_metrics",
 ]
 
@@ -269,6 +270,27 @@ def multiclass_metrics(
         p = np.clip(proba[np.arange(len(y)), true_column], _EPS, 1.0)
         values["log_loss"] = np.bincount(codes, weights=-np.log(p), minlength=n_groups) / n
     return GroupMetrics(values, notes)
+
+
+def multiclass_roc_auc(
+    y: np.ndarray, proba: np.ndarray, classes: list[object]
+) -> tuple[float, str]:
+    """One-vs-rest ROC AUC over all rows (scikit-learn's), or NaN with scikit-learn's reason."""
+    import warnings
+
+    from sklearn.exceptions import UndefinedMetricWarning
+    from sklearn.metrics import roc_auc_score
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UndefinedMetricWarning)
+        try:
+            value = float(roc_auc_score(y, proba, multi_class="ovr", labels=classes))
+        except ValueError as exc:
+            return float("nan"), str(exc)
+    undefined = [w for w in caught if issubclass(w.category, UndefinedMetricWarning)]
+    if undefined or value != value:
+        return float("nan"), str(undefined[0].message) if undefined else "undefined on these rows"
+    return value, ""
 
 
 @_quiet

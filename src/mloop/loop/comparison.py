@@ -8,11 +8,14 @@ verdict with the promotion. ``AllOf`` combines it with a user's gate (for exampl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
+from mloop.evaluation.evaluate import evaluate
+from mloop.evaluation.metrics import GREATER_IS_BETTER
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,15 +50,15 @@ class ComparisonResult:
 class ChampionComparison:
     """The challenger must beat the champion on ``metric`` by at least ``min_improvement``.
 
-    Both are scored with :func:`mloop.monitoring.performance_of` on the same labelled
-    rows (the columns the model needs, and ``target``).
+    Both are scored by :func:`mloop.evaluate` (the gates' definition of every metric, the
+    same :func:`mloop.evaluation.score` gives a monitoring window) on the same labelled
+    rows (the columns the model needs, and ``target``). Metrics undefined on the rows are
+    left out.
     """
 
     def __init__(
         self, metric: str, task: str, features: Sequence[str], min_improvement: float = 0.0
     ) -> None:
-        from mloop.monitoring.performance import GREATER_IS_BETTER
-
         if metric not in GREATER_IS_BETTER:
             raise InvalidInput(
                 f"comparison metric {metric!r} is not known; use one of {', '.join(GREATER_IS_BETTER)}."
@@ -66,16 +69,20 @@ class ChampionComparison:
         self.min_improvement = float(min_improvement)
 
     def score(self, model: Any, data: pd.DataFrame, target: str) -> dict[str, float]:
-        from mloop.monitoring import model_outputs, performance_of
-
-        outputs = model_outputs(model, data[self.features])
-        return performance_of(data[target], outputs["prediction"], outputs.get("proba"), self.task)
+        result = evaluate(
+            model,
+            data[[*self.features, target]],
+            target=target,
+            task=self.task,
+            log=False,
+            plots=False,
+            name="champion_comparison",
+        )
+        return {k: v for k, v in result.metrics.items() if not math.isnan(v)}
 
     def check(
         self, candidate: Any, incumbent: Any, *, data: Any = None, target: str | None = None
     ) -> ComparisonResult:
-        from mloop.monitoring.performance import GREATER_IS_BETTER
-
         if data is None or target is None or len(data) == 0:
             return ComparisonResult(
                 False, self.metric, {}, None, 0, ["no labelled rows to compare the models on"]

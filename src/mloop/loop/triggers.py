@@ -125,7 +125,7 @@ class AccuracyDrop:
     kind: str = "accuracy"
 
     def __post_init__(self) -> None:
-        from mloop.monitoring.performance import GREATER_IS_BETTER
+        from mloop.evaluation.metrics import GREATER_IS_BETTER
 
         if self.metric not in GREATER_IS_BETTER:
             raise InvalidInput(
@@ -136,7 +136,7 @@ class AccuracyDrop:
             raise InvalidInput(f"AccuracyDrop drop = {self.drop!r} must be a positive number.")
 
     def check(self, context: TriggerContext) -> Fired | None:
-        from mloop.monitoring.performance import GREATER_IS_BETTER
+        from mloop.evaluation.metrics import GREATER_IS_BETTER
 
         labelled = [
             w

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from mloop.evaluation import scoring
 from mloop.monitoring._frames import LABEL
 
 if TYPE_CHECKING:
@@ -48,12 +49,7 @@ def score(
     min_slice_rows: int,
 ) -> None:
     """Metrics, KPIs and root cause of the window from its labelled rows (in place)."""
-    from mloop.monitoring.performance import (
-        call_kpi,
-        performance_of,
-        slice_metric,
-        slice_metrics,
-    )
+    from mloop.monitoring.performance import call_kpi, slice_metric, slice_metrics
     from mloop.monitoring.root_cause import root_cause
 
     labelled = None
@@ -61,10 +57,7 @@ def score(
         labelled = frame[frame[LABEL].notna()]
     window.labelled_rows = 0 if labelled is None else len(labelled)
     if labelled is not None and len(labelled):
-        proba = labelled["proba"] if "proba" in labelled.columns else None
-        window.performance = performance_of(
-            labelled[LABEL], labelled["prediction"], proba, reference.task
-        )
+        window.performance = metrics_of(labelled, reference.task, reference.classes)
     window.kpis = {name: call_kpi(name, fn, frame, labelled) for name, fn in kpis.items()}
     current = (
         slice_metrics(
@@ -80,6 +73,29 @@ def score(
     window.root_cause = root_cause(
         window.drift, current, reference.slices, slice_metric(reference.task)
     )
+
+
+def metrics_of(rows: pd.DataFrame, task: str, classes: list[Any] | None) -> dict[str, float]:
+    """:func:`mloop.evaluation.score` of logged rows: ``label`` against ``prediction``, with the
+    logged probabilities (``proba`` of a binary model, ``proba_<class>`` of a multiclass one)."""
+    return scoring.score(
+        rows[LABEL],
+        rows["prediction"],
+        probabilities(rows, classes),
+        task=task,
+        classes=classes or None,
+    )
+
+
+def probabilities(rows: pd.DataFrame, classes: list[Any] | None) -> Any:
+    """The logged probabilities in the order of ``classes``, or None when they are not logged."""
+    if "proba" in rows.columns:
+        return rows["proba"].to_numpy(dtype=float)
+    if classes and len(classes) > 2:
+        names = [f"proba_{c}" for c in classes]
+        if all(n in rows.columns for n in names):
+            return rows[names].to_numpy(dtype=float)
+    return None
 
 
 def latency(frame: pd.DataFrame) -> dict[str, float]:

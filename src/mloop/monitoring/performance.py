@@ -1,119 +1,66 @@
-"""Model performance from logged predictions and late labels: metrics, KPIs, slices.
+"""What is about windows in model performance: slices for root cause, and KPIs.
 
-In production the predictions are already in the log; when ground truth arrives (often
-days later) it is joined by request id and the metrics of each window are computed on
-the labelled rows. The metric names are those of :mod:`mloop.evaluation`.
+A window's metrics come from :func:`mloop.evaluation.score`, the one definition of model
+quality (:mod:`mloop.monitoring._scoring` calls it on the labelled rows); this module
+keeps the per-slice error rates a window is ranked on and the KPI calling convention.
 
->>> performance_of(labels, frame["prediction"], frame.get("proba"), task="classification")
-{'accuracy': 0.81, 'precision': 0.55, 'recall': 0.31, 'f1': 0.4, 'roc_auc': 0.74, ...}
+>>> slice_metrics(labelled, ["origin"], "classification")
+[{'column': 'origin', 'value': 'JFK', 'rows': 412, 'accuracy': 0.81}, ...]
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
+from mloop.evaluation.scoring import score
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = [
-    "GREATER_IS_BETTER",
-    "call_kpi",
-    "infer_task",
-    "performance_of",
-    "slice_metrics",
-]
-
-GREATER_IS_BETTER = {
-    "accuracy": True,
-    "precision": True,
-    "recall": True,
-    "f1": True,
-    "roc_auc": True,
-    "log_loss": False,
-    "brier": False,
-    "mae": False,
-    "rmse": False,
-    "r2": True,
-    "mape": False,
-}
-TASKS = ("classification", "regression")
-
-
-def infer_task(labels: Any, proba: Any = None) -> str:
-    """``classification`` for text, booleans, or few whole-number values; else ``regression``."""
-    import numpy as np
-    import pandas as pd
-
-    if proba is not None:
-        return "classification"
-    series = pd.Series(labels).dropna()
-    if series.empty:
-        return "classification"
-    if series.dtype.kind in "bOU" or not pd.api.types.is_numeric_dtype(series):
-        return "classification"
-    values = series.to_numpy(dtype=float)
-    whole = bool(np.all(values == np.round(values)))
-    return "classification" if whole and series.nunique() <= 20 else "regression"
-
-
-def check_task(task: Any) -> str:
-    if task not in TASKS:
-        raise InvalidInput(f"task = {task!r} is not valid; use 'classification' or 'regression'.")
-    return str(task)
+__all__ = ["call_kpi", "performance_of", "slice_metric", "slice_metrics"]
 
 
 def performance_of(
     y_true: Any, y_pred: Any, proba: Any = None, task: str = "classification"
 ) -> dict[str, float]:
-    """The window's metrics on labelled rows (metrics that cannot be defined are left out).
+    """Deprecated: use :func:`mloop.evaluation.score` (this name goes in the next release).
 
-    Classification: ``accuracy``, ``precision``, ``recall``, ``f1`` (binary: positive
-    class = the larger label; multiclass: macro averages), and with a positive-class
-    probability ``roc_auc``, ``log_loss`` and ``brier`` when both classes are present.
-    Regression: ``mae``, ``rmse``, ``r2`` and ``mape`` (when no label is 0).
+    The metrics of a window's labelled rows, computed by the one scoring function.
     """
-    import numpy as np
-    from sklearn import metrics as skm
+    warnings.warn(
+        "mloop.monitoring.performance_of is deprecated; use mloop.evaluation.score "
+        "(score(y_true, y_pred, proba, task=...)), the one definition of model quality.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return score(y_true, y_pred, proba, task=task)
 
-    truth = np.asarray(y_true)
-    predicted = np.asarray(y_pred)
-    if truth.size == 0:
-        return {}
-    result: dict[str, float] = {}
-    if check_task(task) == "regression":
-        t, p = truth.astype(float), predicted.astype(float)
-        result["mae"] = float(np.mean(np.abs(t - p)))
-        result["rmse"] = float(np.sqrt(np.mean((t - p) ** 2)))
-        if truth.size > 1 and np.var(t) > 0:
-            result["r2"] = float(skm.r2_score(t, p))
-        if np.all(t != 0):
-            result["mape"] = float(np.mean(np.abs((t - p) / t)))
-        return result
-    truth, predicted = _same_kind(truth, predicted)
-    classes = np.unique(np.concatenate([truth, predicted]))
-    result["accuracy"] = float(np.mean(truth == predicted))
-    if classes.size <= 2:
-        positive = classes.max() if classes.size else 1
-        kwargs: dict[str, Any] = {"pos_label": positive, "zero_division": 0}
-        average = "binary"
-    else:
-        kwargs, average = {"zero_division": 0}, "macro"
-    result["precision"] = float(skm.precision_score(truth, predicted, average=average, **kwargs))
-    result["recall"] = float(skm.recall_score(truth, predicted, average=average, **kwargs))
-    result["f1"] = float(skm.f1_score(truth, predicted, average=average, **kwargs))
-    if proba is not None and np.unique(truth).size == 2:
-        scores = np.clip(np.asarray(proba, dtype=float), 1e-15, 1 - 1e-15)
-        positive_truth = (truth == np.unique(truth).max()).astype(int)
-        result["roc_auc"] = float(skm.roc_auc_score(positive_truth, scores))
-        result["log_loss"] = float(skm.log_loss(positive_truth, scores, labels=[0, 1]))
-        result["brier"] = float(np.mean((scores - positive_truth) ** 2))
-    return result
+
+# names that moved to mloop.evaluation, kept for one release
+_MOVED = {
+    "GREATER_IS_BETTER": ("mloop.evaluation.metrics", "GREATER_IS_BETTER"),
+    "infer_task": ("mloop.evaluation.scoring", "task_of"),
+    "check_task": ("mloop.evaluation.scoring", "check_task"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        module, attribute = _MOVED[name]
+        warnings.warn(
+            f"mloop.monitoring.performance.{name} is deprecated; use {module}.{attribute}.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _same_kind(truth: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

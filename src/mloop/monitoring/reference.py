@@ -133,8 +133,10 @@ def set_reference(
     import pandas as pd
 
     from mloop import data as mdata
+    from mloop.evaluation.scoring import check_task, task_of
     from mloop.monitoring import _store
-    from mloop.monitoring.performance import check_task, infer_task, performance_of, slice_metrics
+    from mloop.monitoring._scoring import metrics_of
+    from mloop.monitoring.performance import slice_metrics
     from mloop.registry import get_version, load_model
 
     found = get_version(model, version)
@@ -162,7 +164,7 @@ def set_reference(
     if task is not None:
         task = check_task(task)
     else:
-        task = infer_task(
+        task = task_of(
             labels if labels is not None else outputs["prediction"], outputs.get("proba")
         )
     reference = Reference(
@@ -179,9 +181,7 @@ def set_reference(
         reference.classes = (
             sorted(pd.unique(labels.dropna()).tolist()) if task == "classification" else None
         )
-        reference.metrics = performance_of(
-            labels, outputs["prediction"], outputs.get("proba"), task
-        )
+        reference.metrics = metrics_of(table, task, reference.classes)
     reference.importance = _importance(
         importance, names, loaded, model, found.version, frame, target
     )

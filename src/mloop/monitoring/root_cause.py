@@ -48,7 +48,7 @@ def worst_slices(
     ``current`` and ``reference`` are rows of :func:`mloop.monitoring.performance.slice_metrics`;
     a slice missing from the reference is compared with nothing and left out.
     """
-    from mloop.monitoring.performance import GREATER_IS_BETTER
+    from mloop.evaluation.metrics import GREATER_IS_BETTER
 
     before = {(row["column"], row["value"]): row[metric] for row in reference if metric in row}
     higher_is_better = GREATER_IS_BETTER.get(metric, True)

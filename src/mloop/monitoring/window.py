@@ -122,7 +122,7 @@ class Window:
         if head == "performance" and rest:
             return self.performance.get(rest)
         if head == "performance_drop" and rest:
-            from mloop.monitoring.performance import GREATER_IS_BETTER
+            from mloop.evaluation.metrics import GREATER_IS_BETTER
 
             now, before = self.performance.get(rest), self.baseline.get(rest)
             if now is None or before is None:
