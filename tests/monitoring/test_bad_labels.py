@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import mloop
 from mloop.cli.main import app
+from mloop.evaluation import evaluate
 from mloop.monitoring import Monitor, set_reference
 from mloop.monitoring._labels import clean_labels
 from mloop.store import get_store
@@ -71,6 +72,11 @@ def test_a_window_skips_labels_outside_the_classes_with_a_counted_reason(
     assert window.performance["precision"] == pytest.approx(
         skm.precision_score(good["y"], predicted)
     )
+    evaluated = evaluate(model, good, target="y", log=False, plots=False).metrics
+    assert window.performance == pytest.approx(evaluated)  # one definition of every metric
+    page = Monitor("m").report()
+    assert window.drift.dataset.verdict in page
+    assert "Dataset drift: at least 50% of the compared features drifted" in page
     stored = Monitor("m").windows()[0]
     assert stored.skipped_labels == window.skipped_labels
     assert "labels skipped: 2 label is not a class" in repr(stored)

@@ -232,3 +232,24 @@ def test_false_alarm_rate_on_windows_drawn_from_the_reference(
     assert rates[500] <= 0.07
     assert rates[5_000] == 0.0
     assert rates[50_000] == 0.0
+
+
+def test_the_report_states_one_definition_of_dataset_drift_next_to_its_numbers() -> None:
+    report = drift(_frame(20_000, 1), _frame(5_000, 2, shift=0.5))
+    dataset = report.dataset
+    assert (dataset.drifted_columns, dataset.columns, dataset.drifted) == (1, 4, False)
+    assert dataset.badge == "partial"
+    assert dataset.verdict == (
+        "no dataset drift: 1 of 4 features drifted (25%, 25% of importance), under the 50% line"
+    )
+    page = report.to_html()
+    assert "NO DATASET DRIFT" not in page and "1 COLUMN(S) DRIFTED" in page
+    assert dataset.verdict in page
+    assert "Dataset drift: at least 50% of the compared features drifted" in page
+    weighted = drift(
+        _frame(20_000, 1),
+        _frame(5_000, 2, shift=0.5),
+        importance={"x": 0.7, "y": 0.1, "c": 0.1, "flag": 0.1},
+    ).dataset
+    assert weighted.drifted and weighted.badge == "drift"  # 70% of the importance drifted
+    assert weighted.verdict.startswith("dataset drift: 1 of 4 features drifted (25%, 70% of")

@@ -79,7 +79,7 @@ def drift_(
     d = report.dataset
     console.print(
         f"{d.drifted_columns}/{d.columns} columns drifted (share {d.share:.2f}); dataset drift: "
-        f"{'[red]yes[/red]' if d.drifted else '[green]no[/green]'}"
+        f"{'[red]yes[/red]' if d.drifted else '[green]no[/green]'}\n{d.rule}"
         + (f"; report written to {html}" if html else "")
     )
 

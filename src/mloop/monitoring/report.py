@@ -103,6 +103,33 @@ class DatasetDrift:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def rule(self) -> str:
+        """The one definition of dataset drift, as every report states it."""
+        line = f"{self.threshold:.0%}"
+        return (
+            f"Dataset drift: at least {line} of the compared features drifted, or drifted "
+            f"features hold at least {line} of the model's importance (equal weights without "
+            "importance). Fewer drifted features are reported per feature, not as dataset drift."
+        )
+
+    @property
+    def verdict(self) -> str:
+        """The verdict with its numbers, e.g. ``"no dataset drift: 6 of 16 features drifted
+        (38%, 22% of importance), under the 50% line"``."""
+        numbers = (
+            f"{self.drifted_columns} of {self.columns} features drifted "
+            f"({self.share:.0%}, {self.score:.0%} of importance)"
+        )
+        if self.drifted:
+            return f"dataset drift: {numbers}, at or over the {self.threshold:.0%} line"
+        return f"no dataset drift: {numbers}, under the {self.threshold:.0%} line"
+
+    @property
+    def badge(self) -> str:
+        """``drift`` (the data set drifted), ``partial`` (some features did) or ``none``."""
+        return "drift" if self.drifted else "partial" if self.drifted_columns else "none"
+
 
 @dataclass
 class DriftReport:
