@@ -11,6 +11,7 @@ that month, and promotes the challenger only when it is better.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from mloop.demo.scenario import MODEL, WEATHER, Scenario
 
 if TYPE_CHECKING:
     from mloop.loop import RetrainingPolicy, TrainingContext
-    from mloop.monitoring import Monitor
+    from mloop.monitoring import Monitor, Reference, Window
 
 POLICY = "flight-delays-monthly"
 
@@ -94,15 +95,81 @@ def write_card(folder: Path, version: int, html: str) -> Path:
     return path
 
 
+# the weighted policy: drifted features must hold this share of the model's importance
+IMPORTANCE_SHARE = 0.3
+
+
+def policy_triggers(weighted: bool = False) -> list[Any]:
+    """The demo policy's triggers: weather drift (unweighted: temperature or dew point drifted;
+    weighted: drifted features hold 30% of the model's importance) in 2 of the champion's
+    last 3 windows, or its ROC AUC fell by 0.05.
+
+    (typed Any: mloop.loop's Trigger protocol declares ``kind`` settable, the triggers
+    expose it read-only, so mypy rejects a list of them)
+    """
+    from mloop import loop
+
+    drift = (
+        loop.DriftTrigger(k=2, n=3, importance=IMPORTANCE_SHARE)
+        if weighted
+        else loop.DriftTrigger(k=2, n=3, columns=["temp", "dewp"])
+    )
+    return [drift, loop.AccuracyDrop("roc_auc", drop=0.05)]
+
+
+POLICIES = {
+    "unweighted: temperature or dew point drifted (the demo's policy)": False,
+    f"weighted: drifted features hold {IMPORTANCE_SHARE:.0%} of the model's importance": True,
+}
+
+
+def retrains_by_policy(
+    windows: list[tuple[int, Window]], reference_of: Callable[[str], Reference | None]
+) -> list[dict[str, Any]]:
+    """The months on which each policy would have started a retraining over the replay.
+
+    Walks the served model's window of each month in order, as the policy's step does at
+    each month's end: a trigger sees the windows of the version serving since the last
+    (counted) retraining. It replays the windows that were actually served, so after a
+    month where a policy would have retrained but the demo did not, it goes on judging the
+    model that kept serving: a count of decisions, not a second replay.
+    """
+    from mloop.loop.triggers import TriggerContext
+
+    served: dict[int, Window] = {}
+    for month, window in windows:  # the month's busiest window is the served model's
+        if month not in served or window.num_rows > served[month].num_rows:
+            served[month] = window
+    rows = []
+    for name, weighted in POLICIES.items():
+        triggers = policy_triggers(weighted)
+        seen: list[Window] = []
+        months, reasons = [], []
+        for month in sorted(served):
+            window = served[month]
+            if seen and seen[-1].model_version != window.model_version:
+                seen = []  # a new champion: the policy looks at its windows only
+            seen.append(window)
+            context = TriggerContext(
+                MODEL,
+                int(window.model_version),
+                list(seen),
+                now=window.end,
+                reference=reference_of(window.model_version),
+            )
+            fired = next((f for t in triggers if (f := t.check(context)) is not None), None)
+            if fired is not None:
+                months.append(month)
+                reasons.append(f"{month}: {fired.reason}")
+                seen = []
+        rows.append({"policy": name, "retrains": len(months), "months": months, "why": reasons})
+    return rows
+
+
 def make_policy(monitor: Monitor, training: PipelineRetraining) -> RetrainingPolicy:
     from mloop import loop
 
-    # (typed Any: mloop.loop's Trigger protocol declares ``kind`` settable, the triggers
-    # expose it read-only, so mypy rejects a list of them; reported upstream)
-    triggers: list[Any] = [
-        loop.DriftTrigger(k=2, n=3, columns=["temp", "dewp"]),
-        loop.AccuracyDrop("roc_auc", drop=0.05),
-    ]
+    triggers = policy_triggers(weighted=False)
     return loop.RetrainingPolicy(
         POLICY,
         MODEL,

@@ -2,7 +2,8 @@
 
 Sections: the data issues and the quarantined record, the features and their online
 serving, the training pipeline, each replayed month (drift, accuracy, KPI, alerts), the
-retraining decisions and hot swaps, and accuracy before and after retraining.
+retraining decisions and hot swaps (with how many retrains the unweighted and the
+importance-weighted drift policy would have made), and accuracy before and after retraining.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ Answers by version: {{ r.replay.answered_by_version }}.</p>
 {% for d in r.decisions %}<tr><td>{{ d.month }}</td><td>{{ d.trigger }}</td><td>{{ d.reason }}</td><td>v{{ d.challenger }}</td>
 <td>{{ d.challenger_roc_auc }} / {{ d.champion_roc_auc }}</td><td>{{ d.status }} {{ d.note }}</td>
 <td>{% if d.challenger in cards %}<a href="{{ cards[d.challenger] }}">card</a>{% endif %}</td></tr>{% endfor %}</table>
+<h3>How many retrains each policy would have made</h3>
+{% if policies %}<table><tr><th>policy</th><th>retrains</th><th>after months</th><th>why</th></tr>
+{% for p in policies %}<tr><td>{{ p.policy }}</td><td>{{ p.retrains }}</td><td>{{ p.months|join(", ") or "-" }}</td>
+<td>{{ p.why|join("; ") }}</td></tr>{% endfor %}</table>
+<p class="sub">Both policies also retrain when the champion's ROC AUC falls by 0.05. Counted on the
+windows of the model that actually served each month (a count of decisions, not a second replay);
+the demo ran the unweighted policy: {{ r.decisions|length }} decision(s),
+{{ r.decisions|selectattr("status", "equalto", "promoted")|list|length }} promoted.</p>
+{% else %}<p>Policy comparison not available: {{ policies_note }}</p>{% endif %}
 <table><tr><th>after month</th><th>from</th><th>to</th><th>server answered with</th><th>seconds</th></tr>
 {% for s in r.swaps %}<tr><td>{{ s.month }}</td><td>v{{ s["from"] }}</td><td>v{{ s.to }}</td><td>v{{ s.served }}</td>
 <td>{{ s.seconds }}</td></tr>{% endfor %}</table>
@@ -180,5 +190,33 @@ def write_report(result: DemoResult, path: Path) -> Path:
     template = jinja2.Environment(autoescape=True, undefined=jinja2.ChainableUndefined).from_string(
         _TEMPLATE
     )
-    path.write_text(template.render(r=result, plots=plots(result), cards=cards))
+    policies, note = policy_comparison(result)
+    path.write_text(
+        template.render(
+            r=result, plots=plots(result), cards=cards, policies=policies, policies_note=note
+        )
+    )
     return path
+
+
+def policy_comparison(result: DemoResult) -> tuple[list[dict[str, Any]], str]:
+    """Retrains of the unweighted and the importance-weighted policy over the replay's windows
+    (read back from the store), or why they cannot be counted."""
+    from mloop.core.errors import MloopError, NotFound
+    from mloop.demo.policy import retrains_by_policy
+    from mloop.demo.scenario import MODEL
+    from mloop.monitoring import Reference, get_reference, get_window
+
+    def reference_of(version: str) -> Reference | None:
+        try:
+            return get_reference(MODEL, int(version))
+        except NotFound:
+            return None
+
+    if not result.windows:
+        return [], "the replay made no monitoring windows"
+    try:
+        windows = [(int(w["month"]), get_window(w["id"])) for w in result.windows]
+        return retrains_by_policy(windows, reference_of), ""
+    except MloopError as exc:
+        return [], str(exc)

@@ -18,7 +18,15 @@ from mloop.core.errors import InvalidInput
 if TYPE_CHECKING:
     from mloop.monitoring import Reference, Window
 
-__all__ = ["AccuracyDrop", "DriftTrigger", "Fired", "Schedule", "Trigger", "TriggerContext"]
+__all__ = [
+    "AccuracyDrop",
+    "DriftTrigger",
+    "Fired",
+    "Schedule",
+    "Trigger",
+    "TriggerContext",
+    "drifted_importance",
+]
 
 
 @dataclass
@@ -55,13 +63,20 @@ class DriftTrigger:
     """Drift in at least ``k`` of the champion's last ``n`` windows.
 
     A window counts as drifted when it shows dataset drift; with ``columns``, when any
-    of them drifted; with ``share``, when at least that share of features drifted.
+    of them drifted; with ``share``, when at least that share of features drifted; with
+    ``importance``, when the drifted features hold at least that share of the model's
+    importance (the reference's permutation importance; equal weights without one), so a
+    feature the model barely uses can drift without starting a retraining.
+
+    >>> DriftTrigger(k=2, n=3, importance=0.3)     # weighted by what the model relies on
+    >>> DriftTrigger(k=2, n=3, columns=["temp"])   # unweighted: any drift of temp counts
     """
 
     k: int = 2
     n: int = 3
     columns: Sequence[str] | None = None
     share: float | None = None
+    importance: float | None = None
     kind: str = "drift"
 
     def __post_init__(self) -> None:
@@ -72,6 +87,22 @@ class DriftTrigger:
             )
         if self.share is not None and not 0 < self.share <= 1:
             raise InvalidInput(f"DriftTrigger share = {self.share!r} must be in (0, 1].")
+        if self.importance is not None and (
+            isinstance(self.importance, bool)
+            or not isinstance(self.importance, int | float)
+            or not 0 < self.importance <= 1
+        ):
+            raise InvalidInput(
+                f"DriftTrigger importance = {self.importance!r} must be in (0, 1]: the share of "
+                "the model's importance the drifted features must hold."
+            )
+        chosen = [
+            name for name in ("columns", "share", "importance") if getattr(self, name) is not None
+        ]
+        if len(chosen) > 1:
+            raise InvalidInput(
+                f"DriftTrigger takes one of columns, share or importance, not {' and '.join(chosen)}."
+            )
         if isinstance(self.columns, str):
             raise InvalidInput(
                 f"DriftTrigger columns = {self.columns!r} must be a list of column names."
@@ -86,6 +117,8 @@ class DriftTrigger:
             )
         if self.share is not None:
             return report.dataset.share >= self.share
+        if self.importance is not None:
+            return drifted_importance(window) >= self.importance
         return bool(report.dataset.drifted)
 
     def check(self, context: TriggerContext) -> Fired | None:
@@ -95,17 +128,39 @@ class DriftTrigger:
             return None
         latest = hits[-1]
         columns = sorted({c for w in hits for c in w.drift.drifted})
+        evidence: dict[str, Any] = {
+            "windows": [w.id for w in hits],
+            "drifted_columns": columns,
+            "shares": [round(w.drift.dataset.share, 4) for w in hits],
+        }
+        weighted = ""
+        if self.importance is not None:
+            held = [round(drifted_importance(w), 4) for w in hits]
+            evidence["importance_shares"] = held
+            weighted = f", holding {max(held):.0%} of the model's importance"
         return Fired(
             self.kind,
             f"drift in {len(hits)} of the last {len(recent)} windows of version "
-            f"{context.champion_version} ({', '.join(columns) or 'dataset'})",
-            {
-                "windows": [w.id for w in hits],
-                "drifted_columns": columns,
-                "shares": [round(w.drift.dataset.share, 4) for w in hits],
-            },
+            f"{context.champion_version} ({', '.join(columns) or 'dataset'}{weighted})",
+            evidence,
             latest.id,
         )
+
+
+def drifted_importance(window: Window) -> float:
+    """The share of the model's importance that the window's drifted features hold.
+
+    Importance is the reference's (normalised over the compared features); without one,
+    every compared feature weighs the same and this is the share of drifted features.
+    """
+    compared = [f for f in window.drift.features.values() if f.drifted is not None]
+    weights = {f.column: f.importance for f in compared if f.importance is not None}
+    if not compared:
+        return 0.0
+    if not weights or sum(weights.values()) <= 0:
+        return sum(1 for f in compared if f.drifted) / len(compared)
+    total = sum(weights.values())
+    return sum(weights.get(f.column, 0.0) for f in compared if f.drifted) / total
 
 
 @dataclass(frozen=True)
