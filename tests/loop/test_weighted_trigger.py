@@ -84,6 +84,8 @@ def test_the_demo_counts_the_retrains_of_each_policy_over_its_windows() -> None:
     ]
     unweighted, weighted = retrains_by_policy(months, lambda version: None)
     assert unweighted["policy"].startswith("unweighted")
-    assert (unweighted["retrains"], unweighted["months"]) == (1, [5])  # temp, 2 of 3 windows
+    # temperature in 2 of the last 3 windows: May, and again each month while that holds
+    # (June, July), as the demo's policy does after a rejected challenger
+    assert (unweighted["retrains"], unweighted["months"]) == (3, [5, 6, 7])
     assert (weighted["retrains"], weighted["months"]) == (1, [8])  # the key feature
     assert "holding 80% of the model's importance" in weighted["why"][0]

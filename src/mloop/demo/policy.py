@@ -129,10 +129,12 @@ def retrains_by_policy(
     """The months on which each policy would have started a retraining over the replay.
 
     Walks the served model's window of each month in order, as the policy's step does at
-    each month's end: a trigger sees the windows of the version serving since the last
-    (counted) retraining. It replays the windows that were actually served, so after a
-    month where a policy would have retrained but the demo did not, it goes on judging the
-    model that kept serving: a count of decisions, not a second replay.
+    each month's end: the triggers see the windows of the version serving (a new champion
+    starts afresh), and a policy retrains each month its triggers fire — also after a
+    rejected challenger, as the demo's policy does. It judges the windows that were
+    actually served, so after a month where a policy would have retrained but the demo did
+    not, it goes on judging the model that kept serving: a count of decisions, not a
+    second replay.
     """
     from mloop.loop.triggers import TriggerContext
 
@@ -161,7 +163,6 @@ def retrains_by_policy(
             if fired is not None:
                 months.append(month)
                 reasons.append(f"{month}: {fired.reason}")
-                seen = []
         rows.append({"policy": name, "retrains": len(months), "months": months, "why": reasons})
     return rows
 
