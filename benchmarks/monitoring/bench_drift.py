@@ -109,12 +109,30 @@ def main() -> None:
                 theirs = {"error": (exc.stderr or "")[-2000:]}
             figures["evidently"][str(rows)] = {
                 "evidently": theirs,
-                "mloop": {k: mine[k] for k in ("seconds", "cpu_seconds", "peak_mb_over_inputs")},
+                "mloop": {
+                    k: mine[k] for k in ("seconds", "cpu_seconds", "peak_mb_over_inputs", "drifted")
+                },
+                "columns": _columns(mine.get("drifted") or [], theirs.get("flagged")),
             }
     figures["load_average_end"] = os.getloadavg()
     _report(figures)
     if not args.no_save:
         print(f"written to {save('monitoring_drift', figures)}")
+
+
+def _columns(mine: list[str], flagged: dict[str, Any] | None) -> dict[str, Any]:
+    """Which columns each tool flags, and where they disagree (not only how many)."""
+    if not flagged:
+        return {"mloop": sorted(mine), "evidently": None}
+    theirs = flagged["columns"]
+    return {
+        "mloop": sorted(mine),
+        "evidently": sorted(theirs),
+        "only_mloop": sorted(set(mine) - set(theirs)),
+        "only_evidently": sorted(set(theirs) - set(mine)),
+        "evidently_methods": sorted(set(flagged.get("methods", {}).values())),
+        "evidently_count_matches_its_report": flagged.get("reported_count") == len(theirs),
+    }
 
 
 def _agreement(figures: dict[str, Any]) -> None:
@@ -160,6 +178,14 @@ def _report(figures: dict[str, Any]) -> None:
             f"peak +{theirs['peak_mb_over_inputs']:.0f} MB; mloop {mine['seconds']:.2f} s -> "
             f"{theirs['seconds'] / mine['seconds']:.0f}x"
         )
+        columns = pair.get("columns", {})
+        if columns.get("evidently") is not None:
+            print(
+                f"    columns flagged: mloop {', '.join(columns['mloop']) or '-'}; Evidently "
+                f"{', '.join(columns['evidently']) or '-'}; only mloop "
+                f"{', '.join(columns['only_mloop']) or '-'}, only Evidently "
+                f"{', '.join(columns['only_evidently']) or '-'}"
+            )
 
 
 if __name__ == "__main__":

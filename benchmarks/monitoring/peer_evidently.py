@@ -23,6 +23,27 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
+def flagged_columns(snapshot: dict) -> dict:
+    """The columns Evidently's report flags, read from its per-column ``ValueDrift`` metrics.
+
+    A p-value method flags a column below its threshold, a distance at or above it; the
+    count is checked against the report's own ``DriftedColumnsCount``.
+    """
+    flagged, methods, reported = [], {}, None
+    for metric in snapshot.get("metrics", []):
+        config = metric.get("config", {})
+        kind = str(config.get("type", ""))
+        if kind.endswith("DriftedColumnsCount"):
+            reported = int(metric["value"]["count"])
+        elif kind.endswith("ValueDrift"):
+            method, threshold, value = config["method"], config["threshold"], metric["value"]
+            drifted = value < threshold if "p_value" in method else value >= threshold
+            methods[config["column"]] = method
+            if drifted:
+                flagged.append(config["column"])
+    return {"columns": flagged, "reported_count": reported, "methods": methods}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("reference")
@@ -65,9 +86,11 @@ def main() -> None:
         for line in status:
             if line.startswith("VmHWM:"):
                 peak = int(line.split()[1]) / 1024
-    drifted = None
+    drifted, flagged = None, None
     with contextlib.suppress(Exception):  # the shape of the snapshot is informative only
-        drifted = json.loads(snapshot.json())["metrics"][0]["value"]  # type: ignore[union-attr]
+        parsed = json.loads(snapshot.json())  # type: ignore[union-attr]
+        drifted = parsed["metrics"][0]["value"]
+        flagged = flagged_columns(parsed)
     print(
         json.dumps(
             {
@@ -78,6 +101,7 @@ def main() -> None:
                 "cpu_seconds": statistics.median(cpu),
                 "peak_mb_over_inputs": peak - base,
                 "drifted_summary": drifted,
+                "flagged": flagged,
             },
             default=str,
         )
