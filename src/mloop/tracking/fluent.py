@@ -19,6 +19,7 @@ import contextlib
 import sys
 import threading
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -53,10 +54,12 @@ class ActiveRun(Run):
         object.__setattr__(self, "tracker", tracker)
         object.__setattr__(self, "capture", None)
         object.__setattr__(self, "synchronous", True)
+        object.__setattr__(self, "thread", threading.get_ident())
 
     tracker: Tracker
     capture: threading.Thread | None
     synchronous: bool
+    thread: int  # the thread that started the run: only its code logs into it implicitly
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -73,8 +76,29 @@ class ActiveRun(Run):
         end_run(status, run_id=self.info.run_id)
 
 
-_stack: list[ActiveRun] = []
-_state: dict[str, Any] = {"experiment": None, "last_run_id": None, "crashed": False, "hooks": False}
+# The active runs of this thread and asyncio task, innermost last (as MLflow keeps one
+# stack per thread). A context variable: a task created while a run is open sees that run
+# (a snapshot of the stack) but its own start_run/end_run never change its parent's stack.
+_runs: ContextVar[tuple[ActiveRun, ...]] = ContextVar("mloop_active_runs", default=())
+_last_run: ContextVar[str | None] = ContextVar("mloop_last_run", default=None)
+# every run open in the process, whatever thread started it: ended at interpreter exit
+_open: dict[str, ActiveRun] = {}
+_open_lock = threading.Lock()
+_state: dict[str, Any] = {"experiment": None, "crashed": False, "hooks": False}
+
+
+def _stack() -> tuple[ActiveRun, ...]:
+    """The active runs of the calling thread and task.
+
+    A context copied into another thread (``asyncio.to_thread``, ``contextvars.run``)
+    carries the runs of the thread it came from; they stay that thread's, so a worker
+    never logs into them by accident.
+    """
+    stack = _runs.get()
+    if stack and stack[-1].thread != threading.get_ident():
+        me = threading.get_ident()
+        stack = tuple(run for run in stack if run.thread == me)
+    return stack
 
 
 # -- experiments -----------------------------------------------------------------------
@@ -132,12 +156,13 @@ def start_run(
     parent run ends, or before any read). For many short runs, such as pipeline nodes.
     """
     tracker = get_tracker()
-    if _stack and not nested:
+    stack = _stack()
+    if stack and not nested:
         raise Conflict(
-            f"run {_stack[-1].info.run_id} is already active; end it with end_run(), "
-            "or pass nested=True to start a child run."
+            f"run {stack[-1].info.run_id} is already active in this thread; end it with "
+            "end_run(), or pass nested=True to start a child run."
         )
-    parent = parent_run_id or (_stack[-1].info.run_id if _stack and nested else None)
+    parent = parent_run_id or (stack[-1].info.run_id if stack and nested else None)
     user_tags = {check_key(k, "tag"): str(v) for k, v in (tags or {}).items()}
     if description:
         user_tags["mloop.note.content"] = description
@@ -182,7 +207,9 @@ def start_run(
             object.__setattr__(active, "capture", thread)
     object.__setattr__(active, "synchronous", synchronous)
     tracker.writer.alive.add(active.info.run_id)
-    _stack.append(active)
+    _runs.set((*stack, active))
+    with _open_lock:
+        _open[active.info.run_id] = active
     _install_exit_hooks()
     return active
 
@@ -208,47 +235,62 @@ def _capture_context(tracker: Tracker, run_id: str, cwd: Path) -> None:
 
 
 def end_run(status: str = FINISHED, run_id: str | None = None) -> None:
-    """End the active run (or ``run_id``) with ``status``, after writing its buffered values."""
-    if not _stack:
+    """End the active run (or ``run_id``) with ``status``, after writing its buffered values.
+
+    Only runs active in the calling thread or task are ended; children still open end
+    with their parent, with the same status.
+    """
+    stack = _stack()
+    if not stack:
         return
-    index = len(_stack) - 1
+    index = len(stack) - 1
     if run_id is not None:
-        matches = [i for i, r in enumerate(_stack) if r.info.run_id == run_id]
+        matches = [i for i, r in enumerate(stack) if r.info.run_id == run_id]
         if not matches:
             return
         index = matches[-1]
-    # children still open end with their parent
-    while len(_stack) > index:
-        active = _stack.pop()
-        tracker = active.tracker
-        if active.capture is not None:
-            active.capture.join(timeout=30)
-        if active.synchronous:
-            tracker.writer.flush(then=runs.status_update(active.info.run_id, status))
-        else:
-            runs.check_status(status)
-            tracker.writer.end_run(active.info.run_id, status, now_ms())
-        tracker.writer.alive.discard(active.info.run_id)
-        tracker.forget_params(active.info.run_id)
-        _state["last_run_id"] = active.info.run_id
+    _runs.set(stack[:index])
+    for active in reversed(stack[index:]):
+        _finish(active, status)
+        _last_run.set(active.info.run_id)
+
+
+def _finish(active: ActiveRun, status: str) -> None:
+    """Write a run's buffered values and its end (once, whichever thread asks first)."""
+    with _open_lock:
+        if _open.pop(active.info.run_id, None) is None:
+            return
+    tracker = active.tracker
+    if active.capture is not None:
+        active.capture.join(timeout=30)
+    if active.synchronous:
+        tracker.writer.flush(then=runs.status_update(active.info.run_id, status))
+    else:
+        runs.check_status(status)
+        tracker.writer.end_run(active.info.run_id, status, now_ms())
+    tracker.writer.alive.discard(active.info.run_id)
+    tracker.forget_params(active.info.run_id)
 
 
 def active_run() -> ActiveRun | None:
-    """The innermost active run of this process, or None."""
-    return _stack[-1] if _stack else None
+    """The innermost active run of the calling thread (and asyncio task), or None."""
+    stack = _stack()
+    return stack[-1] if stack else None
 
 
 def last_active_run() -> Run | None:
-    """The active run, else the most recently ended one."""
-    if _stack:
-        return _stack[-1]
-    last = _state["last_run_id"]
+    """The active run, else the one this thread ended most recently."""
+    stack = _stack()
+    if stack:
+        return stack[-1]
+    last = _last_run.get()
     return get_run(last) if last else None
 
 
 def _current() -> ActiveRun:
     """The active run; like MLflow, logging without one starts a run."""
-    return _stack[-1] if _stack else start_run()
+    stack = _stack()
+    return stack[-1] if stack else start_run()
 
 
 def _install_exit_hooks() -> None:
@@ -266,13 +308,21 @@ def _install_exit_hooks() -> None:
 
 
 def _at_exit() -> None:
-    """End open runs (FAILED after an uncaught exception) and drain every buffer."""
+    """End open runs and drain every buffer.
+
+    The main thread's runs end FINISHED (FAILED after an uncaught exception); runs still
+    open in other threads were cut short by the exit and end KILLED.
+    """
     from mloop.tracking.tracker import close_all
 
     try:
-        end_run(
-            FAILED if _state["crashed"] else FINISHED, run_id=_stack[0].info.run_id
-        ) if _stack else None
+        mine = _stack()
+        if mine:
+            end_run(FAILED if _state["crashed"] else FINISHED, run_id=mine[0].info.run_id)
+        with _open_lock:
+            others = list(_open.values())
+        for active in others:
+            _finish(active, KILLED)
     finally:
         close_all()
 
@@ -295,7 +345,7 @@ def log_params(params: Mapping[str, Any]) -> None:
 def log_metric(
     key: str, value: float, step: int | None = None, timestamp: int | None = None
 ) -> None:
-    run = _stack[-1] if _stack else _current()
+    run = _current()
     run.tracker.log_metric(run.info.run_id, key, value, step, timestamp)
 
 
@@ -474,7 +524,10 @@ def _reset_for_tests() -> None:
     """Forget active runs and the chosen experiment (the stores are reset separately)."""
     from mloop.tracking.tracker import close_all
 
-    _stack.clear()
-    _state.update(experiment=None, last_run_id=None, crashed=False)
+    _runs.set(())
+    _last_run.set(None)
+    with _open_lock:
+        _open.clear()
+    _state.update(experiment=None, crashed=False)
     with contextlib.suppress(Exception):  # a test may have pointed at a store that is gone
         close_all()
