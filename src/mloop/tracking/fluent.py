@@ -336,7 +336,18 @@ def log_param(key: str, value: Any) -> Any:
     return value
 
 
+def _mapping(value: Any, argument: str, call: str) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an InvalidInput that shows the expected form."""
+    if isinstance(value, Mapping):
+        return value
+    raise InvalidInput(
+        f"{call} got {argument}={type(value).__name__} {str(value)[:60]!r}; it takes a mapping of "
+        f"name to value, e.g. {call}({{'depth': 8, 'lr': 0.1}}) (a list of pairs: dict(pairs))."
+    )
+
+
 def log_params(params: Mapping[str, Any]) -> None:
+    params = _mapping(params, "params", "log_params")
     run = _current()
     for key, value in params.items():
         run.tracker.log_param(run.info.run_id, key, value)
@@ -352,6 +363,7 @@ def log_metric(
 def log_metrics(
     metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
 ) -> None:
+    metrics = _mapping(metrics, "metrics", "log_metrics")
     run = _current()
     for key, value in metrics.items():
         run.tracker.log_metric(run.info.run_id, key, value, step, timestamp)
@@ -363,6 +375,7 @@ def set_tag(key: str, value: Any) -> None:
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
+    tags = _mapping(tags, "tags", "set_tags")
     run = _current()
     for key, value in tags.items():
         run.tracker.set_tag(run.info.run_id, key, value)
