@@ -29,7 +29,7 @@ from mloop.core.config import get_settings
 from mloop.core.errors import Conflict, InvalidInput
 from mloop.core.ids import new_id
 from mloop.store import get_artifacts, lineage
-from mloop.tracking import context, experiments, names, runs
+from mloop.tracking import context, experiments, inputs, names, runs, system_tags
 from mloop.tracking.entities import (
     FAILED,
     FINISHED,
@@ -40,6 +40,8 @@ from mloop.tracking.entities import (
     Run,
     RunData,
 )
+from mloop.tracking.search import view_type
+from mloop.tracking.system_tags import canonical
 from mloop.tracking.tracker import Tracker, check_key, get_tracker
 
 if TYPE_CHECKING:
@@ -110,7 +112,7 @@ def set_experiment(
     """Make an experiment (created when missing) the one new runs go to."""
     tracker = get_tracker()
     if experiment_id is not None:
-        experiment = experiments.get(tracker.store, experiment_id)
+        experiment = experiments.check_active(experiments.get(tracker.store, experiment_id))
     elif experiment_name is not None:
         experiment = experiments.get_or_create(tracker.store, experiment_name)
     else:
@@ -123,9 +125,31 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     return experiments.get_by_name(get_tracker().store, name)
 
 
+def set_experiment_tag(key: str, value: Any) -> None:
+    """Set a tag on the current experiment (the one new runs go to)."""
+    set_experiment_tags({key: value})
+
+
+def set_experiment_tags(tags: Mapping[str, Any]) -> None:
+    """Set tags on the current experiment."""
+    tags = _mapping(tags, "tags", "set_experiment_tags")
+    tracker = get_tracker()
+    checked = {check_key(key, "tag"): str(value) for key, value in tags.items()}
+    experiments.set_tags(tracker.store, _experiment_id(tracker, None), checked)
+
+
+def delete_experiment(experiment_id: str) -> None:
+    """Delete an experiment and its runs (hidden from searches; restore_experiment undoes it)."""
+    tracker = _flush_all()
+    experiments.set_lifecycle(tracker.store, experiment_id, "deleted")
+    chosen = _state["experiment"]
+    if chosen is not None and chosen == (tracker.store.url, str(experiment_id)):
+        _state["experiment"] = None
+
+
 def _experiment_id(tracker: Tracker, explicit: str | None) -> str:
     if explicit is not None:
-        return experiments.get(tracker.store, explicit).experiment_id
+        return experiments.check_active(experiments.get(tracker.store, explicit)).experiment_id
     chosen = _state["experiment"]
     if chosen is not None and chosen[0] == tracker.store.url:
         return str(chosen[1])
@@ -163,24 +187,28 @@ def start_run(
             "end_run(), or pass nested=True to start a child run."
         )
     parent = parent_run_id or (stack[-1].info.run_id if stack and nested else None)
-    user_tags = {check_key(k, "tag"): str(v) for k, v in (tags or {}).items()}
+    tags = _mapping(tags or {}, "tags", "start_run")
+    user_tags = {canonical(check_key(k, "tag")): str(v) for k, v in tags.items()}
     if description:
-        user_tags["mloop.note.content"] = description
+        user_tags[system_tags.NOTE] = description
     if run_id is not None:
-        tracker.flush()  # the run may still be in this process's write-behind buffer
+        if run_name:
+            user_tags[system_tags.RUN_NAME] = run_name
+        for key, value in user_tags.items():
+            tracker.set_tag(run_id, key, value)
+        tracker.flush()  # the run (and these tags) may still be in the write-behind buffer
         runs.check_resumable(tracker.store, run_id)
         runs.set_status(tracker.store, run_id, RUNNING)
         tracker.forget_params(run_id)
-        for key, value in user_tags.items():
-            tracker.set_tag(run_id, key, value)
         run = runs.get(tracker.store, run_id)
         active = ActiveRun(run, tracker)
     else:
         new = new_id()
-        name = run_name or names.run_name()
-        system = {**context.process_tags(tracker.user), "mloop.runName": name}
+        name = run_name or user_tags.get(system_tags.RUN_NAME) or names.run_name()
+        user_tags.pop(system_tags.RUN_NAME, None)
+        system = {**context.process_tags(tracker.user), system_tags.RUN_NAME: name}
         if parent:
-            system["mloop.parentRunId"] = parent
+            system[system_tags.PARENT_RUN_ID] = parent
         row = runs.new_row(
             run_id=new,
             experiment_id=_experiment_id(tracker, experiment_id),
@@ -285,6 +313,18 @@ def last_active_run() -> Run | None:
         return stack[-1]
     last = _last_run.get()
     return get_run(last) if last else None
+
+
+def delete_run(run_id: str) -> None:
+    """Delete a run: it keeps its data but searches hide it (``Client().restore_run`` undoes it)."""
+    runs.set_lifecycle(_flush_all().store, run_id, "deleted")
+
+
+def delete_tag(key: str) -> None:
+    """Remove a tag from the active run (an error if it has no such tag)."""
+    run = _current()
+    run.tracker.flush()
+    runs.delete_tag(run.tracker.store, run.info.run_id, canonical(key))
 
 
 def _current() -> ActiveRun:
@@ -436,15 +476,17 @@ def log_figure(figure: Any, artifact_file: str) -> str:
     return key
 
 
-def log_input(dataset: Any, context: str | None = None) -> lineage.Node:
+def log_input(dataset: Any, context: str | None = None, name: str | None = None) -> lineage.Node:
     """Record that the active run read ``dataset`` (lineage edge ``input_of``).
 
     ``dataset`` is anything with a ``lineage_node()`` method (dataset versions, training
-    sets), a lineage ``Node``, or a pandas DataFrame (recorded by content hash).
+    sets), a lineage ``Node``, or a pandas DataFrame (recorded by content hash). Its
+    name (``name``, else the dataset's own), digest and ``context`` are what
+    ``datasets.name|digest|context`` filters of :func:`search_runs` compare.
     """
     run = _current()
     node = as_lineage_node(dataset)
-    properties = {"context": context} if context else None
+    properties = inputs.describe(node, dataset, name, context)
     lineage.add_edge(
         run.tracker.store, node, "input_of", lineage.Node("run", run.info.run_id), properties
     )
@@ -516,6 +558,11 @@ def search_runs(
     """
     from mloop.tracking.search import search, search_frame
 
+    if experiment_ids and experiment_names:
+        raise InvalidInput(
+            "search_runs got both experiment_ids and experiment_names; pass only one of them."
+        )
+    run_view_type = view_type(run_view_type)
     tracker = _flush_all()
     ids: list[int] | None
     if experiment_names:

@@ -8,7 +8,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import Conflict, InvalidInput, NotFound
@@ -28,6 +28,7 @@ from mloop.tracking.entities import (
     RunInput,
 )
 from mloop.tracking.entities import Metric as MetricEntity
+from mloop.tracking.system_tags import RUN_NAME
 
 log = get_logger("mloop.tracking")
 
@@ -307,6 +308,9 @@ def write_batch(
                 keys=["run_id", "key"],
                 update=["value"],
             )
+            for (run_id, key), value in latest_tags.items():
+                if key == RUN_NAME:  # the run-name tag and the attribute are one name
+                    conn.execute(update(RunRow).where(RunRow.run_id == run_id).values(name=value))
         if metrics:
             grouped = _group(metrics)
             _insert_chunks(conn, grouped)
@@ -465,3 +469,29 @@ def check_resumable(store: MetadataStore, run_id: str) -> Run:
     if run.info.lifecycle_stage != "active":
         raise Conflict(f"run {run_id} is deleted and cannot be resumed.")
     return run
+
+
+def set_lifecycle(store: MetadataStore, run_id: str, stage: str) -> None:
+    """Delete (``"deleted"``: hidden from searches) or restore (``"active"``) a run."""
+
+    def work(conn: Connection) -> None:
+        result = conn.execute(
+            update(RunRow).where(RunRow.run_id == run_id).values(lifecycle_stage=stage)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"run {run_id!r} does not exist; `mloop runs list` shows the runs.")
+
+    store.transaction(work)
+
+
+def delete_tag(store: MetadataStore, run_id: str, key: str) -> None:
+    """Remove a tag of a run; a tag that is not there is an error, as in MLflow."""
+
+    def work(conn: Connection) -> None:
+        result = conn.execute(delete(Tag).where(Tag.run_id == run_id, Tag.key == key))
+        if result.rowcount == 0:
+            if not conn.execute(select(RunRow.run_id).where(RunRow.run_id == run_id)).first():
+                raise NotFound(f"run {run_id!r} does not exist.")
+            raise NotFound(f"run {run_id} has no tag {key!r}; nothing to delete.")
+
+    store.transaction(work)

@@ -20,6 +20,7 @@ from mloop.core.config import get_settings, on_settings_change
 from mloop.core.errors import Conflict, InvalidInput
 from mloop.store import get_artifacts, get_store
 from mloop.tracking import runs
+from mloop.tracking.system_tags import canonical
 from mloop.tracking.writer import Writer
 
 if TYPE_CHECKING:
@@ -151,7 +152,8 @@ class Tracker:
             self._params.pop(run_id, None)
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        check_key(key, "tag")
+        """Set a tag (MLflow's system tag names are stored as mloop's; see system_tags)."""
+        key = canonical(check_key(key, "tag"))
         self.writer.tag((run_id, key, str(value)))
 
     def flush(self) -> None:
