@@ -19,6 +19,7 @@ import pytest
 import mloop
 from mloop.core.errors import InvalidInput
 from mloop.store.lineage import Node
+from mloop.tracking.filter import And, Comparison, parse
 
 Runs = dict[str, str]  # label -> run id
 
@@ -516,6 +517,176 @@ def _answer(case: Case) -> tuple[str, ...] | None:
         return None
     answer = tuple(labels[run.info.run_id] for run in found)  # type: ignore[union-attr]
     return answer if case.ordered else tuple(sorted(answer))
+
+
+# -- grammar: the parser cases of MLflow's tests/utils/test_search_utils.py ---------------
+
+_TYPES = {"metric": "metrics", "parameter": "params", "tag": "tags", "attribute": "attributes"}
+_TYPES["dataset"] = "datasets"
+
+# (filter, [(MLflow's type, key, comparator, value)]) that MLflow parses
+GRAMMAR_ACCEPTED: list[tuple[str, list[tuple[str, str, str, str]]]] = [
+    ("metric.acc >= 0.94", [("metric", "acc", ">=", "0.94")]),
+    ("metric.acc>=100", [("metric", "acc", ">=", "100")]),
+    ("params.m!='tf'", [("parameter", "m", "!=", "tf")]),
+    ('params."m"!="tf"', [("parameter", "m", "!=", "tf")]),
+    ('metric."legit name" >= 0.243', [("metric", "legit name", ">=", "0.243")]),
+    ("metrics.XYZ = 3", [("metric", "XYZ", "=", "3")]),
+    ('params."cat dog" = "pets"', [("parameter", "cat dog", "=", "pets")]),
+    ('metrics."X-Y-Z" = 3', [("metric", "X-Y-Z", "=", "3")]),
+    ('metrics."X//Y#$$@&Z" = 3', [("metric", "X//Y#$$@&Z", "=", "3")]),
+    ("params.model = 'LinearRegression'", [("parameter", "model", "=", "LinearRegression")]),
+    (
+        "metrics.rmse < 1 and params.model_class = 'LR'",
+        [("metric", "rmse", "<", "1"), ("parameter", "model_class", "=", "LR")],
+    ),
+    ("", []),
+    ("`metric`.a >= 0.1", [("metric", "a", ">=", "0.1")]),
+    ("tags.version = 'commit-hash'", [("tag", "version", "=", "commit-hash")]),
+    ("`tags`.source_name = 'a notebook'", [("tag", "source_name", "=", "a notebook")]),
+    ('metrics."accuracy.2.0" > 5', [("metric", "accuracy.2.0", ">", "5")]),
+    ("metrics.`spacey name` > 5", [("metric", "spacey name", ">", "5")]),
+    ('params."p.a.r.a.m" != "a"', [("parameter", "p.a.r.a.m", "!=", "a")]),
+    ('tags."t.a.g" = "a"', [("tag", "t.a.g", "=", "a")]),
+    ("attribute.artifact_uri = '1/23/4'", [("attribute", "artifact_uri", "=", "1/23/4")]),
+    ("attribute.start_time >= 1234", [("attribute", "start_time", ">=", "1234")]),
+    ("run.status = 'RUNNING'", [("attribute", "status", "=", "RUNNING")]),
+    ("dataset.name = 'my_dataset'", [("dataset", "name", "=", "my_dataset")]),
+    ("params.m = 'LR'", [("parameter", "m", "=", "LR")]),
+    ('params.m = "LR"', [("parameter", "m", "=", "LR")]),
+    ('params.m = "L\'Hosp"', [("parameter", "m", "=", "L'Hosp")]),
+    ("attribute.user_id = 'user-id2'", [("attribute", "user_id", "=", "user-id2")]),
+]
+
+# filters MLflow refuses (when parsing, or when searching with them)
+GRAMMAR_REFUSED = [
+    "metric.acc >= 0.94; metrics.rmse < 1",
+    "m.acc >= 0.94",
+    "acc >= 0.94",
+    "p.model >= 'LR'",
+    "attri.x != 1",
+    "a.x != 1",
+    "model >= 'LR'",
+    "metrics.A > 0.1 NAND params.B = 'LR'",
+    "`metrics.A > 0.1",
+    "param`.A > 0.1",
+    "`dummy.A > 0.1",
+    "dummy`.A > 0.1",
+    "attribute.start != 1",
+    "attribute.lifecycle_stage = 'ACTIVE'",
+    "attribute.name != 1",
+    "attribute.time != 1",
+    "attribute._status != 'RUNNING'",
+    "attribute.status = true",
+    "dataset.status = 'true'",
+    "dataset.profile = 'num_rows: 10'",
+    "metric.model = 'LR'",
+    "metric.model = '5'",
+    "params.acc = 5",
+    "tags.acc = 5",
+    "metrics.acc != metrics.acc",
+    "1.0 > metrics.acc",
+    "attribute.status = 1",
+    "params.acc = LR",
+    "tags.acc = LR",
+    "params.acc = `LR`",
+    "params.'acc = LR",
+    "params.acc = 'LR",
+    "params.acc = LR'",
+    "params.acc = \"LR'",
+    "tags.acc = \"LR'",
+    "tags.acc = = 'LR'",
+    "attribute.status IS 'RUNNING'",
+    "params.acc LR !=",
+    "params.acc LR",
+    "metric.acc !=",
+    "acc != 1.0",
+    "foo is null",
+    "1=1",
+    "1==2",
+    "`params`.model >= 'LR'",  # MLflow parses it, then refuses the comparator when searching
+    *(f"metrics.abc {op} 1.0" for op in ("~", "~=")),
+    *(f"params.abc {op} 'my-param-value'" for op in (">", "<", ">=", "<=", "~")),
+    *(f"tags.abc {op} 'my-tag-value'" for op in (">", "<", ">=", "<=", "~")),
+    *(f"attributes.status {op} 'my-tag-value'" for op in (">", "<", ">=", "<=", "~")),
+    *(f"attributes.start_time {op} 1234" for op in ("LIKE", "ILIKE")),
+    *(f"datasets.name {op} 'my-dataset-name'" for op in (">", "<", ">=", "<=", "~")),
+]
+
+
+def _flat(node: object) -> list[Comparison]:
+    if node is None:
+        return []
+    if isinstance(node, Comparison):
+        return [node]
+    assert isinstance(node, And), node  # MLflow's grammar has AND only
+    return [c for part in node.parts for c in _flat(part)]
+
+
+@pytest.mark.parametrize(("filter_string", "parsed"), GRAMMAR_ACCEPTED)
+def test_the_filters_mlflow_parses_mean_the_same(
+    filter_string: str, parsed: list[tuple[str, str, str, str]]
+) -> None:
+    ours = [(c.entity, c.key, c.op, c.value) for c in _flat(parse(filter_string))]
+    theirs = [
+        (_TYPES[kind], key, op, float(value) if _TYPES[kind] == "metrics" else value)
+        for kind, key, op, value in parsed
+    ]
+    theirs = [
+        (entity, key, op, float(value) if key in ("start_time",) else value)
+        for entity, key, op, value in theirs
+    ]
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("filter_string", GRAMMAR_REFUSED)
+def test_the_filters_mlflow_refuses_are_refused(filter_string: str) -> None:
+    with pytest.raises(InvalidInput, match="filter_string"):
+        parse(filter_string)
+
+
+def _filtering(client: mloop.Client) -> tuple[list[str], Runs]:
+    """MLflow's test_correct_filtering: three runs, two experiments, inputs with contexts."""
+    e0, e1 = _experiment("filtering-0"), _experiment("filtering-1")
+    runs = {}
+    for label, exp, status, key1, my_param, tag1, dataset, context in [
+        ("0", e0, "FAILED", 121, "A", None, Dataset("name1", "digest1"), "train"),
+        ("1", e0, "FINISHED", 123, "A", "C", Dataset("name1", "digest1"), None),
+        ("2", e1, "FAILED", 125, "B", "D", Dataset("name2", "digest2"), None),
+    ]:
+        run = client.create_run(exp, start_time=0).info.run_id
+        client.log_metric(run, "key1", key1, timestamp=1, step=0)
+        client.log_param(run, "my_param", my_param)
+        if tag1:
+            client.set_tag(run, "tag1", tag1)
+        with mloop.start_run(run_id=run):
+            mloop.log_input(dataset, context=context)
+        client.set_terminated(run, status, end_time=1)
+        runs[label] = run
+    return [e0, e1], runs
+
+
+SCENARIOS["filtering"] = _filtering
+CASES.extend(
+    Case("filtering", filter_string, tuple(expected))
+    for filter_string, expected in [
+        ("", "012"),
+        ("attributes.status = 'FAILED'", "02"),
+        ("metrics.key1 = 123", "1"),
+        ("metrics.key1 != 123", "02"),
+        ("metrics.key1 >= 123", "12"),
+        ("params.my_param = 'A'", "01"),
+        ("tags.tag1 = 'D'", "2"),
+        ("tags.tag1 != 'D'", "1"),
+        ("params.my_param = 'A' AND attributes.status = 'FAILED'", "0"),
+        ("datasets.name = 'name1'", "01"),
+        ("datasets.name IN ('name1', 'name2')", "012"),
+        ("datasets.digest IN ('digest1', 'digest2')", "012"),
+        ("datasets.name = 'name1' AND datasets.digest = 'digest2'", ""),
+        ("datasets.context = 'train'", "0"),
+        ("datasets.name = 'name1' AND datasets.context = 'train'", "0"),
+    ]
+)
 
 
 @pytest.mark.parametrize(

@@ -150,6 +150,7 @@ class TrackingClient:
         self.tracker.flush()
         runs.set_status(self.store, run_id, status, end_time or now_ms())
         self.tracker.writer.alive.discard(run_id)
+        self.tracker.raise_conflicts([run_id])
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.tracker.flush()

@@ -278,9 +278,12 @@ def end_run(status: str = FINISHED, run_id: str | None = None) -> None:
             return
         index = matches[-1]
     _runs.set(stack[:index])
-    for active in reversed(stack[index:]):
+    ended = stack[index:]
+    for active in reversed(ended):
         _finish(active, status)
         _last_run.set(active.info.run_id)
+    # a param another process stored first: the run has ended, its value was not kept
+    ended[0].tracker.raise_conflicts([active.info.run_id for active in ended])
 
 
 def _finish(active: ActiveRun, status: str) -> None:
@@ -358,7 +361,8 @@ def _at_exit() -> None:
     try:
         mine = _stack()
         if mine:
-            end_run(FAILED if _state["crashed"] else FINISHED, run_id=mine[0].info.run_id)
+            with contextlib.suppress(Conflict):  # already logged; nobody left to raise to
+                end_run(FAILED if _state["crashed"] else FINISHED, run_id=mine[0].info.run_id)
         with _open_lock:
             others = list(_open.values())
         for active in others:
@@ -529,8 +533,12 @@ def _flush_all() -> Tracker:
 
 
 def flush() -> None:
-    """Write every buffered value now."""
-    _flush_all()
+    """Write every buffered value now.
+
+    Raises:
+        Conflict: a param was refused because another process had stored another value.
+    """
+    _flush_all().raise_conflicts()
 
 
 def get_run(run_id: str) -> Run:

@@ -275,14 +275,14 @@ def write_batch(
     then: Callable[[Connection], None] | None = None,
     created: Sequence[NewRun] = (),
     ended: Sequence[Ended] = (),
-) -> list[str]:
-    """Write buffered values in one transaction; return messages about refused params.
+) -> list[tuple[str, str]]:
+    """Write buffered values in one transaction; return (run id, message) of refused params.
 
     ``created`` runs are inserted first (their values may be in the same batch), ``ended``
     runs get their final status after their values; ``then`` runs last in the same
     transaction (ending a run commits with its values).
     """
-    refused: list[str] = []
+    refused: list[tuple[str, str]] = []
 
     def work(conn: Connection) -> None:
         if created:
@@ -324,7 +324,7 @@ def write_batch(
     return refused
 
 
-def _param_conflicts(conn: Connection, params: Sequence[ParamRow]) -> list[str]:
+def _param_conflicts(conn: Connection, params: Sequence[ParamRow]) -> list[tuple[str, str]]:
     wanted = {(r, k): v for r, k, v in params}
     run_ids = {r for r, _, _ in params}
     stored = conn.execute(
@@ -333,7 +333,11 @@ def _param_conflicts(conn: Connection, params: Sequence[ParamRow]) -> list[str]:
         )
     ).all()
     return [
-        f"param {key!r} of run {run_id} is {value!r}; the new value {wanted[(run_id, key)]!r} was not stored"
+        (
+            run_id,
+            f"param {key!r} of run {run_id} is {value!r} (logged by another process); "
+            f"the value {wanted[(run_id, key)]!r} was not stored",
+        )
         for run_id, key, value in stored
         if (run_id, key) in wanted and wanted[(run_id, key)] != value
     ]
