@@ -64,6 +64,7 @@ _SUBMODULES = (
     "evaluation",
     "features",
     "genai",
+    "lineage",
     "loop",
     "monitoring",
     "pipelines",
