@@ -62,6 +62,11 @@ def test_a_resumed_run_shows_the_tags_it_was_resumed_with(db_url: str) -> None:
         assert resumed.data.tags["b"] == "2"
         assert resumed.info.status == "RUNNING"
     assert mloop.get_run(first.info.run_id).data.tags["b"] == "2"
+    with pytest.raises(NotFound, match="does not exist"):
+        mloop.start_run(run_id="0" * 32, tags={"c": "3"})
+    with mloop.start_run() as later:  # the refused resume left nothing behind to write
+        mloop.set_tag("d", "4")
+    assert mloop.get_run(later.info.run_id).data.tags["d"] == "4"
 
 
 def test_deleted_runs_are_hidden_by_default_and_come_back_when_restored(db_url: str) -> None:

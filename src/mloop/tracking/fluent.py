@@ -192,12 +192,13 @@ def start_run(
     if description:
         user_tags[system_tags.NOTE] = description
     if run_id is not None:
+        tracker.flush()  # the run may still be in this process's write-behind buffer
+        runs.check_resumable(tracker.store, run_id)
         if run_name:
             user_tags[system_tags.RUN_NAME] = run_name
         for key, value in user_tags.items():
             tracker.set_tag(run_id, key, value)
-        tracker.flush()  # the run (and these tags) may still be in the write-behind buffer
-        runs.check_resumable(tracker.store, run_id)
+        tracker.flush()  # the resumed run shows these tags
         runs.set_status(tracker.store, run_id, RUNNING)
         tracker.forget_params(run_id)
         run = runs.get(tracker.store, run_id)
@@ -425,61 +426,6 @@ def set_tags(tags: Mapping[str, Any]) -> None:
         run.tracker.set_tag(run.info.run_id, key, value)
 
 
-def _artifact_key(run: ActiveRun, *parts: str | None) -> str:
-    return "/".join([runs.artifact_prefix(run.info.run_id), *(p.strip("/") for p in parts if p)])
-
-
-def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> str:
-    """Copy a local file into the run's artifacts; returns its key in the artifact store."""
-    run = _current()
-    source = Path(local_path)
-    key = _artifact_key(run, artifact_path, source.name)
-    run.tracker.artifacts.put_file(key, source)
-    return key
-
-
-def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> list[str]:
-    """Copy every file under a local folder into the run's artifacts."""
-    run = _current()
-    infos = run.tracker.artifacts.put_dir(_artifact_key(run, artifact_path), local_dir)
-    return [info.key for info in infos]
-
-
-def log_text(text: str, artifact_file: str) -> str:
-    run = _current()
-    key = _artifact_key(run, artifact_file)
-    run.tracker.artifacts.put_bytes(key, text.encode())
-    return key
-
-
-def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> str:
-    """Save a dict as JSON, or YAML when ``artifact_file`` ends in .yaml/.yml."""
-    if artifact_file.endswith((".yaml", ".yml")):
-        import yaml
-
-        text = yaml.safe_dump(dict(dictionary), sort_keys=False)
-    else:
-        import json
-
-        text = json.dumps(dictionary, indent=2, default=str)
-    return log_text(text, artifact_file)
-
-
-def log_figure(figure: Any, artifact_file: str) -> str:
-    """Save a matplotlib figure (format from the file extension) into the run's artifacts."""
-    import io
-
-    if not hasattr(figure, "savefig"):
-        raise InvalidInput(f"log_figure got {type(figure).__name__}; pass a matplotlib Figure.")
-    buffer = io.BytesIO()
-    suffix = Path(artifact_file).suffix.lstrip(".").lower() or "png"
-    figure.savefig(buffer, format=suffix, bbox_inches="tight")
-    run = _current()
-    key = _artifact_key(run, artifact_file)
-    run.tracker.artifacts.put_bytes(key, buffer.getvalue())
-    return key
-
-
 def log_input(dataset: Any, context: str | None = None, name: str | None = None) -> lineage.Node:
     """Record that the active run read ``dataset`` (lineage edge ``input_of``).
 
@@ -489,38 +435,12 @@ def log_input(dataset: Any, context: str | None = None, name: str | None = None)
     ``datasets.name|digest|context`` filters of :func:`search_runs` compare.
     """
     run = _current()
-    node = as_lineage_node(dataset)
+    node = inputs.as_lineage_node(dataset)
     properties = inputs.describe(node, dataset, name, context)
     lineage.add_edge(
         run.tracker.store, node, "input_of", lineage.Node("run", run.info.run_id), properties
     )
     return node
-
-
-def as_lineage_node(value: Any) -> lineage.Node:
-    if isinstance(value, lineage.Node):
-        return value
-    if hasattr(value, "lineage_node"):
-        node = value.lineage_node()
-        if isinstance(node, lineage.Node):
-            return node
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        pd = None  # type: ignore[assignment]
-    if pd is not None and isinstance(value, pd.DataFrame):
-        recorded = value.attrs.get("training_set")  # a frame returned by get_training_set
-        if recorded is not None and hasattr(recorded, "lineage_node"):
-            return as_lineage_node(recorded)
-        digest = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
-        from mloop.core.hashing import sha256_bytes
-
-        columns = ",".join(map(str, value.columns))
-        return lineage.Node("external", f"dataframe:{sha256_bytes(digest + columns.encode())[:16]}")
-    raise InvalidInput(
-        f"log_input got {type(value).__name__}; pass a dataset version (mloop.data.register), "
-        "a training set, a pandas DataFrame or a lineage Node."
-    )
 
 
 # -- reading ---------------------------------------------------------------------------

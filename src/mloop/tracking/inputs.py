@@ -15,9 +15,36 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from mloop.core.errors import InvalidInput
+from mloop.core.hashing import sha256_bytes
 from mloop.store.lineage import Node
 from mloop.store.schema.lineage import LineageEdge
 from mloop.tracking.filter import Comparison
+
+
+def as_lineage_node(value: Any) -> Node:
+    """The lineage node of what ``log_input`` was given (a DataFrame by content hash)."""
+    if isinstance(value, Node):
+        return value
+    if hasattr(value, "lineage_node"):
+        node = value.lineage_node()
+        if isinstance(node, Node):
+            return node
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        pd = None  # type: ignore[assignment]
+    if pd is not None and isinstance(value, pd.DataFrame):
+        recorded = value.attrs.get("training_set")  # a frame returned by get_training_set
+        if recorded is not None and hasattr(recorded, "lineage_node"):
+            return as_lineage_node(recorded)
+        digest = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
+        columns = ",".join(map(str, value.columns))
+        return Node("external", f"dataframe:{sha256_bytes(digest + columns.encode())[:16]}")
+    raise InvalidInput(
+        f"log_input got {type(value).__name__}; pass a dataset version (mloop.data.register), "
+        "a training set, a pandas DataFrame or a lineage Node."
+    )
 
 
 def describe(node: Node, dataset: Any, name: str | None, context: str | None) -> dict[str, str]:
