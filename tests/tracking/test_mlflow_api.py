@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -195,3 +196,26 @@ def test_keys_and_prefixes_in_backticks_and_attributes_without_prefix(db_url: st
     ]:
         found = mloop.search_runs(filter_string=filter_string, output_format="list")
         assert _ids(found) == {run.info.run_id}, filter_string
+
+
+def test_runs_are_deleted_restored_and_listed_by_view_from_the_command_line() -> None:
+    from typer.testing import CliRunner
+
+    from mloop.cli.main import app
+
+    with mloop.start_run() as run:
+        pass
+    runner = CliRunner()
+    result = runner.invoke(app, ["runs", "delete", run.info.run_id])
+    assert result.exit_code == 0 and "deleted run" in result.output
+    assert mloop.get_run(run.info.run_id).info.lifecycle_stage == "deleted"
+
+    def listed(*args: str) -> list[str]:
+        done = runner.invoke(app, ["runs", "list", "--json", *args])
+        assert done.exit_code == 0, done.output
+        return [r["info"]["run_id"] for r in json.loads(done.output)]
+
+    assert listed() == []
+    assert listed("--view", "DELETED_ONLY") == [run.info.run_id]
+    assert runner.invoke(app, ["runs", "restore", run.info.run_id]).exit_code == 0
+    assert listed() == [run.info.run_id]
