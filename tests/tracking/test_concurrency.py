@@ -142,3 +142,41 @@ def test_a_task_sees_the_run_of_the_code_that_created_it_and_nests_under_it() ->
     assert mloop.get_run(parent_id).data.metrics == {"from_child_task": 2.0}
     assert mloop.get_run(nested_id).info.parent_run_id == parent_id
     assert mloop.get_run(nested_id).info.status == "FINISHED"
+
+
+_THREADS_AT_EXIT = """
+import sys, threading, time, mloop
+
+def finished():
+    mloop.log_metric("done", 1.0)  # starts a run in this thread and leaves it open
+
+def endless():
+    with mloop.start_run():
+        print(mloop.active_run().info.run_id, flush=True)
+        time.sleep(600)
+
+worker = threading.Thread(target=finished)
+worker.start()
+worker.join()
+print(mloop.last_active_run() is None, flush=True)
+daemon = threading.Thread(target=endless, daemon=True)
+daemon.start()
+time.sleep(1)
+"""
+
+
+def test_runs_left_open_by_other_threads_end_at_exit_by_what_happened_to_them() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS_AT_EXIT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split()
+    assert lines[0] == "True"  # the main thread never had a run
+    endless_id = lines[1]
+    runs = mloop.search_runs(search_all_experiments=True, output_format="list")
+    status = {run.info.run_id: run.info.status for run in runs}  # type: ignore[union-attr]
+    assert status.pop(endless_id) == "KILLED"  # cut short by the exit
+    assert list(status.values()) == ["FINISHED"]  # its thread had returned

@@ -56,12 +56,14 @@ class ActiveRun(Run):
         object.__setattr__(self, "tracker", tracker)
         object.__setattr__(self, "capture", None)
         object.__setattr__(self, "synchronous", True)
-        object.__setattr__(self, "thread", threading.get_ident())
+        object.__setattr__(self, "thread", threading.current_thread())
 
     tracker: Tracker
     capture: threading.Thread | None
     synchronous: bool
-    thread: int  # the thread that started the run: only its code logs into it implicitly
+    # the thread that started the run: only its code logs into it implicitly (the object,
+    # not its ident: idents of finished threads are reused)
+    thread: threading.Thread
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -97,9 +99,9 @@ def _stack() -> tuple[ActiveRun, ...]:
     never logs into them by accident.
     """
     stack = _runs.get()
-    if stack and stack[-1].thread != threading.get_ident():
-        me = threading.get_ident()
-        stack = tuple(run for run in stack if run.thread == me)
+    if stack and stack[-1].thread is not threading.current_thread():
+        me = threading.current_thread()
+        stack = tuple(run for run in stack if run.thread is me)
     return stack
 
 
@@ -354,8 +356,9 @@ def _install_exit_hooks() -> None:
 def _at_exit() -> None:
     """End open runs and drain every buffer.
 
-    The main thread's runs end FINISHED (FAILED after an uncaught exception); runs still
-    open in other threads were cut short by the exit and end KILLED.
+    The main thread's runs end FINISHED (FAILED after an uncaught exception). A run left
+    open by another thread ends FINISHED when that thread has returned, KILLED when the
+    exit cut it short (a daemon thread still running).
     """
     from mloop.tracking.tracker import close_all
 
@@ -367,7 +370,7 @@ def _at_exit() -> None:
         with _open_lock:
             others = list(_open.values())
         for active in others:
-            _finish(active, KILLED)
+            _finish(active, KILLED if active.thread.is_alive() else FINISHED)
     finally:
         close_all()
 
