@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pandas as pd
 import pytest
 
 import mloop
@@ -219,3 +220,21 @@ def test_runs_are_deleted_restored_and_listed_by_view_from_the_command_line() ->
     assert listed("--view", "DELETED_ONLY") == [run.info.run_id]
     assert runner.invoke(app, ["runs", "restore", run.info.run_id]).exit_code == 0
     assert listed() == [run.info.run_id]
+
+
+def test_a_dataframe_input_is_named_and_digested_without_reading_its_columns(
+    db_url: str,
+) -> None:
+    frame = pd.DataFrame({"name": ["a", "b"], "sha256": ["x", "y"], "late": [0, 1]})
+    with mloop.start_run() as run:
+        node = mloop.log_input(frame, context="training")
+        mloop.log_input(frame.assign(late=[1, 1]), context="eval", name="holdout")
+    digest = node.id.split(":", 1)[1]
+    for filter_string, expected in [
+        ("datasets.name = 'dataframe' and datasets.context = 'training'", True),
+        (f"datasets.digest = '{digest}'", True),
+        ("datasets.name = 'holdout'", True),
+        ("datasets.name IN ('a', 'x')", False),
+    ]:
+        found = mloop.search_runs(filter_string=filter_string, output_format="list")
+        assert _ids(found) == ({run.info.run_id} if expected else set()), filter_string

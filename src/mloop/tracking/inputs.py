@@ -50,9 +50,14 @@ def as_lineage_node(value: Any) -> Node:
 def describe(node: Node, dataset: Any, name: str | None, context: str | None) -> dict[str, str]:
     """The properties recorded with an input edge: name, digest, context (when known)."""
     fallback_name, fallback_digest = _from_node(node)
-    digest = getattr(dataset, "sha256", None) or getattr(dataset, "entity_sha256", None)
+    if hasattr(dataset, "lineage_node"):  # dataset versions, training sets
+        own_name = getattr(dataset, "name", None)
+        digest = getattr(dataset, "sha256", None) or getattr(dataset, "entity_sha256", None)
+    else:  # a DataFrame: its attributes would be its columns; attrs["name"] when set
+        own_name = getattr(dataset, "attrs", {}).get("name")
+        digest = None
     properties = {
-        "name": name or str(getattr(dataset, "name", "") or fallback_name),
+        "name": str(name or own_name or fallback_name),
         "digest": str(digest or fallback_digest),
     }
     if context:
