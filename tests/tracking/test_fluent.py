@@ -127,6 +127,16 @@ def test_bad_values_are_refused_with_a_message_naming_them() -> None:
             mloop.log_param("long", "x" * 7000)
 
 
+def test_log_params_with_a_list_is_a_clear_error() -> None:
+    with mloop.start_run():
+        with pytest.raises(InvalidInput, match=r"log_params got params=list .*dict\(pairs\)"):
+            mloop.log_params([("depth", 8)])  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="log_metrics got metrics=list"):
+            mloop.log_metrics([0.1, 0.2])  # type: ignore[arg-type]
+        with pytest.raises(InvalidInput, match="set_tags got tags=str"):
+            mloop.set_tags("team=ops")  # type: ignore[arg-type]
+
+
 def test_numpy_scalars_are_accepted_as_metric_values() -> None:
     import numpy as np
 

@@ -26,6 +26,9 @@ def list_(
         None, "--order-by", "-o", help="e.g. 'metrics.auc DESC' (repeatable)."
     ),
     max_results: int = typer.Option(50, "--max", "-n", help="Most runs to show."),
+    view: str = typer.Option(
+        "ACTIVE_ONLY", "--view", help="ACTIVE_ONLY (default), DELETED_ONLY or ALL."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List runs, newest first, or as ``--filter`` and ``--order-by`` say."""
@@ -39,6 +42,7 @@ def list_(
             filter_string=filter_string,
             order_by=order_by or None,
             max_results=max_results,
+            run_view_type=view,
             output_format="list",
         ),
     )
@@ -61,6 +65,24 @@ def list_(
         emit_json([{"info": r["info"], "data": r["data"]} for r in rows])
         return
     table(rows, ["run_id", "name", "experiment", "status", "started", *metric_keys], "Runs")
+
+
+@app.command("delete")
+def delete(run_id: str) -> None:
+    """Delete a run: its data stays, searches hide it (``mloop runs restore`` undoes it)."""
+    from mloop.tracking import Client
+
+    Client().delete_run(run_id)
+    console.print(f"deleted run {run_id} (mloop runs restore {run_id} brings it back)")
+
+
+@app.command("restore")
+def restore(run_id: str) -> None:
+    """Restore a deleted run."""
+    from mloop.tracking import Client
+
+    Client().restore_run(run_id)
+    console.print(f"restored run {run_id}")
 
 
 @app.command("show")

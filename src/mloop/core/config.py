@@ -41,7 +41,8 @@ class Setting:
         return "MLOOP_" + self.key.upper()
 
 
-# The single table of settings; README's configuration table is generated from it.
+# The single table of settings. docs/configuration.md lists each one by hand (its key,
+# variable, default and meaning); tests/docs/test_docs.py fails when one is missing.
 SETTINGS: tuple[Setting, ...] = (
     Setting("home", str, "Folder for the embedded stores.", ".mloop"),
     Setting("db_url", str, "Metadata database URL (SQLAlchemy).", "sqlite:///{home}/mloop.db"),

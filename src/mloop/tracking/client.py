@@ -13,6 +13,7 @@ from mloop.core.clock import now_ms
 from mloop.core.ids import new_id
 from mloop.tracking import experiments, names, runs
 from mloop.tracking.entities import FINISHED, Experiment, Metric, Run, RunInfo
+from mloop.tracking.system_tags import RUN_NAME, canonical
 from mloop.tracking.tracker import Tracker, check_key, get_tracker
 
 
@@ -53,6 +54,18 @@ class TrackingClient:
     def search_experiments(self) -> list[Experiment]:
         return experiments.search(self.store)
 
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Delete an experiment and its runs (searches hide them until restored)."""
+        self.tracker.flush()
+        experiments.set_lifecycle(self.store, experiment_id, "deleted")
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Restore a deleted experiment with its runs."""
+        experiments.set_lifecycle(self.store, experiment_id, "active")
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        experiments.set_tags(self.store, experiment_id, {check_key(key, "tag"): str(value)})
+
     # runs
     def create_run(
         self,
@@ -64,19 +77,19 @@ class TrackingClient:
         from mloop.store import get_artifacts
 
         run_id = new_id()
-        name = run_name or names.run_name()
+        user_tags = {canonical(check_key(k, "tag")): str(v) for k, v in (tags or {}).items()}
+        name = run_name or user_tags.get(RUN_NAME) or names.run_name()
         info: RunInfo = runs.create(
             self.store,
             run_id=run_id,
-            experiment_id=experiments.get(self.store, experiment_id).experiment_id,
+            experiment_id=experiments.check_active(
+                experiments.get(self.store, experiment_id)
+            ).experiment_id,
             run_name=name,
             user=self.tracker.user,
             artifact_uri=get_artifacts().uri(runs.artifact_prefix(run_id)),
             parent_run_id=None,
-            tags={
-                **{check_key(k, "tag"): str(v) for k, v in (tags or {}).items()},
-                "mloop.runName": name,
-            },
+            tags={**user_tags, RUN_NAME: name},
             start_time=start_time,
         )
         self.tracker.writer.alive.add(info.run_id)
@@ -103,6 +116,19 @@ class TrackingClient:
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
         self.tracker.set_tag(run_id, key, value)
 
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag of a run (an error if it has no such tag)."""
+        self.tracker.flush()
+        runs.delete_tag(self.store, run_id, canonical(key))
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete a run: its data stays, searches hide it until :meth:`restore_run`."""
+        self.tracker.flush()
+        runs.set_lifecycle(self.store, run_id, "deleted")
+
+    def restore_run(self, run_id: str) -> None:
+        runs.set_lifecycle(self.store, run_id, "active")
+
     def log_batch(
         self,
         run_id: str,
@@ -124,6 +150,7 @@ class TrackingClient:
         self.tracker.flush()
         runs.set_status(self.store, run_id, status, end_time or now_ms())
         self.tracker.writer.alive.discard(run_id)
+        self.tracker.raise_conflicts([run_id])
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
         self.tracker.flush()

@@ -1,6 +1,7 @@
 """What every run records without being asked: code version, environment and origin.
 
-Tags: ``mloop.user``, ``mloop.source.name``, ``mloop.source.command``, ``mloop.host``,
+Tags: ``mloop.user``, ``mloop.source.name``, ``mloop.source.command`` (secrets masked,
+see :mod:`.redact`), ``mloop.host``,
 ``mloop.python_version``, and inside a git repository ``mloop.source.git.commit``,
 ``mloop.source.git.branch`` and ``mloop.source.git.dirty``. Artifacts:
 ``system/requirements.txt`` (installed distributions) and, when the working tree has
@@ -15,6 +16,8 @@ import subprocess
 import sys
 from functools import cache
 from pathlib import Path
+
+from mloop.tracking.redact import mask_command
 
 
 def _git(args: list[str], cwd: Path) -> str | None:
@@ -55,7 +58,7 @@ def process_tags(user: str) -> dict[str, str]:
     return {
         "mloop.user": user,
         "mloop.source.name": argv[0],
-        "mloop.source.command": " ".join(argv),
+        "mloop.source.command": mask_command(argv),
         "mloop.host": socket.gethostname(),
         "mloop.python_version": platform.python_version(),
     }

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from mloop.core.clock import now_ms
-from mloop.core.errors import AlreadyExists, InvalidInput, NotFound, did_you_mean
+from mloop.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound, did_you_mean
 from mloop.store.db import MetadataStore
 from mloop.store.schema.tracking import Experiment as ExperimentRow
 from mloop.store.schema.tracking import ExperimentTag
+from mloop.store.schema.tracking import Run as RunRow
 from mloop.tracking.entities import Experiment
 
 
@@ -110,11 +111,21 @@ def get_by_name(store: MetadataStore, name: str) -> Experiment | None:
         return None if row is None else _to_entity(conn, row)
 
 
+def check_active(experiment: Experiment) -> Experiment:
+    """``experiment`` when it is active; a deleted one cannot take new runs."""
+    if experiment.lifecycle_stage != "active":
+        raise Conflict(
+            f"experiment {experiment.name!r} (id {experiment.experiment_id}) is deleted; "
+            f"restore it with restore_experiment({experiment.experiment_id!r}) or use another name."
+        )
+    return experiment
+
+
 def get_or_create(store: MetadataStore, name: str) -> Experiment:
-    """The experiment called ``name``, created when missing (safe under concurrency)."""
+    """The active experiment called ``name``, created when missing (safe under concurrency)."""
     found = get_by_name(store, name)
     if found is not None:
-        return found
+        return check_active(found)
     try:
         return create(store, name)
     except AlreadyExists:  # another process created it meanwhile
@@ -139,3 +150,38 @@ def ids_for_names(store: MetadataStore, names: list[str]) -> list[int]:
             raise NotFound(f"experiment {name!r} does not exist." + did_you_mean(name, known))
         ids.append(int(known[name]))
     return ids
+
+
+def set_lifecycle(store: MetadataStore, experiment_id: str, stage: str) -> None:
+    """Delete (``"deleted"``) or restore (``"active"``) an experiment with its runs, as MLflow."""
+    key = int(get(store, experiment_id).experiment_id)
+
+    def work(conn: Connection) -> None:
+        conn.execute(
+            update(ExperimentRow)
+            .where(ExperimentRow.experiment_id == key)
+            .values(lifecycle_stage=stage, updated_at=now_ms())
+        )
+        conn.execute(
+            update(RunRow).where(RunRow.experiment_id == key).values(lifecycle_stage=stage)
+        )
+
+    store.transaction(work)
+
+
+def set_tags(store: MetadataStore, experiment_id: str, tags: dict[str, str]) -> None:
+    """Set (or replace) tags of an experiment."""
+    key = int(get(store, experiment_id).experiment_id)
+    rows = [{"experiment_id": key, "key": k, "value": str(v)} for k, v in tags.items()]
+    if not rows:
+        return
+
+    def work(conn: Connection) -> None:
+        conn.execute(
+            delete(ExperimentTag).where(
+                ExperimentTag.experiment_id == key, ExperimentTag.key.in_(list(tags))
+            )
+        )
+        conn.execute(insert(ExperimentTag), rows)
+
+    store.transaction(work)

@@ -1,11 +1,14 @@
-"""The run filter language, parsed into a small syntax tree (never into SQL text).
+r"""The run filter language, parsed into a small syntax tree (never into SQL text).
 
     metrics.acc > 0.8 and params.model = 'rf' and tags.team = 'ops'
     attributes.status = 'FINISHED' and (metrics.`val loss` < 0.2 or tags.kind IN ('a', 'b'))
 
 Comparisons: ``= != < <= > >= LIKE ILIKE IN NOT IN IS NULL IS NOT NULL``; ``and`` / ``or``
-with parentheses. Keys with spaces or symbols go in backticks or double quotes. A syntax
-error names the position and the token.
+with parentheses. Keys with spaces or symbols go in backticks or double quotes, and so may
+the prefix (``\`metrics\`.acc``). As in MLflow, an attribute needs no prefix
+(``run_name = 'x'``), ``datasets.name|digest|context`` filter on the inputs logged with
+``log_input``, and params, tags and text attributes compare with quoted strings only. A
+syntax error names the position and the token.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from mloop.core.errors import InvalidInput
+from mloop.tracking.system_tags import canonical
 
 ENTITIES = {
     "metric": "metrics",
@@ -28,10 +32,13 @@ ENTITIES = {
     "attributes": "attributes",
     "attr": "attributes",
     "run": "attributes",
+    "dataset": "datasets",
+    "datasets": "datasets",
 }
 ATTRIBUTES = {
     "status": "status",
     "run_name": "run_name",
+    "run name": "run_name",  # MLflow's column title: `Run name`
     "run_id": "run_id",
     "start_time": "start_time",
     "created": "start_time",
@@ -42,6 +49,8 @@ ATTRIBUTES = {
     "experiment_id": "experiment_id",
 }
 NUMERIC_ATTRIBUTES = {"start_time", "end_time", "experiment_id"}
+DATASET_KEYS = ("name", "digest", "context")
+DATASET_OPERATORS = ("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN")
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 
 Value = float | str | tuple[float | str | None, ...] | None
@@ -70,7 +79,7 @@ Node = Comparison | And | Or
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
-  | (?P<ident>[A-Za-z_]\w*\.(?:`[^`]*`|"[^"]*"|[\w.\-/:]+))
+  | (?P<ident>(?:[A-Za-z_]\w*|`[A-Za-z_]\w*`)\.(?:`[^`]*`|"[^"]*"|[\w.\-/:]+))
   | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*")
   | (?P<number>[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|inf(?:inity)?|nan)(?![\w.]))
   | (?P<op><=|>=|!=|<>|==|=|<|>)
@@ -102,7 +111,9 @@ def _tokens(source: str) -> list[_Tok]:
             )
         kind = match.lastgroup or ""
         text = match.group()
-        if kind == "word":
+        if kind == "word" and text.lower() in ATTRIBUTES:  # an attribute without its prefix
+            kind, text = "ident", f"attributes.{text}"
+        elif kind == "word":
             if text.lower() not in _KEYWORDS:
                 raise _error(
                     source,
@@ -237,13 +248,24 @@ def _unquote(text: str) -> str:
 
 def _split_ident(source: str, tok: _Tok) -> tuple[str, str]:
     prefix, _, key = tok.text.partition(".")
-    entity = ENTITIES.get(prefix.lower())
+    entity = ENTITIES.get(prefix.strip("`").lower())
     if entity is None:
         raise _error(
-            source, tok.pos, prefix, "metrics., params., tags. or attributes. before the key"
+            source,
+            tok.pos,
+            prefix,
+            "metrics., params., tags., attributes. or datasets. before the key",
         )
     if key[:1] in '`"':
         key = key[1:-1]
+    if entity == "datasets":
+        if key.lower() not in DATASET_KEYS:
+            raise _error(
+                source, tok.pos + len(prefix) + 1, key, "a dataset key: name, digest or context"
+            )
+        key = key.lower()
+    if entity == "tags":
+        key = canonical(key)
     if entity == "attributes":
         attribute = ATTRIBUTES.get(key.lower())
         if attribute is None:
@@ -264,6 +286,10 @@ def _checked(source: str, tok: _Tok, comparison: Comparison) -> Comparison:
         comparison.key in NUMERIC_ATTRIBUTES and comparison.entity == "attributes"
     )
     values = comparison.value if isinstance(comparison.value, tuple) else (comparison.value,)
+    if comparison.entity == "datasets" and comparison.op not in DATASET_OPERATORS:
+        raise _error(
+            source, tok.pos, tok.text, "=, !=, LIKE, ILIKE, IN or NOT IN on a dataset's " + tok.text
+        )
     if numeric:
         if comparison.op in ("LIKE", "ILIKE"):
             raise _error(
@@ -279,17 +305,26 @@ def _checked(source: str, tok: _Tok, comparison: Comparison) -> Comparison:
                 tok.text,
                 f"a number to compare {tok.text} with, not a quoted string",
             )
-    else:
-        if comparison.op in ("<", "<=", ">", ">="):
-            raise _error(
-                source,
-                tok.pos,
-                tok.text,
-                f"=, !=, LIKE, ILIKE or IN: {comparison.entity} are text and have no order",
-            )
-        converted = tuple(_as_text(v) for v in values)
-        value = converted if isinstance(comparison.value, tuple) else converted[0]
-        comparison = Comparison(comparison.entity, comparison.key, comparison.op, value)
+        return comparison
+    if comparison.op in ("<", "<=", ">", ">="):
+        raise _error(
+            source,
+            tok.pos,
+            tok.text,
+            f"=, !=, LIKE, ILIKE or IN: {comparison.entity} are text and have no order",
+        )
+    number = next((v for v in values if isinstance(v, float)), None)
+    if number is not None:  # MLflow refuses these too: '8' and '8.0' are different params
+        quoted = f"'{_as_text(number)}'"
+        if comparison.op in ("IN", "NOT IN"):
+            quoted = f"({quoted}, ...)"
+        raise _error(
+            source,
+            tok.pos,
+            tok.text,
+            f"a quoted string to compare {tok.text} with ({comparison.entity} are text): "
+            f"write {tok.text} {comparison.op} {quoted}",
+        )
     return comparison
 
 

@@ -19,6 +19,7 @@ import contextlib
 import sys
 import threading
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ from mloop.core.config import get_settings
 from mloop.core.errors import Conflict, InvalidInput
 from mloop.core.ids import new_id
 from mloop.store import get_artifacts, lineage
-from mloop.tracking import context, experiments, names, runs
+from mloop.tracking import context, experiments, inputs, names, runs, system_tags
 from mloop.tracking.entities import (
     FAILED,
     FINISHED,
@@ -39,6 +40,8 @@ from mloop.tracking.entities import (
     Run,
     RunData,
 )
+from mloop.tracking.search import view_type
+from mloop.tracking.system_tags import canonical
 from mloop.tracking.tracker import Tracker, check_key, get_tracker
 
 if TYPE_CHECKING:
@@ -53,10 +56,14 @@ class ActiveRun(Run):
         object.__setattr__(self, "tracker", tracker)
         object.__setattr__(self, "capture", None)
         object.__setattr__(self, "synchronous", True)
+        object.__setattr__(self, "thread", threading.current_thread())
 
     tracker: Tracker
     capture: threading.Thread | None
     synchronous: bool
+    # the thread that started the run: only its code logs into it implicitly (the object,
+    # not its ident: idents of finished threads are reused)
+    thread: threading.Thread
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -73,8 +80,29 @@ class ActiveRun(Run):
         end_run(status, run_id=self.info.run_id)
 
 
-_stack: list[ActiveRun] = []
-_state: dict[str, Any] = {"experiment": None, "last_run_id": None, "crashed": False, "hooks": False}
+# The active runs of this thread and asyncio task, innermost last (as MLflow keeps one
+# stack per thread). A context variable: a task created while a run is open sees that run
+# (a snapshot of the stack) but its own start_run/end_run never change its parent's stack.
+_runs: ContextVar[tuple[ActiveRun, ...]] = ContextVar("mloop_active_runs", default=())
+_last_run: ContextVar[str | None] = ContextVar("mloop_last_run", default=None)
+# every run open in the process, whatever thread started it: ended at interpreter exit
+_open: dict[str, ActiveRun] = {}
+_open_lock = threading.Lock()
+_state: dict[str, Any] = {"experiment": None, "crashed": False, "hooks": False}
+
+
+def _stack() -> tuple[ActiveRun, ...]:
+    """The active runs of the calling thread and task.
+
+    A context copied into another thread (``asyncio.to_thread``, ``contextvars.run``)
+    carries the runs of the thread it came from; they stay that thread's, so a worker
+    never logs into them by accident.
+    """
+    stack = _runs.get()
+    if stack and stack[-1].thread is not threading.current_thread():
+        me = threading.current_thread()
+        stack = tuple(run for run in stack if run.thread is me)
+    return stack
 
 
 # -- experiments -----------------------------------------------------------------------
@@ -86,7 +114,7 @@ def set_experiment(
     """Make an experiment (created when missing) the one new runs go to."""
     tracker = get_tracker()
     if experiment_id is not None:
-        experiment = experiments.get(tracker.store, experiment_id)
+        experiment = experiments.check_active(experiments.get(tracker.store, experiment_id))
     elif experiment_name is not None:
         experiment = experiments.get_or_create(tracker.store, experiment_name)
     else:
@@ -99,9 +127,31 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     return experiments.get_by_name(get_tracker().store, name)
 
 
+def set_experiment_tag(key: str, value: Any) -> None:
+    """Set a tag on the current experiment (the one new runs go to)."""
+    set_experiment_tags({key: value})
+
+
+def set_experiment_tags(tags: Mapping[str, Any]) -> None:
+    """Set tags on the current experiment."""
+    tags = _mapping(tags, "tags", "set_experiment_tags")
+    tracker = get_tracker()
+    checked = {check_key(key, "tag"): str(value) for key, value in tags.items()}
+    experiments.set_tags(tracker.store, _experiment_id(tracker, None), checked)
+
+
+def delete_experiment(experiment_id: str) -> None:
+    """Delete an experiment and its runs (hidden from searches; restore_experiment undoes it)."""
+    tracker = _flush_all()
+    experiments.set_lifecycle(tracker.store, experiment_id, "deleted")
+    chosen = _state["experiment"]
+    if chosen is not None and chosen == (tracker.store.url, str(experiment_id)):
+        _state["experiment"] = None
+
+
 def _experiment_id(tracker: Tracker, explicit: str | None) -> str:
     if explicit is not None:
-        return experiments.get(tracker.store, explicit).experiment_id
+        return experiments.check_active(experiments.get(tracker.store, explicit)).experiment_id
     chosen = _state["experiment"]
     if chosen is not None and chosen[0] == tracker.store.url:
         return str(chosen[1])
@@ -132,30 +182,36 @@ def start_run(
     parent run ends, or before any read). For many short runs, such as pipeline nodes.
     """
     tracker = get_tracker()
-    if _stack and not nested:
+    stack = _stack()
+    if stack and not nested:
         raise Conflict(
-            f"run {_stack[-1].info.run_id} is already active; end it with end_run(), "
-            "or pass nested=True to start a child run."
+            f"run {stack[-1].info.run_id} is already active in this thread; end it with "
+            "end_run(), or pass nested=True to start a child run."
         )
-    parent = parent_run_id or (_stack[-1].info.run_id if _stack and nested else None)
-    user_tags = {check_key(k, "tag"): str(v) for k, v in (tags or {}).items()}
+    parent = parent_run_id or (stack[-1].info.run_id if stack and nested else None)
+    tags = _mapping(tags or {}, "tags", "start_run")
+    user_tags = {canonical(check_key(k, "tag")): str(v) for k, v in tags.items()}
     if description:
-        user_tags["mloop.note.content"] = description
+        user_tags[system_tags.NOTE] = description
     if run_id is not None:
         tracker.flush()  # the run may still be in this process's write-behind buffer
         runs.check_resumable(tracker.store, run_id)
-        runs.set_status(tracker.store, run_id, RUNNING)
-        tracker.forget_params(run_id)
+        if run_name:
+            user_tags[system_tags.RUN_NAME] = run_name
         for key, value in user_tags.items():
             tracker.set_tag(run_id, key, value)
+        tracker.flush()  # the resumed run shows these tags
+        runs.set_status(tracker.store, run_id, RUNNING)
+        tracker.forget_params(run_id)
         run = runs.get(tracker.store, run_id)
         active = ActiveRun(run, tracker)
     else:
         new = new_id()
-        name = run_name or names.run_name()
-        system = {**context.process_tags(tracker.user), "mloop.runName": name}
+        name = run_name or user_tags.get(system_tags.RUN_NAME) or names.run_name()
+        user_tags.pop(system_tags.RUN_NAME, None)
+        system = {**context.process_tags(tracker.user), system_tags.RUN_NAME: name}
         if parent:
-            system["mloop.parentRunId"] = parent
+            system[system_tags.PARENT_RUN_ID] = parent
         row = runs.new_row(
             run_id=new,
             experiment_id=_experiment_id(tracker, experiment_id),
@@ -182,7 +238,9 @@ def start_run(
             object.__setattr__(active, "capture", thread)
     object.__setattr__(active, "synchronous", synchronous)
     tracker.writer.alive.add(active.info.run_id)
-    _stack.append(active)
+    _runs.set((*stack, active))
+    with _open_lock:
+        _open[active.info.run_id] = active
     _install_exit_hooks()
     return active
 
@@ -208,47 +266,77 @@ def _capture_context(tracker: Tracker, run_id: str, cwd: Path) -> None:
 
 
 def end_run(status: str = FINISHED, run_id: str | None = None) -> None:
-    """End the active run (or ``run_id``) with ``status``, after writing its buffered values."""
-    if not _stack:
+    """End the active run (or ``run_id``) with ``status``, after writing its buffered values.
+
+    Only runs active in the calling thread or task are ended; children still open end
+    with their parent, with the same status.
+    """
+    stack = _stack()
+    if not stack:
         return
-    index = len(_stack) - 1
+    index = len(stack) - 1
     if run_id is not None:
-        matches = [i for i, r in enumerate(_stack) if r.info.run_id == run_id]
+        matches = [i for i, r in enumerate(stack) if r.info.run_id == run_id]
         if not matches:
             return
         index = matches[-1]
-    # children still open end with their parent
-    while len(_stack) > index:
-        active = _stack.pop()
-        tracker = active.tracker
-        if active.capture is not None:
-            active.capture.join(timeout=30)
-        if active.synchronous:
-            tracker.writer.flush(then=runs.status_update(active.info.run_id, status))
-        else:
-            runs.check_status(status)
-            tracker.writer.end_run(active.info.run_id, status, now_ms())
-        tracker.writer.alive.discard(active.info.run_id)
-        tracker.forget_params(active.info.run_id)
-        _state["last_run_id"] = active.info.run_id
+    _runs.set(stack[:index])
+    ended = stack[index:]
+    for active in reversed(ended):
+        _finish(active, status)
+        _last_run.set(active.info.run_id)
+    # a param another process stored first: the run has ended, its value was not kept
+    ended[0].tracker.raise_conflicts([active.info.run_id for active in ended])
+
+
+def _finish(active: ActiveRun, status: str) -> None:
+    """Write a run's buffered values and its end (once, whichever thread asks first)."""
+    with _open_lock:
+        if _open.pop(active.info.run_id, None) is None:
+            return
+    tracker = active.tracker
+    if active.capture is not None:
+        active.capture.join(timeout=30)
+    if active.synchronous:
+        tracker.writer.flush(then=runs.status_update(active.info.run_id, status))
+    else:
+        runs.check_status(status)
+        tracker.writer.end_run(active.info.run_id, status, now_ms())
+    tracker.writer.alive.discard(active.info.run_id)
+    tracker.forget_params(active.info.run_id)
 
 
 def active_run() -> ActiveRun | None:
-    """The innermost active run of this process, or None."""
-    return _stack[-1] if _stack else None
+    """The innermost active run of the calling thread (and asyncio task), or None."""
+    stack = _stack()
+    return stack[-1] if stack else None
 
 
 def last_active_run() -> Run | None:
-    """The active run, else the most recently ended one."""
-    if _stack:
-        return _stack[-1]
-    last = _state["last_run_id"]
+    """The active run, else the one this thread ended most recently."""
+    stack = _stack()
+    if stack:
+        return stack[-1]
+    last = _last_run.get()
     return get_run(last) if last else None
+
+
+def delete_run(run_id: str) -> None:
+    """Delete a run: it keeps its data but searches hide it (``Client().restore_run`` undoes it)."""
+    runs.set_lifecycle(_flush_all().store, run_id, "deleted")
+
+
+def delete_tag(key: str) -> None:
+    """Remove a tag from the active run (an error if it has no such tag)."""
+    run = _current()
+    run.tracker.flush()
+    runs.delete_tag(run.tracker.store, run.info.run_id, canonical(key))
 
 
 def _current() -> ActiveRun:
     """The active run; like MLflow, logging without one starts a run."""
-    return _stack[-1] if _stack else start_run()
+    stack = _stack()
+    return stack[-1] if stack else start_run()
 
 
 def _install_exit_hooks() -> None:
@@ -266,13 +354,23 @@ def _install_exit_hooks() -> None:
 
 
 def _at_exit() -> None:
-    """End open runs (FAILED after an uncaught exception) and drain every buffer."""
+    """End open runs and drain every buffer.
+
+    The main thread's runs end FINISHED (FAILED after an uncaught exception). A run left
+    open by another thread ends FINISHED when that thread has returned, KILLED when the
+    exit cut it short (a daemon thread still running).
+    """
     from mloop.tracking.tracker import close_all
 
     try:
-        end_run(
-            FAILED if _state["crashed"] else FINISHED, run_id=_stack[0].info.run_id
-        ) if _stack else None
+        mine = _stack()
+        if mine:
+            with contextlib.suppress(Conflict):  # already logged; nobody left to raise to
+                end_run(FAILED if _state["crashed"] else FINISHED, run_id=mine[0].info.run_id)
+        with _open_lock:
+            others = list(_open.values())
+        for active in others:
+            _finish(active, KILLED if active.thread.is_alive() else FINISHED)
     finally:
         close_all()
 
@@ -286,7 +384,18 @@ def log_param(key: str, value: Any) -> Any:
     return value
 
 
+def _mapping(value: Any, argument: str, call: str) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an InvalidInput that shows the expected form."""
+    if isinstance(value, Mapping):
+        return value
+    raise InvalidInput(
+        f"{call} got {argument}={type(value).__name__} {str(value)[:60]!r}; it takes a mapping of "
+        f"name to value, e.g. {call}({{'depth': 8, 'lr': 0.1}}) (a list of pairs: dict(pairs))."
+    )
+
+
 def log_params(params: Mapping[str, Any]) -> None:
+    params = _mapping(params, "params", "log_params")
     run = _current()
     for key, value in params.items():
         run.tracker.log_param(run.info.run_id, key, value)
@@ -295,13 +404,14 @@ def log_params(params: Mapping[str, Any]) -> None:
 def log_metric(
     key: str, value: float, step: int | None = None, timestamp: int | None = None
 ) -> None:
-    run = _stack[-1] if _stack else _current()
+    run = _current()
     run.tracker.log_metric(run.info.run_id, key, value, step, timestamp)
 
 
 def log_metrics(
     metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
 ) -> None:
+    metrics = _mapping(metrics, "metrics", "log_metrics")
     run = _current()
     for key, value in metrics.items():
         run.tracker.log_metric(run.info.run_id, key, value, step, timestamp)
@@ -313,105 +423,27 @@ def set_tag(key: str, value: Any) -> None:
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
+    tags = _mapping(tags, "tags", "set_tags")
     run = _current()
     for key, value in tags.items():
         run.tracker.set_tag(run.info.run_id, key, value)
 
 
-def _artifact_key(run: ActiveRun, *parts: str | None) -> str:
-    return "/".join([runs.artifact_prefix(run.info.run_id), *(p.strip("/") for p in parts if p)])
-
-
-def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> str:
-    """Copy a local file into the run's artifacts; returns its key in the artifact store."""
-    run = _current()
-    source = Path(local_path)
-    key = _artifact_key(run, artifact_path, source.name)
-    run.tracker.artifacts.put_file(key, source)
-    return key
-
-
-def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> list[str]:
-    """Copy every file under a local folder into the run's artifacts."""
-    run = _current()
-    infos = run.tracker.artifacts.put_dir(_artifact_key(run, artifact_path), local_dir)
-    return [info.key for info in infos]
-
-
-def log_text(text: str, artifact_file: str) -> str:
-    run = _current()
-    key = _artifact_key(run, artifact_file)
-    run.tracker.artifacts.put_bytes(key, text.encode())
-    return key
-
-
-def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> str:
-    """Save a dict as JSON, or YAML when ``artifact_file`` ends in .yaml/.yml."""
-    if artifact_file.endswith((".yaml", ".yml")):
-        import yaml
-
-        text = yaml.safe_dump(dict(dictionary), sort_keys=False)
-    else:
-        import json
-
-        text = json.dumps(dictionary, indent=2, default=str)
-    return log_text(text, artifact_file)
-
-
-def log_figure(figure: Any, artifact_file: str) -> str:
-    """Save a matplotlib figure (format from the file extension) into the run's artifacts."""
-    import io
-
-    if not hasattr(figure, "savefig"):
-        raise InvalidInput(f"log_figure got {type(figure).__name__}; pass a matplotlib Figure.")
-    buffer = io.BytesIO()
-    suffix = Path(artifact_file).suffix.lstrip(".").lower() or "png"
-    figure.savefig(buffer, format=suffix, bbox_inches="tight")
-    run = _current()
-    key = _artifact_key(run, artifact_file)
-    run.tracker.artifacts.put_bytes(key, buffer.getvalue())
-    return key
-
-
-def log_input(dataset: Any, context: str | None = None) -> lineage.Node:
+def log_input(dataset: Any, context: str | None = None, name: str | None = None) -> lineage.Node:
     """Record that the active run read ``dataset`` (lineage edge ``input_of``).
 
     ``dataset`` is anything with a ``lineage_node()`` method (dataset versions, training
-    sets), a lineage ``Node``, or a pandas DataFrame (recorded by content hash).
+    sets), a lineage ``Node``, or a pandas DataFrame (recorded by content hash). Its
+    name (``name``, else the dataset's own), digest and ``context`` are what
+    ``datasets.name|digest|context`` filters of :func:`search_runs` compare.
     """
     run = _current()
-    node = as_lineage_node(dataset)
-    properties = {"context": context} if context else None
+    node = inputs.as_lineage_node(dataset)
+    properties = inputs.describe(node, dataset, name, context)
     lineage.add_edge(
         run.tracker.store, node, "input_of", lineage.Node("run", run.info.run_id), properties
     )
     return node
-
-
-def as_lineage_node(value: Any) -> lineage.Node:
-    if isinstance(value, lineage.Node):
-        return value
-    if hasattr(value, "lineage_node"):
-        node = value.lineage_node()
-        if isinstance(node, lineage.Node):
-            return node
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover
-        pd = None  # type: ignore[assignment]
-    if pd is not None and isinstance(value, pd.DataFrame):
-        recorded = value.attrs.get("training_set")  # a frame returned by get_training_set
-        if recorded is not None and hasattr(recorded, "lineage_node"):
-            return as_lineage_node(recorded)
-        digest = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
-        from mloop.core.hashing import sha256_bytes
-
-        columns = ",".join(map(str, value.columns))
-        return lineage.Node("external", f"dataframe:{sha256_bytes(digest + columns.encode())[:16]}")
-    raise InvalidInput(
-        f"log_input got {type(value).__name__}; pass a dataset version (mloop.data.register), "
-        "a training set, a pandas DataFrame or a lineage Node."
-    )
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -424,8 +456,12 @@ def _flush_all() -> Tracker:
 
 
 def flush() -> None:
-    """Write every buffered value now."""
-    _flush_all()
+    """Write every buffered value now.
+
+    Raises:
+        Conflict: a param was refused because another process had stored another value.
+    """
+    _flush_all().raise_conflicts()
 
 
 def get_run(run_id: str) -> Run:
@@ -453,6 +489,11 @@ def search_runs(
     """
     from mloop.tracking.search import search, search_frame
 
+    if experiment_ids and experiment_names:
+        raise InvalidInput(
+            "search_runs got both experiment_ids and experiment_names; pass only one of them."
+        )
+    run_view_type = view_type(run_view_type)
     tracker = _flush_all()
     ids: list[int] | None
     if experiment_names:
@@ -474,7 +515,10 @@ def _reset_for_tests() -> None:
     """Forget active runs and the chosen experiment (the stores are reset separately)."""
     from mloop.tracking.tracker import close_all
 
-    _stack.clear()
-    _state.update(experiment=None, last_run_id=None, crashed=False)
+    _runs.set(())
+    _last_run.set(None)
+    with _open_lock:
+        _open.clear()
+    _state.update(experiment=None, crashed=False)
     with contextlib.suppress(Exception):  # a test may have pointed at a store that is gone
         close_all()

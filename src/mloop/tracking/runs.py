@@ -8,7 +8,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import Conflict, InvalidInput, NotFound
@@ -28,6 +28,7 @@ from mloop.tracking.entities import (
     RunInput,
 )
 from mloop.tracking.entities import Metric as MetricEntity
+from mloop.tracking.system_tags import RUN_NAME
 
 log = get_logger("mloop.tracking")
 
@@ -274,14 +275,14 @@ def write_batch(
     then: Callable[[Connection], None] | None = None,
     created: Sequence[NewRun] = (),
     ended: Sequence[Ended] = (),
-) -> list[str]:
-    """Write buffered values in one transaction; return messages about refused params.
+) -> list[tuple[str, str]]:
+    """Write buffered values in one transaction; return (run id, message) of refused params.
 
     ``created`` runs are inserted first (their values may be in the same batch), ``ended``
     runs get their final status after their values; ``then`` runs last in the same
     transaction (ending a run commits with its values).
     """
-    refused: list[str] = []
+    refused: list[tuple[str, str]] = []
 
     def work(conn: Connection) -> None:
         if created:
@@ -307,6 +308,9 @@ def write_batch(
                 keys=["run_id", "key"],
                 update=["value"],
             )
+            for (run_id, key), value in latest_tags.items():
+                if key == RUN_NAME:  # the run-name tag and the attribute are one name
+                    conn.execute(update(RunRow).where(RunRow.run_id == run_id).values(name=value))
         if metrics:
             grouped = _group(metrics)
             _insert_chunks(conn, grouped)
@@ -320,7 +324,7 @@ def write_batch(
     return refused
 
 
-def _param_conflicts(conn: Connection, params: Sequence[ParamRow]) -> list[str]:
+def _param_conflicts(conn: Connection, params: Sequence[ParamRow]) -> list[tuple[str, str]]:
     wanted = {(r, k): v for r, k, v in params}
     run_ids = {r for r, _, _ in params}
     stored = conn.execute(
@@ -329,7 +333,11 @@ def _param_conflicts(conn: Connection, params: Sequence[ParamRow]) -> list[str]:
         )
     ).all()
     return [
-        f"param {key!r} of run {run_id} is {value!r}; the new value {wanted[(run_id, key)]!r} was not stored"
+        (
+            run_id,
+            f"param {key!r} of run {run_id} is {value!r} (logged by another process); "
+            f"the value {wanted[(run_id, key)]!r} was not stored",
+        )
         for run_id, key, value in stored
         if (run_id, key) in wanted and wanted[(run_id, key)] != value
     ]
@@ -465,3 +473,29 @@ def check_resumable(store: MetadataStore, run_id: str) -> Run:
     if run.info.lifecycle_stage != "active":
         raise Conflict(f"run {run_id} is deleted and cannot be resumed.")
     return run
+
+
+def set_lifecycle(store: MetadataStore, run_id: str, stage: str) -> None:
+    """Delete (``"deleted"``: hidden from searches) or restore (``"active"``) a run."""
+
+    def work(conn: Connection) -> None:
+        result = conn.execute(
+            update(RunRow).where(RunRow.run_id == run_id).values(lifecycle_stage=stage)
+        )
+        if result.rowcount == 0:
+            raise NotFound(f"run {run_id!r} does not exist; `mloop runs list` shows the runs.")
+
+    store.transaction(work)
+
+
+def delete_tag(store: MetadataStore, run_id: str, key: str) -> None:
+    """Remove a tag of a run; a tag that is not there is an error, as in MLflow."""
+
+    def work(conn: Connection) -> None:
+        result = conn.execute(delete(Tag).where(Tag.run_id == run_id, Tag.key == key))
+        if result.rowcount == 0:
+            if not conn.execute(select(RunRow.run_id).where(RunRow.run_id == run_id)).first():
+                raise NotFound(f"run {run_id!r} does not exist.")
+            raise NotFound(f"run {run_id} has no tag {key!r}; nothing to delete.")
+
+    store.transaction(work)

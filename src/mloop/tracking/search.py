@@ -11,7 +11,7 @@ are then fetched in bulk (:mod:`.results`).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from mloop.core.errors import InvalidInput
 from mloop.store.db import MetadataStore
 from mloop.store.schema.tracking import LatestMetric, Param, Tag
 from mloop.store.schema.tracking import Run as RunRow
-from mloop.tracking import results, runs
+from mloop.tracking import inputs, results, runs
 from mloop.tracking.entities import Run
 from mloop.tracking.filter import And, Comparison, Node, Or, OrderBy, parse, parse_order_by
 
@@ -44,6 +44,18 @@ _VIEW_TYPES = {
     "DELETED_ONLY": ("deleted",),
     "ALL": ("active", "deleted"),
 }
+_VIEW_NUMBERS = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}  # MLflow's ViewType values
+
+
+def view_type(value: Any) -> str:
+    """``ACTIVE_ONLY``, ``DELETED_ONLY`` or ``ALL`` (MLflow's ViewType numbers accepted too)."""
+    name = _VIEW_NUMBERS.get(value) if isinstance(value, int) else str(value).upper()
+    if name not in _VIEW_TYPES:
+        raise InvalidInput(
+            f"run_view_type {value!r} is unknown; use 'ACTIVE_ONLY' (the default), "
+            "'DELETED_ONLY' or 'ALL'."
+        )
+    return name
 
 
 def _compare(column: Any, op: str, value: Any) -> ColumnElement[bool]:
@@ -75,20 +87,33 @@ def _metric_condition(key: str, op: str, value: Any) -> ColumnElement[bool]:
     if any(v != v for v in values):  # NaN: only equality with NaN is meaningful
         nan_match = and_(LatestMetric.is_nan == true())
         condition = nan_match if op in ("=", "IN") else LatestMetric.is_nan == false()
+    elif op == "!=":  # NaN differs from every number: MLflow's stores include it
+        condition = or_(LatestMetric.is_nan == true(), _compare(LatestMetric.value, op, value))
     else:
         condition = and_(LatestMetric.is_nan == false(), _compare(LatestMetric.value, op, value))
     return exists().where(LatestMetric.run_id == RunRow.run_id, LatestMetric.key == key, condition)
 
 
-def compile_filter(node: Node | None) -> ColumnElement[bool]:
-    """SQL condition on ``runs`` for a parsed filter."""
+Datasets = Callable[[Comparison], ColumnElement[bool]]
+
+
+def compile_filter(node: Node | None, datasets: Datasets | None = None) -> ColumnElement[bool]:
+    """SQL condition on ``runs`` for a parsed filter.
+
+    ``datasets`` turns a ``datasets.*`` comparison into a condition (it needs to read the
+    inputs; see :func:`_conditions`).
+    """
     if node is None:
         return true()
     if isinstance(node, And):
-        return and_(*(compile_filter(part) for part in node.parts))
+        return and_(*(compile_filter(part, datasets) for part in node.parts))
     if isinstance(node, Or):
-        return or_(*(compile_filter(part) for part in node.parts))
+        return or_(*(compile_filter(part, datasets) for part in node.parts))
     assert isinstance(node, Comparison)
+    if node.entity == "datasets":
+        if datasets is None:
+            raise AssertionError("datasets.* filters need a connection to read the inputs")
+        return datasets(node)
     if node.entity == "attributes":
         column = _ATTRIBUTE_COLUMNS[node.key]
         if node.op == "IS NULL":
@@ -218,10 +243,18 @@ def _select(conn: Connection, where: list[Any], terms: list[OrderBy], limit: int
 
 
 def _conditions(
-    experiment_ids: list[int] | None, filter_string: str | None, run_view_type: str
+    experiment_ids: list[int] | None,
+    filter_string: str | None,
+    run_view_type: str,
+    conn: Connection | None = None,
 ) -> list[Any]:
-    stages = _VIEW_TYPES.get(run_view_type.upper(), ("active",))
-    where = [compile_filter(parse(filter_string)), RunRow.lifecycle_stage.in_(stages)]
+    stages = _VIEW_TYPES[view_type(run_view_type)]
+
+    def datasets(comparison: Comparison) -> ColumnElement[bool]:
+        assert conn is not None, "datasets.* filters need a connection"
+        return RunRow.run_id.in_(sorted(inputs.runs_matching(conn, comparison)))
+
+    where = [compile_filter(parse(filter_string), datasets), RunRow.lifecycle_stage.in_(stages)]
     if experiment_ids is not None:
         where.append(RunRow.experiment_id.in_(experiment_ids))
     return where
@@ -235,12 +268,13 @@ def _find(
     max_results: int,
     run_view_type: str,
 ) -> results.Found:
-    where = _conditions(experiment_ids, filter_string, run_view_type)
+    parse(filter_string)  # a syntax error before any work
     terms = parse_order_by(order_by)
     if max_results < 0:
         raise InvalidInput(f"max_results {max_results} must be zero or more.")
     runs.expire_stale(store)
     with store.read() as conn, _no_gc():
+        where = _conditions(experiment_ids, filter_string, run_view_type, conn)
         rows = _select(conn, where, terms, max_results) if max_results else []
         return results.fetch(store, conn, rows)
 

@@ -11,6 +11,7 @@ import numbers
 import os
 import re
 import threading
+from collections.abc import Collection
 from pathlib import Path
 from time import time_ns
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from mloop.core.config import get_settings, on_settings_change
 from mloop.core.errors import Conflict, InvalidInput
 from mloop.store import get_artifacts, get_store
 from mloop.tracking import runs
+from mloop.tracking.system_tags import canonical
 from mloop.tracking.writer import Writer
 
 if TYPE_CHECKING:
@@ -151,11 +153,29 @@ class Tracker:
             self._params.pop(run_id, None)
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:
-        check_key(key, "tag")
+        """Set a tag (MLflow's system tag names are stored as mloop's; see system_tags)."""
+        key = canonical(check_key(key, "tag"))
         self.writer.tag((run_id, key, str(value)))
 
     def flush(self) -> None:
         self.writer.flush()
+
+    def raise_conflicts(self, run_ids: Collection[str] | None = None) -> None:
+        """Raise a Conflict for params of ``run_ids`` (all: None) refused at a flush.
+
+        In one process a changed param is refused at the call; when another process stored
+        the param first, the difference shows only when the batch is written: the next
+        ``end_run`` of the run (or ``flush()``) raises it, so the caller always sees it.
+        """
+        messages = self.writer.take_conflicts(run_ids)
+        if messages:
+            for run_id in run_ids if run_ids is not None else list(self._params):
+                self.forget_params(run_id)  # read the stored values again at the next call
+            raise Conflict(
+                "; ".join(messages)
+                + ". Params are immutable: log the new value under another name, or start a "
+                "new run."
+            )
 
     def close(self) -> None:
         self.writer.close(spill_dir=self.spill_dir)

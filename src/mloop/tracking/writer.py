@@ -3,7 +3,9 @@
 ``log_metric`` costs a tuple append; a daemon thread drains the buffers every
 ``flush_interval`` seconds (sooner when they grow large) in one transaction, and sends
 heartbeats for the runs this process has open. ``flush()`` drains on demand (``end_run``,
-reads of the same run, interpreter exit). If the store cannot be written at exit, the
+reads of the same run, interpreter exit). A param another process stored first with
+another value is kept out and reported: logged at once, and raised as a Conflict by the
+next ``end_run`` of its run or ``mloop.flush()`` (see :meth:`Tracker.raise_conflicts`). If the store cannot be written at exit, the
 pending values are saved to ``<home>/unflushed/`` and the path is logged: nothing is lost
 silently.
 """
@@ -14,7 +16,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
@@ -51,7 +53,9 @@ class Writer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_beat = 0.0
-        self.errors: list[str] = []
+        # params another process stored first, per run, until the caller is told
+        self.conflicts: dict[str, list[str]] = {}
+        self._conflicts_lock = threading.Lock()
 
     # -- hot path ----------------------------------------------------------------------
 
@@ -132,9 +136,16 @@ class Writer:
                 for buffer, rows in zip(buffers, drained, strict=True):
                     buffer.extendleft(reversed(rows))
                 raise
-        for message in refused:
-            log.error("%s (params are immutable)", message)
-            self.errors.append(message)
+        with self._conflicts_lock:
+            for run_id, message in refused:
+                log.error("%s (params are immutable)", message)
+                self.conflicts.setdefault(run_id, []).append(message)
+
+    def take_conflicts(self, run_ids: Collection[str] | None = None) -> list[str]:
+        """Messages about params of ``run_ids`` (every run: None) refused since last asked."""
+        with self._conflicts_lock:
+            keys = list(self.conflicts) if run_ids is None else list(run_ids)
+            return [message for key in keys for message in self.conflicts.pop(key, [])]
 
     def close(self, spill_dir: str | None = None) -> None:
         """Stop the thread after a final flush; spill what cannot be written."""
