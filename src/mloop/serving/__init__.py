@@ -25,7 +25,7 @@ from mloop.serving.errors import (
 )
 from mloop.serving.event import Event, LogRecord
 from mloop.serving.graph import Graph
-from mloop.serving.loading import load_target
+from mloop.serving.loading import check_target, load_target
 from mloop.serving.routers import ABTest, Canary, Ensemble, Shadow
 from mloop.serving.runtime import ModelRuntime
 from mloop.serving.service import Limits, Service
@@ -60,6 +60,7 @@ __all__ = [
     "TestClient",
     "TestResponse",
     "UnsupportedMediaType",
+    "check_target",
     "error_body",
     "load_target",
     "score",
