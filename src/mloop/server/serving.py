@@ -17,6 +17,7 @@ OpenAPI schema still documents the prediction routes.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
@@ -324,6 +325,12 @@ def create_app(
             return _error(exc)
         return _json(answer)
 
+    @app.get("/v1/feedback/status", tags=["feedback"])
+    async def feedback_status() -> Response:
+        """Stored labels of each served model: matched to a logged prediction, pending (the
+        log may not be flushed yet) or unmatched (a request id no server logged)."""
+        return _json(await asyncio.to_thread(service.feedback_status, 0.0))
+
     @app.get("/v1/models", tags=["status"])
     async def models() -> Response:
         """The served graphs and the version of each of their models."""
@@ -345,6 +352,10 @@ def create_app(
         """Prometheus metrics: requests, latency, errors by status, batch sizes, versions."""
         from prometheus_client import CONTENT_TYPE_LATEST
 
+        try:
+            await asyncio.to_thread(service.feedback_status)  # at most every 30 s
+        except Exception as exc:  # the other metrics still answer
+            _log.error("counting feedback labels failed: %s", exc)
         return Response(service.metrics.render(service.writer), media_type=CONTENT_TYPE_LATEST)
 
     return app

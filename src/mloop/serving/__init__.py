@@ -24,6 +24,7 @@ from mloop.serving.errors import (
     UnsupportedMediaType,
 )
 from mloop.serving.event import Event, LogRecord
+from mloop.serving.feedback import LabelDomain
 from mloop.serving.graph import Graph
 from mloop.serving.loading import check_target, load_target
 from mloop.serving.routers import ABTest, Canary, Ensemble, Shadow
@@ -41,6 +42,7 @@ __all__ = [
     "Ensemble",
     "Event",
     "Graph",
+    "LabelDomain",
     "Limits",
     "LogRecord",
     "MicroBatcher",
