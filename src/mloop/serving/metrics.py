@@ -99,6 +99,12 @@ class ServingMetrics:
             ["model"],
             registry=self.registry,
         )
+        self.duplicate_ids = Counter(
+            "mloop_duplicate_request_ids",
+            "Client-chosen request ids sent again (answered and logged; see the docs).",
+            ["model"],
+            registry=self.registry,
+        )
         self.feedback_recorded = Counter(
             "mloop_feedback_labels_recorded",
             "Labels recorded through /v1/feedback.",

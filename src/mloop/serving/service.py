@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput, MloopError, NotFound, did_you_mean
 from mloop.core.log import get_logger
-from mloop.serving.answers import answer_of, as_error, request_ids_for
+from mloop.serving.answers import RecentIds, answer_of, as_error, request_ids_for
 from mloop.serving.batcher import Item, MicroBatcher
 from mloop.serving.errors import PayloadTooLarge, ShuttingDown
 from mloop.serving.event import Event, LogRecord
@@ -83,6 +83,7 @@ class Service:
         else:
             self.writer = log or None
         self._batchers: dict[str, MicroBatcher] = {}
+        self._recent_ids = RecentIds()
         self._feedback_counts: dict[str, dict[str, Any]] = {}
         self._feedback_checked = 0.0
         self.feedback_grace_s = feedback_grace_s  # a label unmatched this long is "unmatched"
@@ -195,8 +196,7 @@ class Service:
     ) -> dict[str, Any]:
         """Answer one prediction request (raw JSON bytes or an already decoded body)."""
         started = time.perf_counter()
-        label = name if name is None or name in self.graphs else "unknown"  # bounded labels
-        label = label or self.default
+        label = self._label(name)
         status = 200
         try:
             if self.closing:
@@ -214,6 +214,10 @@ class Service:
             columns = parse(body, input_names(signature))
             columns = validate(columns, signature, extra)
             ids = columns.request_ids or request_ids_for(request_id, columns.rows)
+            if columns.request_ids is not None or request_id:  # ids the client chose
+                repeated = self._recent_ids.repeats(ids)
+                if repeated:
+                    self.metrics.duplicate_ids.labels(graph.name).inc(repeated)
             batcher = self._batchers.get(graph.name)
             if batcher is None:
                 raise ShuttingDown("the server is not ready yet; retry in a moment.")
@@ -229,6 +233,16 @@ class Service:
             raise
         finally:
             self.metrics.observe(label, status, time.perf_counter() - started)
+
+    def _label(self, name: str | None) -> str:
+        """The graph a request is counted under in /metrics (a bounded set of labels)."""
+        if name is None:
+            return self.default
+        return name if name in self.graphs else "unknown"
+
+    def count_rejected(self, name: str | None, status: int) -> None:
+        """Count a request refused before its body was read (413, 415) in /metrics."""
+        self.metrics.observe(self._label(name), status, 0.0)
 
     def _run_batch(self, graph: Graph, items: Sequence[Item]) -> list[Any]:
         """Run queued requests as one batch; on failure, alone, so one bad request fails alone."""
