@@ -165,6 +165,9 @@ def _has_nan(values: list[Any]) -> bool:
 def _within(values: list[Any], seen: set[type], bounds: tuple[int | float, int | float]) -> bool:
     """Whether every integer of ``values`` fits ``bounds`` (a quick look; False sends the
     field to the row-by-row check, which names the row or finds nothing wrong)."""
+    if len(values) == 1:  # a one-row request: no list to build, no min/max
+        value = values[0]
+        return type(value) is not int or bounds[0] <= value <= bounds[1]
     numbers = values if str not in seen else [v for v in values if type(v) is int]
     try:
         return bool(bounds[0] <= min(numbers) and max(numbers) <= bounds[1])
