@@ -362,7 +362,6 @@ class Service:
             self.metrics.feedback_rejected.inc()
             raise
         self.metrics.feedback_recorded.inc(recorded)
-        self._feedback_checked = 0.0  # the next status look counts the new labels
         return {"recorded": recorded, "models": models}
 
     def _runtimes_of(self, models: Sequence[str]) -> list[ModelRuntime]:
