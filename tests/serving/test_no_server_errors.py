@@ -1,4 +1,5 @@
-"""Whatever JSON a client sends, the prediction routes answer 2xx or 4xx: never a 5xx.
+"""Whatever JSON a client sends, the prediction and feedback routes answer 2xx or 4xx: never
+a 5xx.
 
 Property tests (hypothesis) over arbitrary JSON, and over bodies shaped like the model's
 input with arbitrary values in its fields (numbers far outside every type's range among
@@ -111,6 +112,33 @@ def test_any_json_body_gets_an_answer_below_500(client: httpx.Client, path: str,
     assert response.status_code < 500, (body, response.text)
     if response.status_code >= 400:
         assert response.json()["message"]  # a 4xx names the problem
+
+
+feedback = st.one_of(
+    values,
+    st.fixed_dictionaries(
+        {"request_id": st.text(max_size=8) | values, "label": numbers | values},
+        optional={"ts": numbers | values, "model": st.just("delays") | values},
+    ),
+    st.fixed_dictionaries(
+        {
+            "request_ids": st.lists(st.text(min_size=1, max_size=8), max_size=3) | values,
+            "labels": st.lists(numbers | values, max_size=3) | values,
+        },
+        optional={"ts": st.lists(numbers | values, max_size=3) | values},
+    ),
+)
+
+
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(body=feedback)
+def test_any_feedback_body_gets_an_answer_below_500(client: httpx.Client, body: Any) -> None:
+    response = client.post("/v1/feedback", content=_encode(body), headers=JSON)
+    assert response.status_code < 500, (body, response.text)
 
 
 @pytest.mark.parametrize(

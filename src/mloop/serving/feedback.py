@@ -16,6 +16,7 @@ InvalidInput: label 7 (row 0) is not a class of model 'delays'; its classes: 0, 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -95,11 +96,9 @@ class LabelDomain:
             except TypeError:
                 return False
         if self.kind == "number":
-            return (
-                isinstance(label, (int, float))
-                and not isinstance(label, bool)
-                and math.isfinite(float(label))
-            )
+            if not isinstance(label, (int, float)) or isinstance(label, bool):
+                return False
+            return abs(label) <= sys.float_info.max  # finite, and an int that has a float
         return isinstance(label, (bool, int, float)) or (isinstance(label, str) and bool(label))
 
     def parse(self, text: str) -> Any:
@@ -160,4 +159,9 @@ class FeedbackRequest:
             raise InvalidInput("request_ids and labels must be lists of the same length.")
         if not all(isinstance(i, str) for i in ids):
             raise InvalidInput("every request id must be a string, as the prediction answered it.")
-        return cls(ids, labels, body.get("model"), body.get("ts"))
+        model = body.get("model")
+        if model is not None and not isinstance(model, str):
+            raise InvalidInput(
+                f"model {model!r} in the feedback is not a name; give the served model's name."
+            )
+        return cls(ids, labels, model, body.get("ts"))

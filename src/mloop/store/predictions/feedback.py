@@ -81,12 +81,18 @@ def record_feedback(
 
 def _label_parts(model_name: str, request_id: str, label: Any) -> tuple[float | None, str | None]:
     import math
+    import sys
 
     import numpy as np
 
     if isinstance(label, (bool, np.bool_)):
         return float(label), None
     if isinstance(label, (int, float, np.integer, np.floating)):
+        if isinstance(label, int) and abs(label) > sys.float_info.max:
+            raise InvalidInput(
+                f"feedback for {model_name!r}, request {request_id!r}: the label, an integer "
+                f"of {len(str(abs(label)))} digits, has no float value; send the observed value."
+            )
         if math.isnan(float(label)):
             raise InvalidInput(
                 f"feedback for {model_name!r}, request {request_id!r}: the label is NaN; "
