@@ -249,3 +249,54 @@ def test_a_serving_process_freezes_its_long_lived_heap_at_start_and_after_a_swap
             assert calls == [True, False]
     finally:
         gc.unfreeze()
+
+
+def test_docs_page_loads_its_assets_from_the_server_with_an_example_of_the_signature(
+    shared: httpx.Client,
+) -> None:
+    import re
+
+    page = shared.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert {a.rsplit("/", 1)[-1] for a in assets} == {
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "favicon.png",
+    }
+    for asset in assets:
+        assert asset.startswith("/docs/assets/")  # nothing from a CDN
+        fetched = shared.get(asset)
+        assert fetched.status_code == 200 and len(fetched.content) > 1000
+    assert "SwaggerUIBundle" in shared.get("/docs/assets/swagger-ui-bundle.js").text
+    spec = shared.get("/openapi.json").json()
+    body = spec["paths"]["/v1/models/{name}/predict"]["post"]["requestBody"]["content"]
+    example = body["application/json"]["examples"]["delays"]["value"]
+    assert list(example["records"][0]) == FEATURES
+    assert shared.post("/v1/models/delays/predict", json=example).status_code == 200
+    mlflow = spec["paths"]["/invocations"]["post"]["requestBody"]["content"]
+    assert mlflow["application/json"]["example"] == example
+
+
+def test_413_and_415_are_counted_and_repeated_request_ids_are_counted_not_refused(
+    server: httpx.Client, flights: Flights
+) -> None:
+    row = records(flights.test.head(1))
+    assert server.post("/v1/models/delays/predict", content=b"{}", headers={}).status_code == 415
+    big = b'{"records": [{"x": "' + b"a" * 30_000 + b'"}]}'
+    assert server.post("/invocations", content=big, headers=JSON).status_code == 413
+    for _ in range(2):  # a retry with the same id is answered both times
+        again = server.post(
+            "/v1/models/delays/predict", json={"records": row}, headers={"x-request-id": "r-7"}
+        )
+        assert again.status_code == 200 and again.json()["request_ids"] == ["r-7"]
+    twice = server.post(
+        "/v1/models/delays/predict", json={"records": row * 2, "request_ids": ["a", "a"]}
+    )
+    assert twice.status_code == 422
+    assert "request_ids holds 'a' more than once" in twice.json()["message"]
+    metrics = server.get("/metrics").text
+    assert 'mloop_request_errors_total{model="delays",status="415"} 1.0' in metrics
+    assert 'mloop_request_errors_total{model="delays",status="413"} 1.0' in metrics
+    assert 'mloop_request_errors_total{model="delays",status="422"} 1.0' in metrics
+    assert 'mloop_duplicate_request_ids_total{model="delays"} 1.0' in metrics

@@ -34,6 +34,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("data", "data"),
     ("features", "features"),
     ("pipelines", "pipeline"),
+    ("feedback", "feedback"),
 ]
 # modules under mloop.cli whose `register(app)` adds top-level commands
 _COMMANDS: list[str] = ["demo", "serve", "project", "monitor", "lineage"]

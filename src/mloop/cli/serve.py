@@ -66,9 +66,13 @@ def serve(
         from mloop.server.serving import app_from_env
 
         app = app_from_env()
+        app.state.service.load()  # before the port is bound: a bad model is a one-line error
         console.print(f"[bold]mloop serve[/bold] {' '.join(targets)} on http://{host}:{port}")
         uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
         return
+    from mloop.serving import check_target
+
+    check_target(targets)  # each worker loads the models; this process checks they exist
     uvicorn.run(
         "mloop.server.serving:app_from_env",
         factory=True,

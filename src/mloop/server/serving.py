@@ -17,6 +17,9 @@ OpenAPI schema still documents the prediction routes.
 
 from __future__ import annotations
 
+import asyncio
+import copy
+import functools
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
@@ -27,6 +30,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from mloop.core.log import get_logger
+from mloop.server.docs import add_offline_docs, request_example
 from mloop.serving import Limits, Service, error_body
 from mloop.serving.errors import PayloadTooLarge, UnsupportedMediaType
 
@@ -55,7 +59,7 @@ _PREDICT_BODY = {
                         "Optional request_ids: one string per row."
                     ),
                 },
-                "example": {"records": [{"distance": 719.0, "hour": 6, "carrier": "UA"}]},
+                "example": {"records": [{"field": "value"}]},  # the signature's, once loaded
             }
         },
     }
@@ -93,6 +97,13 @@ def _error_answer(exc: Exception) -> tuple[int, dict[str, Any]]:
     if status == 500:
         _log.error("a prediction request failed: %r", exc)
     return status, body
+
+
+def _rejected(service: Service, name: str | None, exc: Exception) -> Response:
+    """The answer to a body refused before it reached the service, counted in /metrics."""
+    status, body = _error_answer(exc)
+    service.count_rejected(name, status)
+    return _json(body, status)
 
 
 def _check_content_type(content_type: str) -> None:
@@ -176,18 +187,22 @@ class _Predict:
                 length = value
             elif key == b"x-request-id":
                 request_id = value.decode("latin-1")
+        counted = False  # Service.predict counts the requests it sees in /metrics
         try:
             _check_content_type(content_type.decode("latin-1") if content_type else "")
             _check_length(length.decode("latin-1") if length else None, self.limit)
             body = await self._body(receive)
             if body is None:
                 return  # the client left before sending its body
+            counted = True
             answer = await self.service.predict(name, body, request_id)
             status = 200
             if name is None:
                 answer = {"predictions": answer["predictions"]}
         except Exception as exc:
             status, answer = _error_answer(exc)
+            if not counted:  # a 413 or 415 answered before the body reached the service
+                self.service.count_rejected(name, status)
         data = _dumps(answer)
         await send(
             {
@@ -280,18 +295,24 @@ def create_app(
         version="1",
         description=f"Serving: {names}. Predictions are logged for monitoring.",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served offline (add_offline_docs), redoc is not served
+        redoc_url=None,
     )
     app.state.service = service
     app.predict_handler = _Predict(service)
+    add_offline_docs(app, "mloop model server")
+    app.openapi = functools.partial(_openapi, app, service)  # type: ignore[method-assign]
 
     # Reached only when the app is called without ServingApp.__call__ (e.g. its router
     # mounted elsewhere); the handler in front answers these routes otherwise.
     async def predict_route(request: Request) -> Response:
+        name = request.path_params["name"]
         try:
             body = await _read_json_body(request, max_body)
-            answer = await service.predict(
-                request.path_params["name"], body, request.headers.get("x-request-id")
-            )
+        except Exception as exc:
+            return _rejected(service, name, exc)
+        try:
+            answer = await service.predict(name, body, request.headers.get("x-request-id"))
         except Exception as exc:
             return _error(exc)
         return _json(answer)
@@ -299,6 +320,9 @@ def create_app(
     async def invocations_route(request: Request) -> Response:
         try:
             body = await _read_json_body(request, max_body)
+        except Exception as exc:
+            return _rejected(service, None, exc)
+        try:
             answer = await service.predict(None, body, request.headers.get("x-request-id"))
         except Exception as exc:
             return _error(exc)
@@ -324,6 +348,12 @@ def create_app(
             return _error(exc)
         return _json(answer)
 
+    @app.get("/v1/feedback/status", tags=["feedback"])
+    async def feedback_status() -> Response:
+        """Stored labels of each served model: matched to a logged prediction, pending (the
+        log may not be flushed yet) or unmatched (a request id no server logged)."""
+        return _json(await asyncio.to_thread(service.feedback_status, 0.0))
+
     @app.get("/v1/models", tags=["status"])
     async def models() -> Response:
         """The served graphs and the version of each of their models."""
@@ -345,9 +375,55 @@ def create_app(
         """Prometheus metrics: requests, latency, errors by status, batch sizes, versions."""
         from prometheus_client import CONTENT_TYPE_LATEST
 
+        try:
+            await asyncio.to_thread(service.feedback_status)  # at most every 30 s
+        except Exception as exc:  # the other metrics still answer
+            _log.error("counting feedback labels failed: %s", exc)
         return Response(service.metrics.render(service.writer), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _examples(service: Service) -> dict[str, dict[str, Any]]:
+    """A request body per served graph, from its signature (and its model's input example)."""
+    examples = {}
+    for name, graph in service.graphs.items():
+        signature, _ = graph.request_schema()
+        fields = [(c.name, c.type) for c in signature.inputs] if signature is not None else []
+        runtimes = graph.runtimes()
+        input_example = (
+            runtimes[0].model.metadata.get("input_example")
+            if runtimes and runtimes[0].loaded
+            else None
+        )
+        body = request_example(fields, input_example)
+        if body is not None:
+            examples[name] = body
+    return examples
+
+
+def _openapi(app: FastAPI, service: Service) -> dict[str, Any]:
+    """FastAPI's OpenAPI schema with example requests that match the served signatures
+    (kept once the models are loaded; before that, the generic example)."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = copy.deepcopy(FastAPI.openapi(app))  # its bodies share _PREDICT_BODY's dicts
+    app.openapi_schema = schema
+    examples = _examples(service)
+    if examples:
+        paths = schema["paths"]
+        predict = paths["/v1/models/{name}/predict"]["post"]["requestBody"]["content"]
+        predict["application/json"].pop("example", None)
+        predict["application/json"]["examples"] = {
+            name: {"summary": f"a request to {name}", "value": body}
+            for name, body in examples.items()
+        }
+        if service.default in examples:
+            invocations = paths["/invocations"]["post"]["requestBody"]["content"]
+            invocations["application/json"]["example"] = examples[service.default]
+    if not service.loaded:
+        app.openapi_schema = None  # build again once the signatures are known
+    return schema
 
 
 def freeze_long_lived(collect: bool) -> None:

@@ -24,8 +24,9 @@ from mloop.serving.errors import (
     UnsupportedMediaType,
 )
 from mloop.serving.event import Event, LogRecord
+from mloop.serving.feedback import LabelDomain
 from mloop.serving.graph import Graph
-from mloop.serving.loading import load_target
+from mloop.serving.loading import check_target, load_target
 from mloop.serving.routers import ABTest, Canary, Ensemble, Shadow
 from mloop.serving.runtime import ModelRuntime
 from mloop.serving.service import Limits, Service
@@ -41,6 +42,7 @@ __all__ = [
     "Ensemble",
     "Event",
     "Graph",
+    "LabelDomain",
     "Limits",
     "LogRecord",
     "MicroBatcher",
@@ -60,6 +62,7 @@ __all__ = [
     "TestClient",
     "TestResponse",
     "UnsupportedMediaType",
+    "check_target",
     "error_body",
     "load_target",
     "score",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import OrderedDict
 from typing import Any
 
 from mloop.core.errors import InvalidInput, MloopError
@@ -27,6 +28,33 @@ def request_ids_for(base: str | None, rows: int) -> list[str]:
     if not base or len(base) > 100:
         base = f"{_PREFIX}{next(_COUNTER):016x}"
     return [base] if rows == 1 else [f"{base}-{i}" for i in range(rows)]
+
+
+class RecentIds:
+    """The last ``size`` request ids that clients chose, to count the ones sent again.
+
+    A repeated id is answered and logged like any other (a client's retry is legitimate,
+    and one replica cannot see the ids of the others): it is counted, not refused (see
+    docs/decisions/0121-serving-docs-metrics-request-ids.md).
+    """
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def repeats(self, ids: list[str]) -> int:
+        """How many of ``ids`` were seen before (and remember them)."""
+        seen = self._seen
+        repeated = 0
+        for request_id in ids:
+            if request_id in seen:
+                repeated += 1
+                seen.move_to_end(request_id)
+            else:
+                seen[request_id] = None
+        while len(seen) > self.size:
+            seen.popitem(last=False)
+        return repeated
 
 
 def answer_of(

@@ -56,6 +56,23 @@ def load_target(target: str | Graph | Sequence[str | Graph], **model_options: An
     return found
 
 
+def check_target(target: str | Graph | Sequence[str | Graph]) -> list[Graph]:
+    """The graphs a target names, each model URI resolved in the registry (not loaded):
+    what ``mloop serve`` checks before it binds its port.
+
+    Raises:
+        NotFound: a graph, registered model, alias or version does not exist (the message
+            names the nearest ones).
+    """
+    from mloop.registry import resolve_uri
+
+    graphs = load_target(target)
+    for graph in graphs:
+        for runtime in graph.runtimes():
+            resolve_uri(runtime.uri)
+    return graphs
+
+
 def _graphs(value: Any, target: str) -> list[Graph]:
     if isinstance(value, Graph):
         return [value]

@@ -99,6 +99,29 @@ class ServingMetrics:
             ["model"],
             registry=self.registry,
         )
+        self.duplicate_ids = Counter(
+            "mloop_duplicate_request_ids",
+            "Client-chosen request ids sent again (answered and logged; see the docs).",
+            ["model"],
+            registry=self.registry,
+        )
+        self.feedback_recorded = Counter(
+            "mloop_feedback_labels_recorded",
+            "Labels recorded through /v1/feedback.",
+            registry=self.registry,
+        )
+        self.feedback_rejected = Counter(
+            "mloop_feedback_rejected",
+            "Feedback requests answered with a 4xx (bad body, label outside the domain...).",
+            registry=self.registry,
+        )
+        self.feedback_states = Gauge(
+            "mloop_feedback_labels",
+            "Stored labels by state: matched to a logged prediction, pending (younger than "
+            "the grace period) or unmatched (no server logged the request id).",
+            ["model", "state"],
+            registry=self.registry,
+        )
         self.logged = Gauge(
             "mloop_prediction_log_rows",
             "Rows of the prediction log, by state (written, pending, dropped).",

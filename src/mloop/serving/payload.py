@@ -195,4 +195,10 @@ def _request_ids(value: Any, rows: int) -> list[str] | None:
             f"request_ids must be a list of {rows} non-empty strings (at most 128 characters), "
             "one per row."
         )
+    if len(set(value)) != len(value):
+        twice = next(v for i, v in enumerate(value) if v in value[:i])
+        raise InvalidInput(
+            f"request_ids holds {twice!r} more than once; give each row its own id (a label "
+            "sent for that id could not say which row it is for)."
+        )
     return value

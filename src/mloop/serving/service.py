@@ -17,16 +17,19 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput, MloopError, NotFound, did_you_mean
 from mloop.core.log import get_logger
-from mloop.serving.answers import answer_of, as_error, request_ids_for
+from mloop.serving.answers import RecentIds, answer_of, as_error, request_ids_for
 from mloop.serving.batcher import Item, MicroBatcher
 from mloop.serving.errors import PayloadTooLarge, ShuttingDown
 from mloop.serving.event import Event, LogRecord
+from mloop.serving.feedback import FeedbackRequest, LabelDomain
 from mloop.serving.metrics import ServingMetrics
 from mloop.serving.payload import Columns, loads, parse
 from mloop.serving.validation import input_names, to_arrays, validate
+from mloop.store.predictions import GRACE_SECONDS, STATES, feedback_status, record_feedback
 
 if TYPE_CHECKING:
     from mloop.serving.graph import Graph
+    from mloop.serving.runtime import ModelRuntime
     from mloop.store.predictions import PredictionLogWriter
 
 _log = get_logger("mloop.serving")
@@ -59,6 +62,7 @@ class Service:
         watch: bool = True,
         flush_rows: int = 5_000,
         flush_seconds: float = 2.0,
+        feedback_grace_s: float = GRACE_SECONDS,
     ) -> None:
         if not graphs:
             raise InvalidInput("nothing to serve; give at least one model URI or graph.")
@@ -79,6 +83,10 @@ class Service:
         else:
             self.writer = log or None
         self._batchers: dict[str, MicroBatcher] = {}
+        self._recent_ids = RecentIds()
+        self._feedback_counts: dict[str, dict[str, Any]] = {}
+        self._feedback_checked = 0.0
+        self.feedback_grace_s = feedback_grace_s  # a label unmatched this long is "unmatched"
         self.loaded = False
         self.closing = False
 
@@ -188,8 +196,7 @@ class Service:
     ) -> dict[str, Any]:
         """Answer one prediction request (raw JSON bytes or an already decoded body)."""
         started = time.perf_counter()
-        label = name if name is None or name in self.graphs else "unknown"  # bounded labels
-        label = label or self.default
+        label = self._label(name)
         status = 200
         try:
             if self.closing:
@@ -207,6 +214,10 @@ class Service:
             columns = parse(body, input_names(signature))
             columns = validate(columns, signature, extra)
             ids = columns.request_ids or request_ids_for(request_id, columns.rows)
+            if columns.request_ids is not None or request_id:  # ids the client chose
+                repeated = self._recent_ids.repeats(ids)
+                if repeated:
+                    self.metrics.duplicate_ids.labels(graph.name).inc(repeated)
             batcher = self._batchers.get(graph.name)
             if batcher is None:
                 raise ShuttingDown("the server is not ready yet; retry in a moment.")
@@ -222,6 +233,16 @@ class Service:
             raise
         finally:
             self.metrics.observe(label, status, time.perf_counter() - started)
+
+    def _label(self, name: str | None) -> str:
+        """The graph a request is counted under in /metrics (a bounded set of labels)."""
+        if name is None:
+            return self.default
+        return name if name in self.graphs else "unknown"
+
+    def count_rejected(self, name: str | None, status: int) -> None:
+        """Count a request refused before its body was read (413, 415) in /metrics."""
+        self.metrics.observe(self._label(name), status, 0.0)
 
     def _run_batch(self, graph: Graph, items: Sequence[Item]) -> list[Any]:
         """Run queued requests as one batch; on failure, alone, so one bad request fails alone."""
@@ -316,43 +337,55 @@ class Service:
     # -- feedback and status -------------------------------------------------------------
 
     async def feedback(self, body: bytes | Any) -> dict[str, Any]:
-        """Record ground truth: ``{"request_id": "...", "label": 1}`` or lists of both."""
-        if isinstance(body, (bytes, bytearray, memoryview)):
-            body = loads(bytes(body))
-        if not isinstance(body, dict):
-            raise InvalidInput(
-                'feedback must be an object such as {"request_id": "…", "label": 1}.'
-            )
-        unknown = sorted(
-            set(body) - {"request_id", "label", "request_ids", "labels", "model", "ts"}
-        )
-        if unknown:
-            raise InvalidInput(
-                f"unknown field {unknown[0]!r} in the feedback; use request_id + label, or "
-                "request_ids + labels (and optionally model, ts)."
-            )
-        if "request_ids" in body:
-            ids, labels = body.get("request_ids"), body.get("labels")
-        elif "request_id" in body:
-            ids, labels = [body.get("request_id")], [body.get("label")]
-        else:
-            raise InvalidInput(
-                'feedback needs "request_id" and "label" (or "request_ids" and "labels").'
-            )
-        if not isinstance(ids, list) or not isinstance(labels, list):
-            raise InvalidInput("request_ids and labels must be lists of the same length.")
-        if not all(isinstance(i, str) for i in ids):
-            raise InvalidInput("every request id must be a string, as the prediction answered it.")
-        models = self._feedback_models(body.get("model"))
-        from mloop.store.predictions import record_feedback
+        """Record ground truth: ``{"request_id": "...", "label": 1}`` or lists of both.
 
-        def record() -> int:
-            count = 0
-            for model in models:
-                count = record_feedback(model, ids, labels, ts=body.get("ts"))
-            return count
+        Each label is checked against the label domain of every model it is recorded for
+        (:class:`LabelDomain`); request ids are matched against the log later (see
+        :mod:`mloop.store.predictions.matching`).
+        """
+        try:
+            if isinstance(body, (bytes, bytearray, memoryview)):
+                body = loads(bytes(body))
+            request = FeedbackRequest.parse(body)
+            models = self._feedback_models(request.model)
+            for runtime in self._runtimes_of(models):
+                LabelDomain.of(runtime).check(request.labels)
 
-        return {"recorded": await asyncio.to_thread(record), "models": models}
+            def record() -> int:
+                count = 0
+                for model in models:
+                    count = record_feedback(model, request.request_ids, request.labels, request.ts)
+                return count
+
+            recorded = await asyncio.to_thread(record)
+        except MloopError:
+            self.metrics.feedback_rejected.inc()
+            raise
+        self.metrics.feedback_recorded.inc(recorded)
+        return {"recorded": recorded, "models": models}
+
+    def _runtimes_of(self, models: Sequence[str]) -> list[ModelRuntime]:
+        return [
+            runtime
+            for graph in self.graphs.values()
+            for runtime in graph.runtimes()
+            if runtime.name in models and runtime.loaded
+        ]
+
+    def feedback_status(self, max_age_s: float = 30.0) -> dict[str, dict[str, Any]]:
+        """Labels of each served model by state (matched, pending, unmatched), looked up in
+        the store at most every ``max_age_s`` seconds (one scan of the log's request ids),
+        and set on the ``mloop_feedback_labels`` gauge of ``/metrics``."""
+        now = time.monotonic()
+        if now - self._feedback_checked < max_age_s and self._feedback_counts:
+            return self._feedback_counts
+        names = list(dict.fromkeys(m for g in self.graphs.values() for m in g.model_names()))
+        counts = {name: feedback_status(name, self.feedback_grace_s).as_dict() for name in names}
+        for name, status in counts.items():
+            for state in STATES:
+                self.metrics.feedback_states.labels(name, state).set(status[state])
+        self._feedback_counts, self._feedback_checked = counts, now
+        return counts
 
     def _feedback_models(self, name: Any) -> list[str]:
         if name is None:

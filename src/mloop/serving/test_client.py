@@ -91,7 +91,10 @@ class TestClient:
             status = self.service.status()
             return TestResponse(200 if status["ready"] else 503, status)
         if path == "/metrics":
+            self.service.feedback_status()
             return TestResponse(200, self.service.metrics.render(self.service.writer).decode())
+        if path == "/v1/feedback/status":
+            return TestResponse(200, self.service.feedback_status(0.0))
         return TestResponse(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": path})
 
     def close(self) -> None:

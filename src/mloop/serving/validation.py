@@ -13,6 +13,7 @@ InvalidInput: field 'distance' expects double but row 0 holds the string 'far'..
 from __future__ import annotations
 
 import math
+import sys
 from typing import TYPE_CHECKING, Any, Literal
 
 from mloop.core.errors import InvalidInput
@@ -36,6 +37,19 @@ _ALLOWED: dict[str, tuple[type, ...]] = {
     "category": (str, int),
     "datetime": (str, int),
     "binary": (str,),
+}
+
+
+# The values each numeric conversion can hold: a field outside them is a 422 at the door,
+# never an OverflowError (a 500) when the batch becomes arrays or the log becomes Arrow.
+_INT64 = (-(2**63), 2**63 - 1)
+_BOUNDS: dict[str, tuple[int | float, int | float]] = {
+    "integer": (-(2**31), 2**31 - 1),  # the signature's int32
+    "long": _INT64,
+    "double": (-sys.float_info.max, sys.float_info.max),  # a huge int has no float64
+    "float": (-sys.float_info.max, sys.float_info.max),
+    "category": _INT64,  # integer categories: held as int64 by the model and the log
+    "datetime": _INT64,  # integer times: epoch numbers pandas reads as int64
 }
 
 
@@ -65,7 +79,14 @@ class _Plan:
         self.types = {c.name: c.type for c in signature.inputs}
         self.names = list(self.types)
         self.specs = [
-            (c.name, c.type, c.optional, _CLEAN.get(c.type, frozenset()), c.type in _NAN_CHECKED)
+            (
+                c.name,
+                c.type,
+                c.optional,
+                _CLEAN.get(c.type, frozenset()),
+                c.type in _NAN_CHECKED,
+                _BOUNDS.get(c.type),
+            )
             for c in signature.inputs
         ]
 
@@ -107,7 +128,7 @@ def validate(columns: Columns, signature: Signature | None, extra: Extra = "reje
     data = columns.data
     rows = columns.rows
     out: dict[str, list[Any]] = {}
-    for name, kind, optional, clean, nan_checked in plan.specs:
+    for name, kind, optional, clean, nan_checked, bounds in plan.specs:
         values = data.get(name)
         if values is None:
             if optional:
@@ -116,7 +137,9 @@ def validate(columns: Columns, signature: Signature | None, extra: Extra = "reje
             raise InvalidInput(f"field {name!r} is missing; the model expects {plan.describe()}.")
         seen = set(map(type, values))
         if seen <= clean:  # the common case: every value already of an accepted type
-            if nan_checked and not optional and float in seen and _has_nan(values):
+            if (nan_checked and not optional and float in seen and _has_nan(values)) or (
+                int in seen and bounds is not None and not _within(values, seen, bounds)
+            ):
                 _check_values(name, kind, optional, values)  # raises, naming the row
             out[name] = values
         else:
@@ -137,6 +160,31 @@ def validate(columns: Columns, signature: Signature | None, extra: Extra = "reje
 
 def _has_nan(values: list[Any]) -> bool:
     return any(v != v for v in values)
+
+
+def _within(values: list[Any], seen: set[type], bounds: tuple[int | float, int | float]) -> bool:
+    """Whether every integer of ``values`` fits ``bounds`` (a quick look; False sends the
+    field to the row-by-row check, which names the row or finds nothing wrong)."""
+    if len(values) == 1:  # a one-row request: no list to build, no min/max
+        value = values[0]
+        return type(value) is not int or bounds[0] <= value <= bounds[1]
+    numbers = values if str not in seen else [v for v in values if type(v) is int]
+    try:
+        return bool(bounds[0] <= min(numbers) and max(numbers) <= bounds[1])
+    except (TypeError, ValueError):
+        return False
+
+
+def _out_of_range(name: str, kind: str, values: list[Any]) -> None:
+    """Raise for the first integer outside what ``kind`` holds (no conversion overflows)."""
+    low, high = _BOUNDS[kind]
+    for row, value in enumerate(values):
+        if isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high:
+            shown = _number(value)
+            raise InvalidInput(
+                f"field {name!r} expects {kind} but row {row} holds {shown}, outside the range "
+                f"of a {kind} ({low:.4g} to {high:.4g}); send a value within it."
+            )
 
 
 def _check_values(name: str, kind: str, optional: bool, values: list[Any]) -> list[Any]:
@@ -169,8 +217,19 @@ def _check_values(name: str, kind: str, optional: bool, values: list[Any]) -> li
                     f"field {name!r} expects {kind} but row {row} holds {value!r}; send a whole "
                     "number."
                 )
-        return [int(v) if isinstance(v, float) else v for v in values]
+        values = [int(v) if isinstance(v, float) else v for v in values]
+    if kind in _BOUNDS:
+        _out_of_range(name, kind, values)
     return values
+
+
+def _number(value: int) -> str:
+    """An integer short enough for a message: ``1.000e+30``, or its digit count past floats."""
+    if abs(value) <= 10**15:
+        return str(value)
+    if abs(value) <= sys.float_info.max:
+        return f"{value:.3e}"
+    return f"an integer of {len(str(abs(value)))} digits"
 
 
 def _fail(name: str, kind: str, values: list[Any], is_bad: Any) -> None:
@@ -194,7 +253,8 @@ def to_arrays(data: dict[str, list[Any]], signature: Signature | None = None) ->
     """The merged columns as arrays of the signature's types (what the frame and log hold).
 
     Raises:
-        InvalidInput: a datetime field holds a value that is not a time.
+        InvalidInput: a datetime field holds a value that is not a time, or a number does not
+            fit its column's type (validation catches those first; this is the backstop).
     """
     import numpy as np
 
@@ -202,15 +262,20 @@ def to_arrays(data: dict[str, list[Any]], signature: Signature | None = None) ->
     arrays: dict[str, Any] = {}
     for name, values in data.items():
         kind = types.get(name)
-        if kind in ("double", "float"):
-            arrays[name] = np.asarray(values, dtype="float64")
-        elif kind in ("integer", "long"):
-            has_null = None in values
-            arrays[name] = np.asarray(values, dtype="float64" if has_null else "int64")
-        elif kind == "datetime":
-            arrays[name] = _datetimes(name, values)
-        else:
-            arrays[name] = values
+        try:
+            if kind in ("double", "float"):
+                arrays[name] = np.asarray(values, dtype="float64")
+            elif kind in ("integer", "long"):
+                has_null = None in values
+                arrays[name] = np.asarray(values, dtype="float64" if has_null else "int64")
+            elif kind == "datetime":
+                arrays[name] = _datetimes(name, values)
+            else:
+                arrays[name] = values
+        except (OverflowError, TypeError) as exc:
+            raise InvalidInput(
+                f"field {name!r} holds a value that is not a {kind} ({exc}); send a {kind} value."
+            ) from None
     return arrays
 
 
@@ -219,7 +284,7 @@ def _datetimes(name: str, values: list[Any]) -> Any:
 
     try:
         return pd.to_datetime(pd.Series(values))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise InvalidInput(
             f"field {name!r} expects datetime values such as '2026-01-31T12:00' ({exc})."
         ) from None

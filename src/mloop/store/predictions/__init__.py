@@ -13,18 +13,39 @@ reader opens only the segments that overlap its period.
 >>> read_predictions("delays").columns[:5].tolist()
 ['request_id', 'ts', 'model_name', 'model_version', 'latency_ms']
 >>> record_feedback("delays", ["r1"], [1])           # labels may come days later
+>>> feedback_status("delays").unmatched              # labels of ids no server logged
+0
 """
 
 from __future__ import annotations
 
-from mloop.store.predictions.feedback import read_feedback, record_feedback
+from mloop.store.predictions.feedback import (
+    correct_feedback,
+    delete_feedback,
+    list_feedback,
+    read_feedback,
+    record_feedback,
+)
+from mloop.store.predictions.matching import (
+    GRACE_SECONDS,
+    STATES,
+    FeedbackStatus,
+    feedback_status,
+)
 from mloop.store.predictions.reader import BASE_COLUMNS, Segment, list_segments, read_predictions
 from mloop.store.predictions.writer import PredictionLogWriter
 
 __all__ = [
     "BASE_COLUMNS",
+    "GRACE_SECONDS",
+    "STATES",
+    "FeedbackStatus",
     "PredictionLogWriter",
     "Segment",
+    "correct_feedback",
+    "delete_feedback",
+    "feedback_status",
+    "list_feedback",
     "list_segments",
     "read_feedback",
     "read_predictions",

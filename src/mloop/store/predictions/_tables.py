@@ -114,7 +114,7 @@ def _arrow(values: Any, rows: int) -> pa.Array:
         if hasattr(values, "dtype") and hasattr(values, "index"):  # a pandas Series
             return pa.Array.from_pandas(values)
         return pa.array(values, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):  # e.g. an int over 64 bits
         return pa.array([None if v is None else str(v) for v in values], pa.string())
 
 

@@ -15,7 +15,23 @@ def monotonic() -> float:
 
 
 def ts_ms(ts: Any, rows: int) -> Any:
-    """Times as an int64 array of epoch milliseconds, one per row."""
+    """Times as an int64 array of epoch milliseconds, one per row.
+
+    Raises:
+        InvalidInput: ``ts`` is not a time, a list of times (one per row) or epoch
+            milliseconds that fit 64 bits.
+    """
+    try:
+        return _ts_ms(ts, rows)
+    except (ValueError, TypeError, OverflowError) as exc:
+        shown = repr(ts) if len(repr(ts)) < 60 else repr(ts)[:57] + "..."
+        raise InvalidInput(
+            f"ts {shown} is not a time ({exc}); give a datetime, an ISO string such as "
+            "'2026-01-31T12:00' or epoch milliseconds, or a list of them, one per row."
+        ) from None
+
+
+def _ts_ms(ts: Any, rows: int) -> Any:
     import numpy as np
     import pandas as pd
 

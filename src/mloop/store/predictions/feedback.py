@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from mloop.core.clock import now_ms
-from mloop.core.errors import InvalidInput
+from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.store.predictions._times import to_ms as _to_ms
 from mloop.store.predictions._times import ts_ms as _ts_ms
+from mloop.store.predictions.matching import GRACE_SECONDS, STATES, label_states
 from mloop.store.schema.predictions import PredictionFeedback
 
 if TYPE_CHECKING:
@@ -80,12 +81,18 @@ def record_feedback(
 
 def _label_parts(model_name: str, request_id: str, label: Any) -> tuple[float | None, str | None]:
     import math
+    import sys
 
     import numpy as np
 
     if isinstance(label, (bool, np.bool_)):
         return float(label), None
     if isinstance(label, (int, float, np.integer, np.floating)):
+        if isinstance(label, int) and abs(label) > sys.float_info.max:
+            raise InvalidInput(
+                f"feedback for {model_name!r}, request {request_id!r}: the label, an integer "
+                f"of {len(str(abs(label)))} digits, has no float value; send the observed value."
+            )
         if math.isnan(float(label)):
             raise InvalidInput(
                 f"feedback for {model_name!r}, request {request_id!r}: the label is NaN; "
@@ -150,3 +157,122 @@ def read_feedback(model_name: str, start: Any = None, end: Any = None) -> pd.Dat
 
 def _number_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def list_feedback(
+    model_name: str,
+    state: str | None = None,
+    request_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    grace_seconds: float = GRACE_SECONDS,
+) -> list[dict[str, Any]]:
+    """Stored labels of ``model_name``, newest first, each with its matching ``state``.
+
+    ``state``: only ``matched``, ``pending`` or ``unmatched`` labels (see
+    :mod:`mloop.store.predictions.matching`).
+
+    >>> list_feedback("delays", state="unmatched")
+    [{'request_id': 'does-not-exist', 'label': 'banana', 'ts': ..., 'state': 'unmatched'}]
+    """
+    from mloop.store import get_store
+
+    if state is not None and state not in STATES:
+        raise InvalidInput(
+            f"feedback state {state!r} is unknown; use one of {', '.join(STATES)}."
+            + did_you_mean(state, STATES)
+        )
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"limit {limit} must be at least 1.")
+    query = select(
+        PredictionFeedback.request_id,
+        PredictionFeedback.label_number,
+        PredictionFeedback.label_text,
+        PredictionFeedback.ts,
+        PredictionFeedback.updated_at,
+    ).where(PredictionFeedback.model_name == str(model_name))
+    if request_ids is not None:
+        query = query.where(PredictionFeedback.request_id.in_([str(r) for r in request_ids]))
+    query = query.order_by(PredictionFeedback.updated_at.desc(), PredictionFeedback.request_id)
+    if limit is not None and state is None:
+        query = query.limit(limit)
+    with get_store().read() as conn:
+        rows = conn.execute(query).all()
+    states = label_states(model_name, [(r[0], int(r[4])) for r in rows], grace_seconds)
+    out = [
+        {
+            "request_id": r[0],
+            "label": r[2] if r[2] is not None else _plain_number(r[1]),
+            "ts": int(r[3]),
+            "updated_at": int(r[4]),
+            "state": s,
+        }
+        for r, s in zip(rows, states, strict=True)
+        if state is None or s == state
+    ]
+    return out[:limit] if limit is not None else out
+
+
+def delete_feedback(model_name: str, request_ids: Sequence[str]) -> int:
+    """Delete the labels of ``request_ids``; the number deleted (absent ids are skipped).
+
+    >>> delete_feedback("delays", ["does-not-exist"])
+    1
+    """
+    from sqlalchemy import delete
+
+    from mloop.store import get_store
+
+    ids = [str(r) for r in request_ids]
+    if not ids:
+        return 0
+    statement = delete(PredictionFeedback).where(
+        PredictionFeedback.model_name == str(model_name),
+        PredictionFeedback.request_id.in_(ids),
+    )
+    store = get_store()
+    deleted: int = store.transaction(lambda conn: conn.execute(statement).rowcount)
+    return deleted
+
+
+def correct_feedback(model_name: str, request_id: str, label: Any) -> None:
+    """Replace the stored label of ``request_id`` (it must exist: a correction, not a new label).
+
+    Raises:
+        NotFound: no label is stored for ``request_id`` (with the nearest ids).
+        InvalidInput: ``label`` is not a number, boolean or non-empty string.
+    """
+    from sqlalchemy import update
+
+    from mloop.store import get_store
+
+    number, text = _label_parts(model_name, request_id, label)
+    statement = (
+        update(PredictionFeedback)
+        .where(
+            PredictionFeedback.model_name == str(model_name),
+            PredictionFeedback.request_id == str(request_id),
+        )
+        .values(label_number=number, label_text=text, updated_at=now_ms())
+    )
+    store = get_store()
+    changed: int = store.transaction(lambda conn: conn.execute(statement).rowcount)
+    if not changed:
+        with store.read() as conn:
+            known = list(
+                conn.execute(
+                    select(PredictionFeedback.request_id)
+                    .where(PredictionFeedback.model_name == str(model_name))
+                    .limit(10_000)
+                ).scalars()
+            )
+        raise NotFound(
+            f"no label of model {model_name!r} is stored for request {request_id!r}."
+            + did_you_mean(str(request_id), known)
+            + " `mloop feedback list` shows the stored labels."
+        )
+
+
+def _plain_number(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else float(value)
