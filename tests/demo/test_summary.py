@@ -14,9 +14,10 @@ from mloop.demo import DemoResult, tables
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 
 
-def rendered_numbers_are_whole(views: list[Table], width: int = 80) -> list[str]:
+def layout_problems(views: list[Table], width: int = 80) -> list[str]:
     """Render ``views`` at ``width`` columns; return the numbers of their cells that do
-    not appear whole on one line (and every line wider than ``width``)."""
+    not appear whole on one line, every line wider than ``width`` and every line where
+    rich had to crop a cell or header (an ellipsis)."""
     console = Console(width=width, file=io.StringIO(), record=True, color_system=None)
     for view in views:
         console.print(view)
@@ -24,6 +25,7 @@ def rendered_numbers_are_whole(views: list[Table], width: int = 80) -> list[str]
     problems = [
         f"line {i} is {len(line)} wide" for i, line in enumerate(lines) if len(line) > width
     ]
+    problems += [f"line {i} is cropped: {line}" for i, line in enumerate(lines) if "…" in line]
     for view in views:
         for column in view.columns:
             for cell in column.cells:
@@ -60,15 +62,20 @@ def _long_result() -> DemoResult:
         {
             "id": f"d{m}",
             "month": m,
-            "trigger": "accuracy",
-            "reason": "roc_auc fell by 0.0712 from 0.7345 to 0.6633 (threshold 0.05) over 1,234 rows",
+            "trigger": "accuracy" if m % 2 else "drift",
+            "reason": "roc_auc of version 4 fell from 0.7359 to 0.6518 on 717 labelled rows "
+            "(a drop of 0.0841, above 0.05)"
+            if m % 2
+            else "drift in 2 of the last 3 windows of version 3 (dep_delay_mean_7d, dewp, "
+            "pressure_change_3h, temp)",
             "status": "rejected" if m % 2 else "promoted",
             "champion": m,
             "challenger": m + 1,
             "challenger_roc_auc": 0.6987,
             "champion_roc_auc": 0.7012,
             "compared_on_rows": 10_000,
-            "note": "the challenger's roc_auc 0.6987 is not above the champion's 0.7012",
+            "note": "challenger roc_auc 0.5945 vs champion 0.6179: improvement -0.0234 is not "
+            "above the required 0",
         }
         for m in months
     ]
@@ -136,7 +143,7 @@ def _long_result() -> DemoResult:
 
 def test_the_summary_tables_fit_80_columns_without_splitting_a_number() -> None:
     views = tables(_long_result())
-    assert rendered_numbers_are_whole(views) == []
+    assert layout_problems(views) == []
     months = next(v for v in views if v.title == "Production months (replayed)")
     assert [str(c) for c in months.columns[2].cells] == [f"{12_345 + m:,}" for m in range(4, 13)]
 
@@ -146,4 +153,4 @@ def test_the_check_catches_a_table_too_wide_for_80_columns() -> None:
     for name in "abcdefghijk":
         wide.add_column(f"column {name}")
     wide.add_row(*[f"{123_456.789 + i:,.3f}" for i in range(11)])
-    assert rendered_numbers_are_whole([wide])  # the same check flags split numbers
+    assert layout_problems([wide])  # the same check flags split numbers

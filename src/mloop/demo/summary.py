@@ -230,7 +230,7 @@ def tables(result: DemoResult) -> list[Table]:
             finding["check"],
             finding["severity"],
             f"{finding['failed_rows']:,}",
-            finding["message"][:110],
+            _shorten(finding["message"], 110),
         )
     models = _table(
         f"Models of deployment {result.deployment}",
@@ -262,14 +262,13 @@ def tables(result: DemoResult) -> list[Table]:
     months = _table(
         "Production months (replayed)",
         "month",
-        "#served by",
+        "#model",
         "#flights",
         "#labelled",
         "#temp drift",
         "#ROC AUC",
         "#AUC drop",
         "#cost per flight",
-        "#alerts",
     )
     events = _table("What each month brought", "month", "drifted features", "alerts", "decision")
     alerts_by_month: dict[Any, list[str]] = {}
@@ -290,7 +289,6 @@ def tables(result: DemoResult) -> list[Table]:
             _fmt(w["roc_auc"]),
             _fmt(w["roc_auc_drop"]),
             _fmt(w["kpis"].get("missed_delay_cost"), 2),
-            str(len(fired)),
         )
         events.add_row(
             f"{_month(w['month'])} v{w['version']}",
@@ -302,26 +300,26 @@ def tables(result: DemoResult) -> list[Table]:
         "Retraining decisions",
         "after",
         "trigger",
-        "why",
-        "#challenger",
-        "#AUC challenger",
-        "#AUC champion",
+        "#model",
+        "#its AUC",
+        "#champion AUC",
         "result",
         "hot swap",
     )
+    reasons = _table("Why each retraining was tried, and its outcome", "after", "why", "note")
     swaps = {s["month"]: s for s in result.swaps}
     for d in result.decisions:
         swap = swaps.get(d["month"])
         decisions.add_row(
             _month(d["month"]),
             d["trigger"],
-            d["reason"][:70],
             f"v{d['challenger']}",
             _fmt(d["challenger_roc_auc"]),
             _fmt(d["champion_roc_auc"]),
-            d["status"] + (f" ({d['note'][:60]})" if d["note"] else ""),
+            d["status"],
             "" if swap is None else f"v{swap['from']} → v{swap['served']} in {swap['seconds']} s",
         )
+        reasons.add_row(_month(d["month"]), _shorten(d["reason"], 120), _shorten(d["note"], 90))
     accuracy = _table(
         "Accuracy before and after retraining (ROC AUC on the labelled traffic)",
         "what",
@@ -340,7 +338,7 @@ def tables(result: DemoResult) -> list[Table]:
         "the first model on those same flights (had it never been retrained)",
         _fmt(acc.get("first_model_on_same_rows_roc_auc")),
     )
-    return [data, models, months, events, decisions, accuracy]
+    return [data, models, months, events, decisions, reasons, accuracy]
 
 
 def _table(title: str, *columns: str) -> Table:
@@ -352,6 +350,13 @@ def _table(title: str, *columns: str) -> Table:
         numeric = column.startswith("#")
         view.add_column(column.lstrip("#"), justify="right" if numeric else "left")
     return view
+
+
+def _shorten(text: str, width: int) -> str:
+    """``text`` cut at a word (never inside a number) to at most ``width`` characters."""
+    import textwrap
+
+    return textwrap.shorten(str(text), width, placeholder=" ...")
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
