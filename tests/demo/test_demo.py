@@ -72,6 +72,14 @@ def _check_the_loop(deployment_versions: set[int], first_version: int) -> None:
     assert monitoring.list_alerts(MODEL)
 
 
+def _check_card_names_its_data(card: Path) -> None:
+    """The card is written after the pipeline stored its lineage, so it names the data."""
+    html = card.read_text()
+    assert "no input data is recorded" not in html
+    for data in ("training_set", "flights@", "weather.clean@", "feature_view_version"):
+        assert data in html, data
+
+
 def _check_report(report: Path) -> None:
     html = report.read_text()
     assert html.count("data:image/png;base64,") >= 3  # plots embedded: the page opens offline
@@ -101,6 +109,9 @@ def test_the_full_demo_runs_the_whole_loop_on_real_data(mloop_home: Path) -> Non
     )
     assert len(children) == len(result.pipeline["nodes"])  # a child run per node
     _check_report(Path(result.report))
+    _check_card_names_its_data(Path(result.pipeline["card"]))
+    for retrained in result.retraining_runs:
+        _check_card_names_its_data(Path(retrained["card"]))
     assert not [t for t in threading.enumerate() if t.name == "mloop-demo-server"]
 
 
@@ -123,6 +134,8 @@ def test_a_second_run_in_the_same_folder_reuses_what_did_not_change(mloop_home: 
     assert again.windows[0]["rows"] == first.windows[0]["rows"] == again.replay["flights"]
     assert again.online["future_values"] == 0 and again.replay["flights"] > 0
     assert not [t for t in threading.enumerate() if t.name == "mloop-demo-server"]
+    for result in (first, again):
+        _check_card_names_its_data(Path(result.pipeline["card"]))
 
 
 @pytest.mark.postgres
