@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -33,7 +34,7 @@ def _month_end(decision: loop.Decision) -> pd.Timestamp:
     return pd.Timestamp(decision.details["at"], unit="ms", tz="UTC")
 
 
-def _check_the_loop(deployment_versions: set[int], first_version: int) -> None:
+def _check_the_loop(deployment_versions: set[int], first_version: int, labels_sent: int) -> None:
     """What every demo run must leave in the stores, read back through the public APIs."""
     # 1. the 1048 mph wind record is quarantined; the clean weather lacks exactly it
     from mloop import data
@@ -61,7 +62,7 @@ def _check_the_loop(deployment_versions: set[int], first_version: int) -> None:
     assert set(next_month["model_version"].astype(int)) == {decision.candidate_version}
     # 5. the delayed labels arrived through /v1/feedback, a day after each flight's hour
     labels = read_feedback(MODEL)
-    assert len(labels) > 0
+    assert len(labels) == labels_sent > 0  # every posted label is stored, none twice
     # 6. monitoring found drift and an accuracy loss in the replayed months
     windows = [
         w for w in monitoring.list_windows(MODEL) if int(w.model_version) in deployment_versions
@@ -69,7 +70,10 @@ def _check_the_loop(deployment_versions: set[int], first_version: int) -> None:
     assert windows and all(w.labelled_rows > 0 for w in windows)
     assert any(w.drift.features["temp"].drifted for w in windows)
     assert any((w.value("performance_drop.roc_auc") or 0) > 0.03 for w in windows)
-    assert monitoring.list_alerts(MODEL)
+    fired = monitoring.list_alerts(MODEL)
+    assert "temperature drift" in {a.rule for a in fired}
+    firing = [a for a in fired if a.status == "firing"]
+    assert all(float(a.value) >= a.threshold for a in firing)  # a firing alert's latest value
 
 
 def _check_card_names_its_data(card: Path) -> None:
@@ -98,7 +102,7 @@ def test_the_full_demo_runs_the_whole_loop_on_real_data(mloop_home: Path) -> Non
     assert result.data["quarantined"][0]["values"]["wind_speed"] == pytest.approx(1048.36058)
     pressure = [c for c in result.data["checks"] if c["check"] == "not_null(pressure)"]
     assert pressure and pressure[0]["failed_rows"] > 1000 and pressure[0]["severity"] == "warn"
-    _check_the_loop(versions, result.initial_version)
+    _check_the_loop(versions, result.initial_version, result.replay["labels_sent"])
     assert result.online["future_values"] == 0
     assert result.online["lookups"] == result.replay["flights"]
     assert any(s["served"] == s["to"] for s in result.swaps)
@@ -178,7 +182,9 @@ def test_the_demo_runs_on_postgresql_redis_and_ray_by_environment_variables(
 
     mloop.store.reset()
     versions = {v.version for v in mloop.registry.list_versions(MODEL)}
-    _check_the_loop(versions, 1)
+    posted = re.search(r"([\d,]+)\s+delayed\s+labels\s+posted", done.stdout)
+    assert posted, done.stdout[-3000:]
+    _check_the_loop(versions, 1, int(posted.group(1).replace(",", "")))
     runs = mloop.search_runs(
         search_all_experiments=True, filter_string="tags.`mloop.pipeline` = 'training'"
     )
