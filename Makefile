@@ -1,36 +1,47 @@
 # The two commands a new user needs: `make demo` (the main job) and `make test` (the tests).
-# Both create .venv when it is missing and install the project into it.
+# Both create .venv when it is missing. `make demo` installs what the demo needs (the
+# runtime); `make test` adds the development extras (Ray, mypy, Playwright, ...) to the
+# same .venv. Each install leaves a stamp, redone when pyproject.toml changes.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck layers unit install clean
+.PHONY: demo test lint typecheck layers unit install install-dev clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV_STAMP)
 
-install: $(STAMP)
+install: $(RUNTIME_STAMP)
 
-demo: $(STAMP)
+install-dev: $(DEV_STAMP)
+
+demo: $(RUNTIME_STAMP)
 	$(BIN)/mloop demo
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-layers: $(STAMP)
+layers: $(DEV_STAMP)
 	$(BIN)/lint-imports
 
 # one BLAS/OpenMP thread per test worker: two workers on two cores must not oversubscribe
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	$(BIN)/pytest -n 2 --dist loadgroup --timeout 600 $(PYTEST_ARGS)
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -33,7 +34,7 @@ def _month_end(decision: loop.Decision) -> pd.Timestamp:
     return pd.Timestamp(decision.details["at"], unit="ms", tz="UTC")
 
 
-def _check_the_loop(deployment_versions: set[int], first_version: int) -> None:
+def _check_the_loop(deployment_versions: set[int], first_version: int, labels_sent: int) -> None:
     """What every demo run must leave in the stores, read back through the public APIs."""
     # 1. the 1048 mph wind record is quarantined; the clean weather lacks exactly it
     from mloop import data
@@ -61,7 +62,7 @@ def _check_the_loop(deployment_versions: set[int], first_version: int) -> None:
     assert set(next_month["model_version"].astype(int)) == {decision.candidate_version}
     # 5. the delayed labels arrived through /v1/feedback, a day after each flight's hour
     labels = read_feedback(MODEL)
-    assert len(labels) > 0
+    assert len(labels) == labels_sent > 0  # every posted label is stored, none twice
     # 6. monitoring found drift and an accuracy loss in the replayed months
     windows = [
         w for w in monitoring.list_windows(MODEL) if int(w.model_version) in deployment_versions
@@ -69,7 +70,18 @@ def _check_the_loop(deployment_versions: set[int], first_version: int) -> None:
     assert windows and all(w.labelled_rows > 0 for w in windows)
     assert any(w.drift.features["temp"].drifted for w in windows)
     assert any((w.value("performance_drop.roc_auc") or 0) > 0.03 for w in windows)
-    assert monitoring.list_alerts(MODEL)
+    fired = monitoring.list_alerts(MODEL)
+    assert "temperature drift" in {a.rule for a in fired}
+    firing = [a for a in fired if a.status == "firing"]
+    assert all(float(a.value) >= a.threshold for a in firing)  # a firing alert's latest value
+
+
+def _check_card_names_its_data(card: Path) -> None:
+    """The card is written after the pipeline stored its lineage, so it names the data."""
+    html = card.read_text()
+    assert "no input data is recorded" not in html
+    for data in ("training_set", "flights@", "weather.clean@", "feature_view_version"):
+        assert data in html, data
 
 
 def _check_report(report: Path) -> None:
@@ -90,7 +102,7 @@ def test_the_full_demo_runs_the_whole_loop_on_real_data(mloop_home: Path) -> Non
     assert result.data["quarantined"][0]["values"]["wind_speed"] == pytest.approx(1048.36058)
     pressure = [c for c in result.data["checks"] if c["check"] == "not_null(pressure)"]
     assert pressure and pressure[0]["failed_rows"] > 1000 and pressure[0]["severity"] == "warn"
-    _check_the_loop(versions, result.initial_version)
+    _check_the_loop(versions, result.initial_version, result.replay["labels_sent"])
     assert result.online["future_values"] == 0
     assert result.online["lookups"] == result.replay["flights"]
     assert any(s["served"] == s["to"] for s in result.swaps)
@@ -101,6 +113,9 @@ def test_the_full_demo_runs_the_whole_loop_on_real_data(mloop_home: Path) -> Non
     )
     assert len(children) == len(result.pipeline["nodes"])  # a child run per node
     _check_report(Path(result.report))
+    _check_card_names_its_data(Path(result.pipeline["card"]))
+    for retrained in result.retraining_runs:
+        _check_card_names_its_data(Path(retrained["card"]))
     assert not [t for t in threading.enumerate() if t.name == "mloop-demo-server"]
 
 
@@ -123,6 +138,8 @@ def test_a_second_run_in_the_same_folder_reuses_what_did_not_change(mloop_home: 
     assert again.windows[0]["rows"] == first.windows[0]["rows"] == again.replay["flights"]
     assert again.online["future_values"] == 0 and again.replay["flights"] > 0
     assert not [t for t in threading.enumerate() if t.name == "mloop-demo-server"]
+    for result in (first, again):
+        _check_card_names_its_data(Path(result.pipeline["card"]))
 
 
 @pytest.mark.postgres
@@ -165,7 +182,9 @@ def test_the_demo_runs_on_postgresql_redis_and_ray_by_environment_variables(
 
     mloop.store.reset()
     versions = {v.version for v in mloop.registry.list_versions(MODEL)}
-    _check_the_loop(versions, 1)
+    posted = re.search(r"([\d,]+)\s+delayed\s+labels\s+posted", done.stdout)
+    assert posted, done.stdout[-3000:]
+    _check_the_loop(versions, 1, int(posted.group(1).replace(",", "")))
     runs = mloop.search_runs(
         search_all_experiments=True, filter_string="tags.`mloop.pipeline` = 'training'"
     )

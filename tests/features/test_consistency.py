@@ -103,7 +103,10 @@ def test_an_expired_online_value_is_null_and_flagged(online_url: str) -> None:
         features=["weather:pressure"],
         now=(end + timedelta(hours=7)).to_pydatetime(),
     )
-    assert fresh.statuses["pressure"] == ["PRESENT"] and fresh.values["pressure"][0] is not None
+    s1 = _source()
+    s1 = s1[(s1["station"] == "s1") & (s1["ts"] < end)].sort_values("ts")
+    assert fresh.statuses["pressure"] == ["PRESENT"]
+    assert fresh.values["pressure"] == [s1["pressure"].iloc[-1]]  # s1's latest reading
     assert later.statuses["pressure"] == ["EXPIRED"] and later.values["pressure"] == [None]
     store.close()
 

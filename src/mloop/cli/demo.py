@@ -3,11 +3,14 @@ serving, replayed production traffic, monitoring, retraining and hot swap."""
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 import typer
 
 from mloop.cli.output import console
+from mloop.demo.scenario import MODEL
 
 
 def register(app: typer.Typer) -> None:
@@ -40,6 +43,7 @@ def demo(
     import os
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy/sklearn load their thread pools
+    cwd = Path.cwd()
     folder = folder.expanduser().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     os.chdir(folder)
@@ -77,22 +81,65 @@ def demo(
     )
     console.print(f"Report: [bold]{result.report}[/bold]")
     console.print()
-    console.print(f"[bold]Look next[/bold] (from {folder}):")
+    console.print("[bold]Look next[/bold]:")
     if earlier_home and Path(earlier_home).resolve() != folder / ".mloop":
         console.print(f"  [dim]export MLOOP_HOME={folder / '.mloop'}[/dim]")
-    for command in (
-        f"open {result.report}",
-        "mloop runs list",
-        f"mloop runs show {result.pipeline.get('run_id', '')}",
-        "mloop models versions flight-delays",
-        "mloop models show flight-delays@champion",
-        "mloop monitor windows flight-delays",
-        "mloop alerts list --model flight-delays",
-        "mloop loop status",
-        "mloop audit --object flight-delays",
-        "mloop serve models:/flight-delays@champion --port 8080",
+    for command in look_next(
+        folder, Path(result.report), str(result.pipeline.get("run_id", "")), cwd=cwd
     ):
-        console.print(f"  [cyan]{command}[/cyan]")
+        console.print(f"  [cyan]{command}[/cyan]", soft_wrap=True)
+
+
+def mloop_command(folder: Path, *, executable: str | None = None) -> str:
+    """How to call ``mloop`` from ``folder`` so that it works as printed.
+
+    ``mloop`` when the one on PATH is this installation's; otherwise the script next to
+    the running interpreter (``.venv/bin/mloop`` of ``make demo``), as a path relative to
+    ``folder`` when that is shorter; ``python -m mloop`` when there is no script.
+    """
+    import os
+    import shutil
+
+    python = Path(executable or sys.executable)
+    script = python.parent / ("mloop.exe" if os.name == "nt" else "mloop")
+    if not script.exists():
+        return f"{shlex.quote(str(python))} -m mloop"
+    found = shutil.which("mloop")
+    if found and Path(found).resolve() == script.resolve():
+        return "mloop"
+    absolute = str(script.absolute())
+    relative = os.path.relpath(absolute, folder)
+    return shlex.quote(min(relative, absolute, key=len))
+
+
+def look_next(
+    folder: Path, report: Path, run_id: str, *, cwd: Path, executable: str | None = None
+) -> list[str]:
+    """The commands printed at the end of the demo: ``cd`` into its folder, then each
+    command exactly as it runs there (no activated virtual environment needed)."""
+    import os
+    import shutil
+
+    mloop = mloop_command(folder, executable=executable)
+    relative = os.path.relpath(folder, cwd)
+    commands = [f"cd {shlex.quote(min(relative, str(folder), key=len))}"]
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    if shutil.which(opener):
+        target = report.resolve()
+        shown = target.relative_to(folder) if target.is_relative_to(folder) else target
+        commands.append(f"{opener} {shlex.quote(str(shown))}")
+    commands += [
+        f"{mloop} runs list",
+        f"{mloop} runs show {run_id}",
+        f"{mloop} models versions {MODEL}",
+        f"{mloop} models show {MODEL}@champion",
+        f"{mloop} monitor windows {MODEL}",
+        f"{mloop} alerts list --model {MODEL}",
+        f"{mloop} loop status",
+        f"{mloop} audit --object {MODEL}",
+        f"{mloop} serve models:/{MODEL}@champion --port 8080",
+    ]
+    return commands
 
 
 def _redact(url: str) -> str:

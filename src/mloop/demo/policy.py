@@ -63,16 +63,16 @@ class PipelineRetraining:
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     def __call__(self, context: TrainingContext) -> int:
-        from mloop.demo.training import catalog, training_pipeline
+        from mloop.demo.training import catalog, model_card_html, training_pipeline
         from mloop.pipelines import run
 
         params = self.scenario.params()
         params["until"] = context.until_datetime.isoformat()
         params["release"].update(promote=False, deployment=self.deployment)
         result = run(training_pipeline(), catalog=catalog(), params=params, name="training")
-        released = result.outputs["model_card"]
+        released = result.outputs["release"]
         version = int(released["version"])
-        card = write_card(self.cards, version, released["card"])
+        card = write_card(self.cards, version, model_card_html(version))  # after its lineage
         self.runs.append(
             {
                 "decision": context.decision_id,

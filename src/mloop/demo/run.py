@@ -143,7 +143,7 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
     from mloop.demo.raw_data import check_raw_data
     from mloop.demo.replay import Replay, traffic
     from mloop.demo.server import AlertLog, DemoServer, serving_graph
-    from mloop.demo.training import catalog, training_pipeline
+    from mloop.demo.training import catalog, model_card_html, training_pipeline
     from mloop.features import FeatureStore
     from mloop.pipelines import run
 
@@ -160,16 +160,16 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
     params = scenario.params()
     params["release"].update(promote=True, deployment=deployment)
     first = run(training_pipeline(), catalog=catalog(), params=params, name="training")
-    released = first.outputs["model_card"]
-    state["initial_version"] = int(released["version"])
+    released = first.outputs["release"]
+    state["initial_version"] = version = int(released["version"])
     state["pipeline"] = {
         "run_id": first.run_id,
         "nodes": {n: s.status for n, s in first.nodes.items()},
         "seconds": round(first.seconds, 1),
         "validation": released,
-        "card": str(write_card(reports / "cards", state["initial_version"], released["card"])),
+        # after the run: its lineage (data -> training set -> model) is stored by now
+        "card": str(write_card(reports / "cards", version, model_card_html(version))),
     }
-    released.pop("card", None)
 
     steps.start("server", "4. materialize features, start the server")
     from mloop import data

@@ -214,29 +214,32 @@ def _round(value: Any, digits: int = 4) -> Any:
 
 
 def tables(result: DemoResult) -> list[Table]:
-    """The summary for the terminal: data issues, models, months, decisions, accuracy."""
-    from rich.table import Table
+    """The summary for the terminal: data issues, models, months, decisions, accuracy.
 
-    data = Table(title="Data issues found by the suites", header_style="bold")
-    for column in ("dataset", "check", "severity", "rows", "what"):
-        data.add_column(column, overflow="fold")
+    Each table fits 80 columns without splitting a number: a column is never narrower
+    than its longest word (rich wraps at spaces) as long as the widest words of a table
+    add up to less than 80, so headers are made of short words and the months are two
+    tables (figures, then what happened) rather than one of eleven columns.
+    """
+    data = _table(
+        "Data issues found by the suites", "dataset", "check", "severity", "#rows", "what"
+    )
     for finding in result.data.get("checks", []):
         data.add_row(
             finding["dataset"],
             finding["check"],
             finding["severity"],
             f"{finding['failed_rows']:,}",
-            finding["message"][:110],
+            _shorten(finding["message"], 110),
         )
-    models = Table(title=f"Models of deployment {result.deployment}", header_style="bold")
-    for column in (
-        "version",
+    models = _table(
+        f"Models of deployment {result.deployment}",
+        "#version",
         "trained on flights until",
-        "validation ROC AUC",
-        "answered",
+        "#validation ROC AUC",
+        "#answered",
         "how it got there",
-    ):
-        models.add_column(column)
+    )
     answered = result.replay.get("answered_by_version", {})
     first = result.pipeline.get("validation", {})
     models.add_row(
@@ -256,21 +259,18 @@ def tables(result: DemoResult) -> list[Table]:
             f"{answered.get(str(run['version']), 0):,}",
             f"retrained after {_month(decision.get('month'))}: {decision.get('status', '')}",
         )
-    months = Table(title="Production months (replayed)", header_style="bold")
-    for column in (
+    months = _table(
+        "Production months (replayed)",
         "month",
-        "served by",
-        "flights",
-        "labelled",
-        "drifted features",
-        "temp drift",
-        "ROC AUC",
-        "AUC drop",
-        "cost/flight",
-        "alerts",
-        "decision",
-    ):
-        months.add_column(column, overflow="fold")
+        "#model",
+        "#flights",
+        "#labelled",
+        "#temp drift",
+        "#ROC AUC",
+        "#AUC drop",
+        "#cost per flight",
+    )
+    events = _table("What each month brought", "month", "drifted features", "alerts", "decision")
     alerts_by_month: dict[Any, list[str]] = {}
     for alert in result.alerts:
         alerts_by_month.setdefault(alert["month"], []).append(
@@ -279,48 +279,52 @@ def tables(result: DemoResult) -> list[Table]:
     decided = {d["month"]: d for d in result.decisions}
     for w in result.windows:
         d = decided.get(w["month"])
+        fired = alerts_by_month.get(w["month"], [])
         months.add_row(
             _month(w["month"]),
             f"v{w['version']}",
             f"{w['rows']:,}",
             f"{w['labelled']:,}",
-            f"{len(w['drifted'])}: {', '.join(w['drifted'][:4])}",
             _fmt(w["severity"].get("temp")),
             _fmt(w["roc_auc"]),
             _fmt(w["roc_auc_drop"]),
             _fmt(w["kpis"].get("missed_delay_cost"), 2),
-            "; ".join(alerts_by_month.get(w["month"], [])),
+        )
+        events.add_row(
+            f"{_month(w['month'])} v{w['version']}",
+            f"{len(w['drifted'])}: {', '.join(w['drifted'][:4])}",
+            "; ".join(fired),
             "" if d is None else f"{d['trigger']} → v{d['challenger']} {d['status']}",
         )
-    decisions = Table(title="Retraining decisions", header_style="bold")
-    for column in (
+    decisions = _table(
+        "Retraining decisions",
         "after",
         "trigger",
-        "why",
-        "challenger",
-        "AUC challenger / champion",
+        "#model",
+        "#its AUC",
+        "#champion AUC",
         "result",
         "hot swap",
-    ):
-        decisions.add_column(column, overflow="fold")
+    )
+    reasons = _table("Why each retraining was tried, and its outcome", "after", "why", "note")
     swaps = {s["month"]: s for s in result.swaps}
     for d in result.decisions:
         swap = swaps.get(d["month"])
         decisions.add_row(
             _month(d["month"]),
             d["trigger"],
-            d["reason"][:70],
             f"v{d['challenger']}",
-            f"{_fmt(d['challenger_roc_auc'])} / {_fmt(d['champion_roc_auc'])}",
-            d["status"] + (f" ({d['note'][:60]})" if d["note"] else ""),
+            _fmt(d["challenger_roc_auc"]),
+            _fmt(d["champion_roc_auc"]),
+            d["status"],
             "" if swap is None else f"v{swap['from']} → v{swap['served']} in {swap['seconds']} s",
         )
-    accuracy = Table(
-        title="Accuracy before and after retraining (ROC AUC on the labelled traffic)",
-        header_style="bold",
+        reasons.add_row(_month(d["month"]), _shorten(d["reason"], 120), _shorten(d["note"], 90))
+    accuracy = _table(
+        "Accuracy before and after retraining (ROC AUC on the labelled traffic)",
+        "what",
+        "#ROC AUC",
     )
-    for column in ("what", "ROC AUC"):
-        accuracy.add_column(column)
     acc = result.accuracy
     accuracy.add_row(
         f"first model, the {acc.get('months_first_model', 0)} month(s) it served",
@@ -334,7 +338,25 @@ def tables(result: DemoResult) -> list[Table]:
         "the first model on those same flights (had it never been retrained)",
         _fmt(acc.get("first_model_on_same_rows_roc_auc")),
     )
-    return [data, models, months, decisions, accuracy]
+    return [data, models, months, events, decisions, reasons, accuracy]
+
+
+def _table(title: str, *columns: str) -> Table:
+    """A summary table; a column named ``#name`` holds numbers (right-aligned)."""
+    from rich.table import Table
+
+    view = Table(title=title, header_style="bold")
+    for column in columns:
+        numeric = column.startswith("#")
+        view.add_column(column.lstrip("#"), justify="right" if numeric else "left")
+    return view
+
+
+def _shorten(text: str, width: int) -> str:
+    """``text`` cut at a word (never inside a number) to at most ``width`` characters."""
+    import textwrap
+
+    return textwrap.shorten(str(text), width, placeholder=" ...")
 
 
 def _fmt(value: Any, digits: int = 3) -> str:

@@ -1,6 +1,6 @@
 """Step 3: the training pipeline (``mloop.pipelines``), one tracked child run per node.
 
-    flights ─ select_flights ─ training_set ─ split ─ train ─ register ─ evaluate ─ release ─ model_card
+    flights ─ select_flights ─ training_set ─ split ─ train ─ register ─ evaluate ─ release
 
 ``select_flights`` keeps the flights before the cut-off ``params:until`` (the retraining
 policy sets it) whose label had arrived by then (at most 100,000, sampled), ``training_set`` joins
@@ -8,8 +8,10 @@ the features point-in-time from the feature store, ``split`` holds out the lates
 fits a gradient-boosting classifier, ``register`` logs and registers it, ``evaluate``
 scores it with slices (origin, carrier, month) and the KPI, ``release`` checks the gate
 (and, for the first model, promotes it to ``champion``) and sets its monitoring
-reference, ``model_card`` renders its card. Unchanged nodes come from the cache; the
-nodes from ``register`` on depend on ``params:release.deployment`` (one per demo run).
+reference. Unchanged nodes come from the cache; the nodes from ``register`` on depend on
+``params:release.deployment`` (one per demo run). The model card is rendered after the
+run (:func:`model_card_html`): a pipeline stores its lineage when it ends, and the card
+shows the data the model came from through that lineage.
 
 >>> result = mloop.pipelines.run(training_pipeline(), catalog=catalog(), params=Scenario().params())
 """
@@ -201,12 +203,12 @@ def release_model(
     }
 
 
-def write_model_card(release_result: dict[str, Any], release: dict[str, Any]) -> dict[str, Any]:
-    """The version's model card (HTML, plots embedded), with the release's outcome."""
+def model_card_html(version: int) -> str:
+    """The version's model card (HTML, plots embedded). Call it after the training
+    pipeline's run has ended, when the lineage from the data to the version is stored."""
     from mloop.evaluation import model_card
 
-    html = model_card(f"{release['model']}/{release_result['version']}")
-    return {**release_result, "card": html}
+    return model_card(f"{MODEL}/{version}")
 
 
 def training_pipeline() -> Pipeline:
@@ -247,7 +249,6 @@ def training_pipeline() -> Pipeline:
                 "release",
                 name="release",
             ),
-            node(write_model_card, ["release", "params:release"], "model_card", name="model_card"),
         ]
     )
 
@@ -259,4 +260,4 @@ def catalog() -> dict[str, Any]:
     return {"flights": MloopDataset(dataset="flights", columns=FLIGHT_COLUMNS)}
 
 
-__all__ = ["MODEL", "catalog", "training_pipeline"]
+__all__ = ["MODEL", "catalog", "model_card_html", "training_pipeline"]
