@@ -54,14 +54,13 @@ def log_model(
             f"model artifact name {name!r} is not valid; use a relative name such as 'model'."
         )
     flavor = flavors.flavor_of(model)
+    saved = flavors.save(model, flavor, f"model {name!r}")
     run = active_run() or start_run()
     run_id = run.info.run_id
-    data, types = flavors.dump(model)
     sig = _signature(model, input_example, signature)
     meta = {
         "flavor": flavor,
-        "model_file": flavors.MODEL_FILE,
-        "trusted_types": types,
+        **saved.meta,
         "signature": sig.to_dict() if sig else None,
         "input_example": _example(input_example),
         "run_id": run_id,
@@ -74,7 +73,8 @@ def log_model(
     }
     folder = f"{artifact_prefix(run_id)}/{name.strip('/')}"
     artifacts = get_artifacts()
-    artifacts.put_bytes(f"{folder}/{flavors.MODEL_FILE}", data)
+    for file_name, data in saved.files.items():
+        artifacts.put_bytes(f"{folder}/{file_name}", data)
     artifacts.put_bytes(f"{folder}/{META_FILE}", json.dumps(meta, indent=2, default=str).encode())
     version = None
     if registered_model_name:
@@ -215,7 +215,11 @@ def load_model(model_uri: str) -> LoadedModel:
     """Load a model by URI; its files' checksums are verified before anything is unpacked."""
     folder, version = resolve_uri(model_uri)
     meta = _read_meta(folder)
-    data = get_artifacts().get_bytes(f"{folder}/{meta.get('model_file', flavors.MODEL_FILE)}")
-    native = flavors.load(data, meta.get("trusted_types", []))
+    artifacts = get_artifacts()
+
+    def read(file_name: str) -> bytes:
+        return artifacts.get_bytes(f"{folder}/{file_name}")
+
+    native = flavors.load(meta["flavor"], read, meta, f"model {model_uri}")
     signature = Signature.from_dict(meta["signature"]) if meta.get("signature") else None
     return LoadedModel(native, meta["flavor"], signature, meta, model_uri, version)
