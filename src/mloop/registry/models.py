@@ -8,7 +8,7 @@ model.predict(frame)
 from __future__ import annotations
 
 import json
-import platform
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound
 from mloop.registry import flavors, versions
 from mloop.registry.entities import ModelInfo, ModelVersion
+from mloop.registry.flavors import environment
 from mloop.registry.signature import Signature, infer_signature
 from mloop.store import get_artifacts
 from mloop.tracking import active_run, start_run
@@ -38,11 +39,15 @@ def log_model(
     signature: Signature | dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     description: str = "",
+    artifacts: dict[str, str | os.PathLike[str]] | None = None,
 ) -> ModelInfo:
     """Save ``model`` in the active run's artifacts and optionally register a version.
 
+    ``model`` is a model object, or the path of a ``.py`` file defining a class with
+    ``predict`` (a model from code, with its ``artifacts``: ``{name: file or folder}``).
     The signature is inferred from ``input_example`` (inputs, and outputs by calling
-    ``predict`` on it) unless given.
+    ``predict`` on it) unless given. The versions of the packages the model needs and
+    the Python version are recorded.
     """
     if (
         not isinstance(name, str)
@@ -54,28 +59,33 @@ def log_model(
             f"model artifact name {name!r} is not valid; use a relative name such as 'model'."
         )
     flavor = flavors.flavor_of(model)
-    saved = flavors.save(model, flavor, f"model {name!r}")
+    saved = flavors.save(model, flavor, f"model {name!r}", artifacts)
     run = active_run() or start_run()
     run_id = run.info.run_id
-    sig = _signature(model, input_example, signature)
+    sig = _signature(saved.predictor, input_example, signature)
     meta = {
         "flavor": flavor,
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
         **saved.meta,
         "signature": sig.to_dict() if sig else None,
         "input_example": _example(input_example),
         "run_id": run_id,
         "artifact_path": name,
         "created_at": now_ms(),
-        "python_version": platform.python_version(),
-        "library_versions": _library_versions(),
-        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        **environment.record(saved.packages),
         "metadata": metadata or {},
     }
     folder = f"{artifact_prefix(run_id)}/{name.strip('/')}"
-    artifacts = get_artifacts()
-    for file_name, data in saved.files.items():
-        artifacts.put_bytes(f"{folder}/{file_name}", data)
-    artifacts.put_bytes(f"{folder}/{META_FILE}", json.dumps(meta, indent=2, default=str).encode())
+    store = get_artifacts()
+    for file_name, content in saved.files.items():
+        key = f"{folder}/{file_name}"
+        if isinstance(content, bytes):
+            store.put_bytes(key, content)
+        elif content.is_dir():
+            store.put_dir(key, content)
+        else:
+            store.put_file(key, content)
+    store.put_bytes(f"{folder}/{META_FILE}", json.dumps(meta, indent=2, default=str).encode())
     version = None
     if registered_model_name:
         version = versions.create_version(
@@ -126,18 +136,6 @@ def _example(example: Any) -> Any:
         except Exception:
             return None
     return json.loads(frame.head(5).to_json(orient="split", index=False, date_format="iso"))
-
-
-def _library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("scikit-learn", "numpy", "pandas", "skops", "mloop"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return found
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -215,11 +213,7 @@ def load_model(model_uri: str) -> LoadedModel:
     """Load a model by URI; its files' checksums are verified before anything is unpacked."""
     folder, version = resolve_uri(model_uri)
     meta = _read_meta(folder)
-    artifacts = get_artifacts()
-
-    def read(file_name: str) -> bytes:
-        return artifacts.get_bytes(f"{folder}/{file_name}")
-
-    native = flavors.load(meta["flavor"], read, meta, f"model {model_uri}")
+    files = flavors.ModelFiles(get_artifacts(), folder)
+    native = flavors.load(meta["flavor"], files, meta, f"model {model_uri}")
     signature = Signature.from_dict(meta["signature"]) if meta.get("signature") else None
     return LoadedModel(native, meta["flavor"], signature, meta, model_uri, version)

@@ -1,7 +1,9 @@
 """Model flavors: how a model becomes files in the artifact store and comes back.
 
 - ``sklearn``: scikit-learn estimators and pipelines, stored with skops;
-- ``python_function``: any other object with ``predict(DataFrame)``, stored with skops.
+- ``python_function``: any other object with ``predict(DataFrame)``, stored with skops;
+- ``code``: a Python file defining a class with ``predict``, stored as source plus
+  artifacts (:mod:`mloop.registry.flavors.code`).
 
 Loading never unpickles: a skops file is rebuilt only from exact type names that were
 reviewed or allowed by an admin (:mod:`mloop.registry.flavors.trust`), and every file's
@@ -10,20 +12,21 @@ sha256 is checked against the metadata store first (the artifact store does that
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from mloop.core.errors import InvalidInput
-from mloop.registry.flavors import objects
-from mloop.registry.flavors.base import Saved
+from mloop.registry.flavors import code, environment, objects
+from mloop.registry.flavors.base import ModelFiles, Saved
 
 MODEL_FILE = objects.MODEL_FILE
 
-__all__ = ["MODEL_FILE", "Saved", "flavor_of", "load", "save"]
+__all__ = ["MODEL_FILE", "ModelFiles", "Saved", "flavor_of", "load", "save"]
 
 
 def flavor_of(model: Any) -> str:
     """The flavor that stores ``model``."""
+    if code.is_code(model):
+        return "code"
     if objects.is_sklearn(model):
         return "sklearn"
     if callable(getattr(model, "predict", None)):
@@ -34,15 +37,25 @@ def flavor_of(model: Any) -> str:
     )
 
 
-def save(model: Any, flavor: str, label: str) -> Saved:
+def save(model: Any, flavor: str, label: str, artifacts: dict[str, Any] | None = None) -> Saved:
     """The files and metadata of ``model`` in ``flavor`` (``label`` names it in errors)."""
+    if flavor == "code":
+        return code.save(model, artifacts, label)
+    if artifacts:
+        raise InvalidInput(
+            f"{label}: artifacts= goes with a model from code (a .py file); a {flavor} model "
+            "keeps its state in the object itself."
+        )
     return objects.save(model, label)
 
 
-def load(flavor: str, read: Callable[[str], bytes], meta: dict[str, Any], label: str) -> Any:
-    """The model object of a saved model; ``read(name)`` gives one of its verified files."""
+def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> Any:
+    """The model object of a saved model, after checking the packages it was logged with."""
+    environment.warn_on_drift(dict(meta.get("library_versions") or {}), label)
+    if flavor == "code":
+        return code.load(files, meta, label)
     if flavor in ("sklearn", "python_function"):
-        return objects.load(read, meta, label)
+        return objects.load(files, meta, label)
     raise InvalidInput(
         f"{label} has flavor {flavor!r}, which this mloop cannot load; upgrade mloop."
     )

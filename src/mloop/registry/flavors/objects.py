@@ -7,12 +7,11 @@ skops rebuilds an object from the type names its file lists; only exact names th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from mloop.core.errors import InvalidInput
-from mloop.registry.flavors import trust
-from mloop.registry.flavors.base import Saved
+from mloop.registry.flavors import environment, trust
+from mloop.registry.flavors.base import ModelFiles, Saved
 
 MODEL_FILE = "model.skops"
 
@@ -37,17 +36,18 @@ def save(model: Any, label: str) -> Saved:
             "plain attributes (numbers, strings, lists, dicts, numpy arrays, estimators), or log "
             "it as code: mloop.log_model('model.py', ...)."
         ) from None
-    refused = trust.untrusted(sio.get_untrusted_types(data=data))
+    types = sio.get_untrusted_types(data=data)
+    refused = trust.untrusted(types)
     if refused:
         raise InvalidInput(trust.refusal(f"{label} ({type(model).__name__})", refused))
-    return Saved({MODEL_FILE: data}, {"model_file": MODEL_FILE})
+    return Saved({MODEL_FILE: data}, {"model_file": MODEL_FILE}, _packages(model, types), model)
 
 
-def load(read: Callable[[str], bytes], meta: dict[str, Any], label: str) -> Any:
+def load(files: ModelFiles, meta: dict[str, Any], label: str) -> Any:
     """The model object, rebuilt only if every type its file names is trusted."""
     import skops.io as sio
 
-    data = read(str(meta.get("model_file", MODEL_FILE)))
+    data = files.read(str(meta.get("model_file", MODEL_FILE)))
     try:
         found = sio.get_untrusted_types(data=data)
     except Exception as exc:
@@ -58,3 +58,10 @@ def load(read: Callable[[str], bytes], meta: dict[str, Any], label: str) -> Any:
     if refused:
         raise InvalidInput(trust.refusal(label, refused))
     return sio.loads(data, trusted=found)
+
+
+def _packages(model: Any, types: list[str]) -> tuple[str, ...]:
+    """The distributions a skops model needs: scikit-learn and skops, plus those defining
+    the model's class and the types it holds (lightgbm, xgboost...)."""
+    modules = {name.split(".")[0] for name in [type(model).__module__, *types]}
+    return ("scikit-learn", "skops", *environment.distributions_of(modules).values())

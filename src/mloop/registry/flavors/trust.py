@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from mloop.core.config import get_settings
 from mloop.core.errors import ConfigError
@@ -204,3 +205,27 @@ def refusal(model: str, names: list[str]) -> str:
         "otherwise log the model as code (mloop.log_model('model.py', ...)), see "
         "docs/flavors.md."
     )
+
+
+CODE_ENV = "MLOOP_MODELS_ALLOW_CODE"
+
+
+def code_allowed() -> bool:
+    """Whether this host loads models from code (``[models] allow_code``, default true).
+
+    Raises:
+        ConfigError: the value is not a boolean.
+    """
+    raw: Any = os.environ.get(CODE_ENV, "")
+    origin = CODE_ENV
+    if raw == "":
+        raw = get_settings().section("models").get("allow_code", True)
+        origin = "[models] allow_code"
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{origin} = {raw!r} is not a boolean; use true or false.")
