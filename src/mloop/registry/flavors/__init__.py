@@ -3,7 +3,8 @@
 - ``sklearn``: scikit-learn estimators and pipelines, stored with skops;
 - ``python_function``: any other object with ``predict(DataFrame)``, stored with skops;
 - ``code``: a Python file defining a class with ``predict``, stored as source plus
-  artifacts (:mod:`mloop.registry.flavors.code`).
+  artifacts (:mod:`mloop.registry.flavors.code`);
+- ``xgboost`` / ``lightgbm``: native boosters in their own formats (UBJSON, model text).
 
 Loading never unpickles: a skops file is rebuilt only from exact type names that were
 reviewed or allowed by an admin (:mod:`mloop.registry.flavors.trust`), and every file's
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from mloop.core.errors import InvalidInput
-from mloop.registry.flavors import code, environment, objects
+from mloop.registry.flavors import boosters, code, environment, objects
 from mloop.registry.flavors.base import ModelFiles, Saved
 
 MODEL_FILE = objects.MODEL_FILE
@@ -27,6 +28,9 @@ def flavor_of(model: Any) -> str:
     """The flavor that stores ``model``."""
     if code.is_code(model):
         return "code"
+    booster = boosters.flavor_of(model)
+    if booster is not None:
+        return booster
     if objects.is_sklearn(model):
         return "sklearn"
     if callable(getattr(model, "predict", None)):
@@ -46,6 +50,8 @@ def save(model: Any, flavor: str, label: str, artifacts: dict[str, Any] | None =
             f"{label}: artifacts= goes with a model from code (a .py file); a {flavor} model "
             "keeps its state in the object itself."
         )
+    if flavor in ("xgboost", "lightgbm"):
+        return boosters.save(model, flavor)
     return objects.save(model, label)
 
 
@@ -56,6 +62,8 @@ def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> An
         return code.load(files, meta, label)
     if flavor in ("sklearn", "python_function"):
         return objects.load(files, meta, label)
+    if flavor in ("xgboost", "lightgbm"):
+        return boosters.load(flavor, files, meta, label)
     raise InvalidInput(
         f"{label} has flavor {flavor!r}, which this mloop cannot load; upgrade mloop."
     )
