@@ -40,6 +40,7 @@ def log_model(
     metadata: dict[str, Any] | None = None,
     description: str = "",
     artifacts: dict[str, str | os.PathLike[str]] | None = None,
+    flavor: str | None = None,
 ) -> ModelInfo:
     """Save ``model`` in the active run's artifacts and optionally register a version.
 
@@ -47,7 +48,8 @@ def log_model(
     ``predict`` (a model from code, with its ``artifacts``: ``{name: file or folder}``).
     The signature is inferred from ``input_example`` (inputs, and outputs by calling
     ``predict`` on it) unless given. The versions of the packages the model needs and
-    the Python version are recorded.
+    the Python version are recorded. ``flavor="onnx"`` converts a scikit-learn model to
+    ONNX (its difference to scikit-learn on ``input_example`` is in ``info.conversion``).
     """
     if (
         not isinstance(name, str)
@@ -58,8 +60,8 @@ def log_model(
         raise InvalidInput(
             f"model artifact name {name!r} is not valid; use a relative name such as 'model'."
         )
-    flavor = flavors.flavor_of(model)
-    saved = flavors.save(model, flavor, f"model {name!r}", artifacts)
+    flavor = flavors.flavor_of(model, flavor)
+    saved = flavors.save(model, flavor, f"model {name!r}", artifacts, input_example)
     run = active_run() or start_run()
     run_id = run.info.run_id
     sig = _signature(saved.predictor, input_example, signature)
@@ -96,7 +98,15 @@ def log_model(
             meta["signature"],
             description=description,
         )
-    return ModelInfo(run_id, name, f"runs:/{run_id}/{name}", flavor, meta["signature"], version)
+    return ModelInfo(
+        run_id,
+        name,
+        f"runs:/{run_id}/{name}",
+        flavor,
+        meta["signature"],
+        version,
+        saved.meta.get("conversion"),
+    )
 
 
 def register_model(model_uri: str, name: str, description: str = "") -> ModelVersion:

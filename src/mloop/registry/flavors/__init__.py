@@ -4,7 +4,8 @@
 - ``python_function``: any other object with ``predict(DataFrame)``, stored with skops;
 - ``code``: a Python file defining a class with ``predict``, stored as source plus
   artifacts (:mod:`mloop.registry.flavors.code`);
-- ``xgboost`` / ``lightgbm``: native boosters in their own formats (UBJSON, model text).
+- ``xgboost`` / ``lightgbm``: native boosters in their own formats (UBJSON, model text);
+- ``onnx``: an ONNX graph served with onnxruntime (scikit-learn models converted on request).
 
 Loading never unpickles: a skops file is rebuilt only from exact type names that were
 reviewed or allowed by an admin (:mod:`mloop.registry.flavors.trust`), and every file's
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from mloop.core.errors import InvalidInput
-from mloop.registry.flavors import boosters, code, environment, objects
+from mloop.registry.flavors import boosters, code, environment, objects, onnx
 from mloop.registry.flavors.base import ModelFiles, Saved
 
 MODEL_FILE = objects.MODEL_FILE
@@ -24,13 +25,23 @@ MODEL_FILE = objects.MODEL_FILE
 __all__ = ["MODEL_FILE", "ModelFiles", "Saved", "flavor_of", "load", "save"]
 
 
-def flavor_of(model: Any) -> str:
-    """The flavor that stores ``model``."""
+def flavor_of(model: Any, requested: str | None = None) -> str:
+    """The flavor that stores ``model`` (``requested``: the one the user asked for)."""
+    if requested is not None:
+        natural = flavor_of(model)
+        if requested == natural or (requested == "onnx" and natural == "sklearn"):
+            return requested
+        raise InvalidInput(
+            f"flavor={requested!r} does not fit a {type(model).__name__} (its flavor is "
+            f"{natural!r}); only scikit-learn models convert, to 'onnx'. Leave flavor unset."
+        )
     if code.is_code(model):
         return "code"
     booster = boosters.flavor_of(model)
     if booster is not None:
         return booster
+    if onnx.is_onnx(model):
+        return "onnx"
     if objects.is_sklearn(model):
         return "sklearn"
     if callable(getattr(model, "predict", None)):
@@ -41,8 +52,15 @@ def flavor_of(model: Any) -> str:
     )
 
 
-def save(model: Any, flavor: str, label: str, artifacts: dict[str, Any] | None = None) -> Saved:
-    """The files and metadata of ``model`` in ``flavor`` (``label`` names it in errors)."""
+def save(
+    model: Any,
+    flavor: str,
+    label: str,
+    artifacts: dict[str, Any] | None = None,
+    example: Any = None,
+) -> Saved:
+    """The files and metadata of ``model`` in ``flavor`` (``label`` names it in errors;
+    ``example``: input rows, which an ONNX conversion needs)."""
     if flavor == "code":
         return code.save(model, artifacts, label)
     if artifacts:
@@ -52,7 +70,16 @@ def save(model: Any, flavor: str, label: str, artifacts: dict[str, Any] | None =
         )
     if flavor in ("xgboost", "lightgbm"):
         return boosters.save(model, flavor)
+    if flavor == "onnx":
+        if objects.is_sklearn(model):
+            return onnx.convert(model, example, label)
+        return onnx.save(model, _columns(example), label)
     return objects.save(model, label)
+
+
+def _columns(example: Any) -> list[str]:
+    columns = getattr(example, "columns", None)
+    return [str(c) for c in columns] if columns is not None else []
 
 
 def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> Any:
@@ -64,6 +91,8 @@ def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> An
         return objects.load(files, meta, label)
     if flavor in ("xgboost", "lightgbm"):
         return boosters.load(flavor, files, meta, label)
+    if flavor == "onnx":
+        return onnx.load(files, meta, label)
     raise InvalidInput(
         f"{label} has flavor {flavor!r}, which this mloop cannot load; upgrade mloop."
     )
