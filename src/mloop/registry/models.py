@@ -41,6 +41,8 @@ def log_model(
     description: str = "",
     artifacts: dict[str, str | os.PathLike[str]] | None = None,
     flavor: str | None = None,
+    code: str | os.PathLike[str] | None = None,
+    init_args: dict[str, Any] | None = None,
 ) -> ModelInfo:
     """Save ``model`` in the active run's artifacts and optionally register a version.
 
@@ -50,6 +52,8 @@ def log_model(
     ``predict`` on it) unless given. The versions of the packages the model needs and
     the Python version are recorded. ``flavor="onnx"`` converts a scikit-learn model to
     ONNX (its difference to scikit-learn on ``input_example`` is in ``info.conversion``).
+    A PyTorch module is stored as its weights plus ``code``, the file defining its class,
+    built with ``init_args`` at load time.
     """
     if (
         not isinstance(name, str)
@@ -61,10 +65,12 @@ def log_model(
             f"model artifact name {name!r} is not valid; use a relative name such as 'model'."
         )
     flavor = flavors.flavor_of(model, flavor)
-    saved = flavors.save(model, flavor, f"model {name!r}", artifacts, input_example)
+    saved = flavors.save(
+        model, flavor, f"model {name!r}", artifacts, input_example, code, init_args
+    )
     run = active_run() or start_run()
     run_id = run.info.run_id
-    sig = _signature(saved.predictor, input_example, signature)
+    sig = _signature(saved.predictor, input_example, signature or saved.signature)
     meta = {
         "flavor": flavor,
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",

@@ -5,7 +5,8 @@
 - ``code``: a Python file defining a class with ``predict``, stored as source plus
   artifacts (:mod:`mloop.registry.flavors.code`);
 - ``xgboost`` / ``lightgbm``: native boosters in their own formats (UBJSON, model text);
-- ``onnx``: an ONNX graph served with onnxruntime (scikit-learn models converted on request).
+- ``onnx``: an ONNX graph served with onnxruntime (scikit-learn models converted on request);
+- ``pytorch``: a module's weights (safetensors) plus the code of its class.
 
 Loading never unpickles: a skops file is rebuilt only from exact type names that were
 reviewed or allowed by an admin (:mod:`mloop.registry.flavors.trust`), and every file's
@@ -17,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from mloop.core.errors import InvalidInput
-from mloop.registry.flavors import boosters, code, environment, objects, onnx
+from mloop.registry.flavors import boosters, code, environment, objects, onnx, pytorch
 from mloop.registry.flavors.base import ModelFiles, Saved
 
 MODEL_FILE = objects.MODEL_FILE
@@ -42,6 +43,8 @@ def flavor_of(model: Any, requested: str | None = None) -> str:
         return booster
     if onnx.is_onnx(model):
         return "onnx"
+    if pytorch.is_torch(model):
+        return "pytorch"
     if objects.is_sklearn(model):
         return "sklearn"
     if callable(getattr(model, "predict", None)):
@@ -58,9 +61,17 @@ def save(
     label: str,
     artifacts: dict[str, Any] | None = None,
     example: Any = None,
+    source: Any = None,
+    init_args: dict[str, Any] | None = None,
 ) -> Saved:
     """The files and metadata of ``model`` in ``flavor`` (``label`` names it in errors;
-    ``example``: input rows, which an ONNX conversion needs)."""
+    ``example``: input rows, which an ONNX conversion needs; ``source`` and ``init_args``:
+    the code file of a PyTorch module's class and its constructor's arguments)."""
+    if (source is not None or init_args) and flavor != "pytorch":
+        raise InvalidInput(
+            f"{label}: code= and init_args= go with a PyTorch module; a {flavor} model does not "
+            "take them (a model from code is logged by passing the .py path as the model)."
+        )
     if flavor == "code":
         return code.save(model, artifacts, label)
     if artifacts:
@@ -70,6 +81,8 @@ def save(
         )
     if flavor in ("xgboost", "lightgbm"):
         return boosters.save(model, flavor)
+    if flavor == "pytorch":
+        return pytorch.save(model, source, init_args, example, label)
     if flavor == "onnx":
         if objects.is_sklearn(model):
             return onnx.convert(model, example, label)
@@ -93,6 +106,8 @@ def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> An
         return boosters.load(flavor, files, meta, label)
     if flavor == "onnx":
         return onnx.load(files, meta, label)
+    if flavor == "pytorch":
+        return pytorch.load(files, meta, label)
     raise InvalidInput(
         f"{label} has flavor {flavor!r}, which this mloop cannot load; upgrade mloop."
     )

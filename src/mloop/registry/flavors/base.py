@@ -14,12 +14,14 @@ from mloop.store.artifacts import ArtifactStore
 class Saved:
     """A saved model: its files (name -> bytes, or name -> local path to copy, a file or
     a folder), the flavor's metadata, the distributions it needs at load time (their
-    versions are recorded at log time) and the live model to infer its signature from."""
+    versions are recorded at log time), the live model to infer its signature from, and
+    the signature when the flavor infers its own (tensor shapes)."""
 
     files: dict[str, bytes | Path]
     meta: dict[str, Any] = field(default_factory=dict)
     packages: tuple[str, ...] = ()
     predictor: Any = None
+    signature: Any = None
 
 
 @dataclass(frozen=True)

@@ -37,14 +37,34 @@ def is_code(model: Any) -> bool:
     return isinstance(model, (str, os.PathLike)) and str(model).partition(":")[0].endswith(".py")
 
 
-def save(reference: str | os.PathLike[str], artifacts: dict[str, Any] | None, label: str) -> Saved:
-    """The source and artifacts of a code model, checked by building it here first."""
+def source_files(
+    reference: str | os.PathLike[str], label: str
+) -> tuple[dict[str, bytes | Path], dict[str, Any]]:
+    """The stored form of a code file: ``{CODE_FILE: source}`` and its metadata (sha256,
+    the class named as ``path:Class``, and the distributions the source imports)."""
     path_text, _, class_name = str(reference).partition(":")
     path = Path(path_text)
     if not path.is_file():
         raise NotFound(f"{label}: model code file {path_text!r} does not exist; check the path.")
     source = path.read_bytes()
-    files: dict[str, bytes | Path] = {CODE_FILE: source}
+    try:
+        imported = environment.imported_modules(source.decode())
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            f"{label}: model code file {path_text!r} is not Python ({exc})."
+        ) from None
+    meta = {
+        "code_file": CODE_FILE,
+        "code_sha256": hashlib.sha256(source).hexdigest(),
+        "model_class": class_name or None,
+        "code_imports": environment.distributions_of(imported),
+    }
+    return {CODE_FILE: source}, meta
+
+
+def save(reference: str | os.PathLike[str], artifacts: dict[str, Any] | None, label: str) -> Saved:
+    """The source and artifacts of a code model, checked by building it here first."""
+    files, meta = source_files(reference, label)
     local: dict[str, str] = {}
     stored: dict[str, dict[str, Any]] = {}
     for name, value in (artifacts or {}).items():
@@ -61,18 +81,13 @@ def save(reference: str | os.PathLike[str], artifacts: dict[str, Any] | None, la
         files[key] = where
         stored[name] = {"path": key, "folder": where.is_dir()}
         local[name] = str(where.resolve())
-    module = _import(source, path_text, label, {}, {})
-    cls = _model_class(module, class_name or None, label)
+    source = files[CODE_FILE]
+    assert isinstance(source, bytes)
+    module = import_source(source, label, {}, {})
+    cls = model_class(module, meta["model_class"], label)
     predictor = _build(cls, local, label)
-    imports = environment.distributions_of(environment.imported_modules(source.decode()))
-    meta = {
-        "code_file": CODE_FILE,
-        "code_sha256": hashlib.sha256(source).hexdigest(),
-        "model_class": cls.__name__,
-        "artifacts": stored,
-        "code_imports": imports,
-    }
-    return Saved(files, meta, tuple(imports.values()), predictor)
+    meta = {**meta, "model_class": cls.__name__, "artifacts": stored}
+    return Saved(files, meta, tuple(meta["code_imports"].values()), predictor)
 
 
 def load(files: ModelFiles, meta: dict[str, Any], label: str) -> Any:
@@ -98,18 +113,17 @@ def load(files: ModelFiles, meta: dict[str, Any], label: str) -> Any:
             ) from None
         local[name] = str(target)
     recorded = dict(meta.get("library_versions") or {})
-    module = _import(source, label, label, dict(meta.get("code_imports") or {}), recorded)
-    cls = _model_class(module, meta.get("model_class"), label)
+    module = import_source(source, label, dict(meta.get("code_imports") or {}), recorded)
+    cls = model_class(module, meta.get("model_class"), label)
     return _build(cls, local, label)
 
 
-def _import(
-    source: bytes,
-    where: str,
-    label: str,
-    providers: dict[str, str],
-    recorded: dict[str, str],
+def import_source(
+    source: bytes, label: str, providers: dict[str, str], recorded: dict[str, str]
 ) -> ModuleType:
+    """``source`` imported as a fresh module; a failure names the model and the fix
+    (``providers``: module -> distribution, ``recorded``: the versions logged with it)."""
+    where = f"<code of {label}>"
     name = f"mloop_model_{hashlib.sha256(source).hexdigest()[:16]}"
     spec = importlib.util.spec_from_loader(name, loader=None, origin=where)
     assert spec is not None
@@ -135,24 +149,27 @@ def _import(
     return module
 
 
-def _model_class(module: ModuleType, class_name: str | None, label: str) -> type:
+def model_class(
+    module: ModuleType, class_name: str | None, label: str, method: str = "predict"
+) -> type:
+    """The class of ``module`` named ``class_name`` (or its only class) with ``method``."""
     classes = {
         n: c
         for n, c in vars(module).items()
         if inspect.isclass(c)
         and c.__module__ == module.__name__
-        and callable(getattr(c, "predict", None))
+        and callable(getattr(c, method, None))
     }
     if class_name:
         if class_name not in classes:
             raise InvalidInput(
-                f"{label}: its code defines no class {class_name!r} with a predict method"
+                f"{label}: its code defines no class {class_name!r} with a {method} method"
                 + (f"; it defines {', '.join(sorted(classes))}." if classes else ".")
             )
         return classes[class_name]
     if len(classes) != 1:
         raise InvalidInput(
-            f"{label}: its code must define exactly one class with a predict method, found "
+            f"{label}: its code must define exactly one class with a {method} method, found "
             + (", ".join(sorted(classes)) or "none")
             + "; name the class as 'model.py:ClassName'."
         )
