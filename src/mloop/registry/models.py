@@ -225,6 +225,17 @@ def _read_meta(folder: str) -> dict[str, Any]:
     return meta
 
 
+def model_metadata(model_uri: str) -> dict[str, Any]:
+    """What was recorded with a model at log time (flavor, signature, the Python version
+    and ``library_versions``...), read without loading the model.
+
+    >>> mloop.registry.model_metadata("models:/delays@champion")["library_versions"]["numpy"]
+    '2.4.6'
+    """
+    folder, _ = resolve_uri(model_uri)
+    return _read_meta(folder)
+
+
 def load_model(model_uri: str) -> LoadedModel:
     """Load a model by URI; its files' checksums are verified before anything is unpacked."""
     folder, version = resolve_uri(model_uri)
