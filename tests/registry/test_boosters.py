@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import lightgbm
@@ -127,3 +128,25 @@ def test_a_corrupt_booster_file_is_a_clear_error() -> None:
         InvalidInput, match=r"models:/lgb/1: its lightgbm model file cannot be read"
     ):
         mloop.load_model("models:/lgb/1")
+
+
+def test_a_missing_package_is_named_with_the_version_the_model_was_logged_with(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib.metadata import version
+
+    X, y = _data()
+    _log_both()
+    with mloop.start_run():
+        mloop.log_model(
+            lightgbm.LGBMClassifier(n_estimators=3, verbose=-1).fit(X, y),
+            "wrapper",
+            registered_model_name="wrapper",
+        )
+    for name in [m for m in sys.modules if m == "lightgbm" or m.startswith("lightgbm.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # as on a host without lightgbm
+    pin = f"lightgbm=={version('lightgbm')}"
+    with pytest.raises(InvalidInput, match=rf"models:/lgb/1 is a lightgbm booster .*'{pin}'"):
+        mloop.load_model("models:/lgb/1")
+    with pytest.raises(InvalidInput, match=rf"models:/wrapper/1 needs .*'lightgbm'.*'{pin}'"):
+        mloop.load_model("models:/wrapper/1")

@@ -57,7 +57,16 @@ def load(files: ModelFiles, meta: dict[str, Any], label: str) -> Any:
     refused = trust.untrusted(found)
     if refused:
         raise InvalidInput(trust.refusal(label, refused))
-    return sio.loads(data, trusted=found)
+    try:
+        return sio.loads(data, trusted=found)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").split(".")[0]
+        recorded = dict(meta.get("library_versions") or {})
+        raise InvalidInput(
+            f"{label} needs the package of module {missing!r}, which is not installed; "
+            + environment.install_hint(missing, {"sklearn": "scikit-learn"}, recorded)
+            + "."
+        ) from None
 
 
 def _packages(model: Any, types: list[str]) -> tuple[str, ...]:
