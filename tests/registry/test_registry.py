@@ -137,16 +137,13 @@ def test_a_tampered_model_file_is_refused() -> None:
         mloop.load_model("models:/t/1")
 
 
-def test_types_not_recorded_at_save_time_are_refused() -> None:
-    data, types = flavors.dump(ThresholdModel("hour", 15))
-    assert types == ["tests.registry.models_for_tests.ThresholdModel"]
-    with pytest.raises(InvalidInput, match="ThresholdModel"):
-        flavors.load(data, recorded_types=[])
-    assert flavors.load(data, recorded_types=types).threshold == 15
-
-
-def test_any_object_with_predict_is_a_python_function_model() -> None:
+def test_any_object_with_predict_is_a_python_function_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     X, _ = _data()
+    monkeypatch.setenv(
+        "MLOOP_MODELS_TRUSTED_TYPES", "tests.registry.models_for_tests.ThresholdModel"
+    )
     with mloop.start_run():
         info = mloop.log_model(
             ThresholdModel("hour", 15), "rule", registered_model_name="rule", input_example=X[:2]

@@ -60,13 +60,17 @@ def show(
     ref: str = typer.Argument(..., help="name, name/version or name@alias"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show a model version (the latest when only a name is given) and its signature."""
-    from mloop.registry import get_version
+    """Show a model version (the latest when only a name is given), its signature and the
+    environment it was logged in (Python and package versions)."""
+    from mloop.registry import get_version, model_metadata
 
     name, version = _split(ref)
     found = get_version(name, version)
+    meta = model_metadata(f"models:/{found.name}/{found.version}")
+    versions: dict[str, str] = dict(meta.get("library_versions") or {})
+    environment = {"python_version": meta.get("python_version"), "library_versions": versions}
     if as_json:
-        emit_json(found.__dict__)
+        emit_json({**found.__dict__, "environment": environment})
         return
     console.print(
         f"[bold]{found.name}[/bold] version {found.version}  aliases: {', '.join(found.aliases) or '-'}"
@@ -77,8 +81,12 @@ def show(
     if found.description:
         console.print(found.description)
     if found.signature:
-        table(found.signature.get("inputs", []), ["name", "type", "optional"], "Signature inputs")
-        table(found.signature.get("outputs", []), ["name", "type"], "Signature outputs")
+        inputs, outputs = found.signature.get("inputs", []), found.signature.get("outputs", [])
+        shape = ["shape"] if any("shape" in c for c in [*inputs, *outputs]) else []
+        table(inputs, ["name", "type", *shape, "optional"], "Signature inputs")
+        table(outputs, ["name", "type", *shape], "Signature outputs")
+    packages = " ".join(f"{k}=={v}" for k, v in versions.items())
+    console.print(f"python {environment['python_version'] or '?'}  {packages}")
 
 
 @alias_app.command("set")

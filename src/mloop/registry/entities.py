@@ -49,3 +49,4 @@ class ModelInfo:
     flavor: str
     signature: dict[str, Any] | None
     registered_model_version: ModelVersion | None = None
+    conversion: dict[str, Any] | None = None  # an ONNX conversion's difference to the original

@@ -8,7 +8,7 @@ model.predict(frame)
 from __future__ import annotations
 
 import json
-import platform
+import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound
 from mloop.registry import flavors, versions
 from mloop.registry.entities import ModelInfo, ModelVersion
+from mloop.registry.flavors import environment
 from mloop.registry.signature import Signature, infer_signature
 from mloop.store import get_artifacts
 from mloop.tracking import active_run, start_run
@@ -38,11 +39,21 @@ def log_model(
     signature: Signature | dict[str, Any] | None = None,
     metadata: dict[str, Any] | None = None,
     description: str = "",
+    artifacts: dict[str, str | os.PathLike[str]] | None = None,
+    flavor: str | None = None,
+    code: str | os.PathLike[str] | None = None,
+    init_args: dict[str, Any] | None = None,
 ) -> ModelInfo:
     """Save ``model`` in the active run's artifacts and optionally register a version.
 
+    ``model`` is a model object, or the path of a ``.py`` file defining a class with
+    ``predict`` (a model from code, with its ``artifacts``: ``{name: file or folder}``).
     The signature is inferred from ``input_example`` (inputs, and outputs by calling
-    ``predict`` on it) unless given.
+    ``predict`` on it) unless given. The versions of the packages the model needs and
+    the Python version are recorded. ``flavor="onnx"`` converts a scikit-learn model to
+    ONNX (its difference to scikit-learn on ``input_example`` is in ``info.conversion``).
+    A PyTorch module is stored as its weights plus ``code``, the file defining its class,
+    built with ``init_args`` at load time.
     """
     if (
         not isinstance(name, str)
@@ -53,29 +64,36 @@ def log_model(
         raise InvalidInput(
             f"model artifact name {name!r} is not valid; use a relative name such as 'model'."
         )
-    flavor = flavors.flavor_of(model)
+    flavor = flavors.flavor_of(model, flavor)
+    saved = flavors.save(
+        model, flavor, f"model {name!r}", artifacts, input_example, code, init_args
+    )
     run = active_run() or start_run()
     run_id = run.info.run_id
-    data, types = flavors.dump(model)
-    sig = _signature(model, input_example, signature)
+    sig = _signature(saved.predictor, input_example, signature or saved.signature)
     meta = {
         "flavor": flavor,
-        "model_file": flavors.MODEL_FILE,
-        "trusted_types": types,
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        **saved.meta,
         "signature": sig.to_dict() if sig else None,
         "input_example": _example(input_example),
         "run_id": run_id,
         "artifact_path": name,
         "created_at": now_ms(),
-        "python_version": platform.python_version(),
-        "library_versions": _library_versions(),
-        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        **environment.record(saved.packages),
         "metadata": metadata or {},
     }
     folder = f"{artifact_prefix(run_id)}/{name.strip('/')}"
-    artifacts = get_artifacts()
-    artifacts.put_bytes(f"{folder}/{flavors.MODEL_FILE}", data)
-    artifacts.put_bytes(f"{folder}/{META_FILE}", json.dumps(meta, indent=2, default=str).encode())
+    store = get_artifacts()
+    for file_name, content in saved.files.items():
+        key = f"{folder}/{file_name}"
+        if isinstance(content, bytes):
+            store.put_bytes(key, content)
+        elif content.is_dir():
+            store.put_dir(key, content)
+        else:
+            store.put_file(key, content)
+    store.put_bytes(f"{folder}/{META_FILE}", json.dumps(meta, indent=2, default=str).encode())
     version = None
     if registered_model_name:
         version = versions.create_version(
@@ -86,7 +104,15 @@ def log_model(
             meta["signature"],
             description=description,
         )
-    return ModelInfo(run_id, name, f"runs:/{run_id}/{name}", flavor, meta["signature"], version)
+    return ModelInfo(
+        run_id,
+        name,
+        f"runs:/{run_id}/{name}",
+        flavor,
+        meta["signature"],
+        version,
+        saved.meta.get("conversion"),
+    )
 
 
 def register_model(model_uri: str, name: str, description: str = "") -> ModelVersion:
@@ -126,18 +152,6 @@ def _example(example: Any) -> Any:
         except Exception:
             return None
     return json.loads(frame.head(5).to_json(orient="split", index=False, date_format="iso"))
-
-
-def _library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("scikit-learn", "numpy", "pandas", "skops", "mloop"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return found
 
 
 # -- loading ---------------------------------------------------------------------------
@@ -211,11 +225,22 @@ def _read_meta(folder: str) -> dict[str, Any]:
     return meta
 
 
+def model_metadata(model_uri: str) -> dict[str, Any]:
+    """What was recorded with a model at log time (flavor, signature, the Python version
+    and ``library_versions``...), read without loading the model.
+
+    >>> mloop.registry.model_metadata("models:/delays@champion")["library_versions"]["numpy"]
+    '2.4.6'
+    """
+    folder, _ = resolve_uri(model_uri)
+    return _read_meta(folder)
+
+
 def load_model(model_uri: str) -> LoadedModel:
     """Load a model by URI; its files' checksums are verified before anything is unpacked."""
     folder, version = resolve_uri(model_uri)
     meta = _read_meta(folder)
-    data = get_artifacts().get_bytes(f"{folder}/{meta.get('model_file', flavors.MODEL_FILE)}")
-    native = flavors.load(data, meta.get("trusted_types", []))
+    files = flavors.ModelFiles(get_artifacts(), folder)
+    native = flavors.load(meta["flavor"], files, meta, f"model {model_uri}")
     signature = Signature.from_dict(meta["signature"]) if meta.get("signature") else None
     return LoadedModel(native, meta["flavor"], signature, meta, model_uri, version)

@@ -28,12 +28,28 @@ TYPES = (
 
 @dataclass(frozen=True)
 class ColSpec:
+    """A column, or with ``shape`` a tensor (``-1`` for the batch dimension)."""
+
     name: str
     type: str
     optional: bool = False
+    shape: tuple[int, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "optional": self.optional}
+        spec: dict[str, Any] = {"name": self.name, "type": self.type, "optional": self.optional}
+        if self.shape is not None:
+            spec["shape"] = list(self.shape)
+        return spec
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColSpec:
+        shape = data.get("shape")
+        return cls(
+            str(data["name"]),
+            str(data["type"]),
+            bool(data.get("optional", False)),
+            tuple(int(n) for n in shape) if shape is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -50,8 +66,8 @@ class Signature:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Signature:
         return cls(
-            inputs=tuple(ColSpec(**c) for c in data.get("inputs", [])),
-            outputs=tuple(ColSpec(**c) for c in data.get("outputs", [])),
+            inputs=tuple(ColSpec.from_dict(c) for c in data.get("inputs", [])),
+            outputs=tuple(ColSpec.from_dict(c) for c in data.get("outputs", [])),
         )
 
     @property

@@ -1,0 +1,49 @@
+"""What every flavor works with: the files of a saved model, going out and coming back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mloop.core.errors import NotFound
+from mloop.store.artifacts import ArtifactStore
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A saved model: its files (name -> bytes, or name -> local path to copy, a file or
+    a folder), the flavor's metadata, the distributions it needs at load time (their
+    versions are recorded at log time), the live model to infer its signature from, and
+    the signature when the flavor infers its own (tensor shapes)."""
+
+    files: dict[str, bytes | Path]
+    meta: dict[str, Any] = field(default_factory=dict)
+    packages: tuple[str, ...] = ()
+    predictor: Any = None
+    signature: Any = None
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """The files of one logged model, each checked against its recorded sha256 on read."""
+
+    store: ArtifactStore
+    folder: str
+
+    def read(self, name: str) -> bytes:
+        return self.store.get_bytes(f"{self.folder}/{name}")
+
+    def download(self, name: str, destination: Path, folder: bool = False) -> Path:
+        """Copy a file (or, with ``folder``, every file under a folder) of the model to
+        ``destination``, each checked against its sha256.
+
+        Raises:
+            NotFound: the file, or every file of the folder, is missing.
+        """
+        key = f"{self.folder}/{name}"
+        if not folder:
+            return self.store.download(key, destination)
+        if not self.store.list(key):
+            raise NotFound(f"artifact folder {key!r} is empty or missing in the artifact store.")
+        return self.store.download_dir(key, destination)
