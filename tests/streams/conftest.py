@@ -54,3 +54,42 @@ def broker(request: pytest.FixtureRequest) -> str:
     """Each broker in turn (its scheme)."""
     require(request.param)
     return str(request.param)
+
+
+# the registered delay model of the serving tests (nycflights13), as the streams score it
+from tests.serving.conftest import champion, flights  # noqa: E402, F401
+
+
+async def publish(url: str, bodies: list[bytes]) -> None:
+    """Publish raw message bodies (keys: their position) to the stream at ``url``."""
+    from mloop.streams import brokers
+
+    sink = brokers.sink(url)
+    await sink.open()
+    try:
+        for start in range(0, len(bodies), 500):
+            part = bodies[start : start + 500]
+            await sink.publish([(f"in-{start + i}", b) for i, b in enumerate(part)])
+    finally:
+        await sink.close()
+
+
+async def consume(url: str, expected: int, timeout: float = 10.0) -> list[bytes]:
+    """Read (and acknowledge) up to ``expected`` messages of ``url``, waiting ``timeout`` at most."""
+    import asyncio
+
+    from mloop.streams import brokers
+
+    source = brokers.source(url)
+    await source.open()
+    got: list[bytes] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while len(got) < expected and loop.time() < deadline:
+            batch = await source.fetch(min(500, expected - len(got)), 0.5)
+            await source.ack(batch)
+            got += [m.body for m in batch]
+    finally:
+        await source.close()
+    return got

@@ -36,7 +36,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("pipelines", "pipeline"),
 ]
 # modules under mloop.cli whose `register(app)` adds top-level commands
-_COMMANDS: list[str] = ["demo", "serve", "project", "monitor"]
+_COMMANDS: list[str] = ["demo", "serve", "project", "monitor", "stream"]
 
 _state = {"debug": False}
 
