@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(eq=False)  # a Prometheus collector: hashed by identity
 class StreamMetrics:
     """What a runner did so far (also returned by :func:`mloop.streams.run`)."""
 

@@ -240,18 +240,17 @@ class StreamRunner:
         self, records: list[dict[str, Any]], keys: list[str]
     ) -> tuple[list[dict[str, Any]], list[str], list[DeadLetter]]:
         """The ingestion checks of the suite: records failing an error-level check are set aside."""
-        import pandas as pd
-
-        result = self.suite.validate(pd.DataFrame.from_records(records), save=False)
-        reasons: dict[int, list[str]] = {}
-        for check in result.checks:
-            if check.success or check.severity != "error":
-                continue
-            rows = list(check.failing_index) if check.failed_count else []
-            if not rows:
-                _log.warning("stream: check %s failed for the batch as a whole", check.name)
-            for row in rows:
-                reasons.setdefault(int(row), []).append(check.describe())
+        try:
+            reasons = self._failed_checks(records)
+        except Exception:  # a value the checks cannot even read: find it, record by record
+            reasons = {}
+            for i, record in enumerate(records):
+                try:
+                    failed = self._failed_checks([record])
+                except Exception as exc:
+                    failed = {0: [f"the checks could not read this record: {exc}"]}
+                if failed:
+                    reasons[i] = failed[0]
         if not reasons:
             return records, keys, []
         dead = [
@@ -265,6 +264,22 @@ class StreamRunner:
         ]
         keep = [i for i in range(len(records)) if i not in reasons]
         return [records[i] for i in keep], [keys[i] for i in keep], dead
+
+    def _failed_checks(self, records: list[dict[str, Any]]) -> dict[int, list[str]]:
+        """``{position: [failed error-level check, ...]}`` of the records that fail one."""
+        import pandas as pd
+
+        result = self.suite.validate(pd.DataFrame.from_records(records), save=False)
+        reasons: dict[int, list[str]] = {}
+        for check in result.checks:
+            if check.success or check.severity != "error":
+                continue
+            rows = list(check.failing_index) if check.failed_count else []
+            if not rows:
+                _log.warning("stream: check %s failed for the batch as a whole", check.name)
+            for row in rows:
+                reasons.setdefault(int(row), []).append(check.describe())
+        return reasons
 
     def _flush_log(self) -> None:
         if self.writer is None:
