@@ -61,10 +61,18 @@ class RabbitMQSource(_Connection):
         return [Message(m.body, m, bool(m.redelivered)) for m in batch]
 
     async def ack(self, messages: Sequence[Message]) -> None:
-        await asyncio.gather(*(m.handle.ack() for m in messages))
+        """One ``basic.ack`` with ``multiple``: a batch holds the oldest deliveries of the
+        channel (earlier batches were settled), so its highest tag covers exactly it."""
+        if messages:
+            await _last(messages).ack(multiple=True)
 
     async def nack(self, messages: Sequence[Message]) -> None:
-        await asyncio.gather(*(m.handle.nack(requeue=True) for m in messages))
+        if messages:
+            await _last(messages).nack(multiple=True, requeue=True)
+
+
+def _last(messages: Sequence[Message]) -> Any:
+    return max((m.handle for m in messages), key=lambda h: h.delivery_tag)
 
 
 class RabbitMQSink(_Connection):
