@@ -16,8 +16,10 @@ from mloop.streams.brokers import sink, source
 from mloop.streams.ledger import Ledger, RedisLedger, SqliteLedger
 from mloop.streams.metrics import StreamMetrics
 from mloop.streams.protocol import Message, Sink, Source
+from mloop.streams.push import push
 from mloop.streams.records import DeadLetter
 from mloop.streams.runner import StreamRunner, run, run_async
+from mloop.streams.windows import WindowAggregator, WindowUpdate
 
 __all__ = [
     "Address",
@@ -30,8 +32,11 @@ __all__ = [
     "SqliteLedger",
     "StreamMetrics",
     "StreamRunner",
+    "WindowAggregator",
+    "WindowUpdate",
     "dead_letter_url",
     "parse_url",
+    "push",
     "run",
     "run_async",
     "sink",
