@@ -65,6 +65,7 @@ _SUBMODULES = (
     "registry",
     "serving",
     "store",
+    "streams",
     "tracking",
 )
 

@@ -128,3 +128,37 @@ def test_a_graph_from_a_module_runs_on_a_stream(champion: str, flights, tmp_path
         doc = docs[rid]
         assert (doc["prediction"], doc["proba"], doc["late"]) == (prediction, proba, proba > 0.5)
         assert doc["model_version"] == "1"
+
+
+@pytest.mark.parametrize("scheme", ["nats", "redis", "amqp"])
+def test_consumers_of_one_group_share_a_stream_each_record_once(
+    scheme: str, champion: str, flights, mloop_home
+) -> None:
+    """Two runners with the same group (a shared ledger) split the stream between them."""
+    require(scheme)
+    name = fresh("in")
+    sink = url_for(scheme, fresh("out"))
+    ledger = f"sqlite:///{mloop_home / 'shared.ledger.db'}"
+    records = _records(flights, 400)
+
+    async def scenario() -> list:
+        await publish(url_for(scheme, name), [orjson.dumps(r) for r in records])
+        runners = []
+        for consumer in ("c1", "c2"):
+            options = {"consumer": consumer} if scheme == "redis" else {}
+            source = url_for(scheme, name, group="scorers", **options)
+            if scheme == "amqp":  # competing consumers of one queue, each holding 16 at most
+                source = url_for(scheme, name, prefetch="16")
+            runners.append(
+                StreamRunner(champion, source, sink, idle_seconds=1.5, batch=8, ledger=ledger)
+            )
+        return await asyncio.gather(*(r.run() for r in runners))
+
+    first, second = asyncio.run(scenario())
+    assert first.scored > 0 and second.scored > 0  # both took part
+    assert first.scored + second.scored == 400
+    outputs = asyncio.run(consume(sink, 400, timeout=5))
+    assert sorted(orjson.loads(o)["id"] for o in outputs) == sorted(
+        r["request_id"] for r in records
+    )
+    assert len(read_predictions("delays")) == 400
