@@ -85,8 +85,8 @@ class WindowAggregator:
         self.lateness_us = lateness
         self.id_column = id_column
         self.columns = list(dict.fromkeys(a.column for a in self.aggs if a.column))
-        self._codes: dict[tuple[Any, ...], int] = {}
-        self._entities: list[tuple[Any, ...]] = []
+        self._known: Any = ()  # the entities seen, as a pandas Index: position = code
+        self._key_values: dict[str, Any] = {k: _objects() for k in self.keys}
         self._max_ts: int | None = None
         self._state = _empty(self.columns)
         self._ids: set[Any] = set()
@@ -156,22 +156,28 @@ class WindowAggregator:
     # -- internals -----------------------------------------------------------------------
 
     def _encode(self, batch: pd.DataFrame) -> np.ndarray:
-        """An integer per entity (stable across batches)."""
+        """An integer per entity, stable across batches (a hash lookup, no Python loop)."""
         import numpy as np
         import pandas as pd
 
         if batch.empty:
             return np.zeros(0, dtype="int64")
-        local, uniques = pd.factorize(pd.MultiIndex.from_frame(batch[self.keys]))
-        mapping = np.empty(len(uniques), dtype="int64")
-        for i, entity in enumerate(uniques):
-            entity = tuple(v.item() if hasattr(v, "item") else v for v in entity)
-            code = self._codes.get(entity)
-            if code is None:
-                code = self._codes[entity] = len(self._entities)
-                self._entities.append(entity)
-            mapping[i] = code
-        return mapping[local]
+        if len(self.keys) == 1:
+            values: pd.Index = pd.Index(batch[self.keys[0]].to_numpy(dtype=object))
+        else:
+            values = pd.MultiIndex.from_frame(batch[self.keys])
+        codes = self._known.get_indexer(values) if len(self._known) else np.full(len(values), -1)
+        unknown = codes < 0
+        if unknown.any():
+            fresh = values[unknown].unique()
+            self._known = fresh if not len(self._known) else self._known.append(fresh)
+            for i, key in enumerate(self.keys):
+                column = fresh.get_level_values(i) if len(self.keys) > 1 else fresh
+                self._key_values[key] = np.concatenate(
+                    [self._key_values[key], np.asarray(column, dtype=object)]
+                )
+            codes = self._known.get_indexer(values)
+        return np.asarray(codes, dtype="int64")
 
     def _compute(self, new: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
         import numpy as np
@@ -205,13 +211,19 @@ class WindowAggregator:
         """For each row, the first row of ``[ts - window, ts)`` and the first at ``ts`` (same entity)."""
         import numpy as np
 
-        values = np.unique(np.concatenate([ts, ts - micros]))
-        span = len(values) + 1
-        rank = np.searchsorted(values, ts)
-        key = code * span + rank
-        start = np.searchsorted(key, code * span + np.searchsorted(values, ts - micros), "left")
-        end = np.searchsorted(key, key, "left")
-        return start, end
+        if not len(ts):
+            return np.zeros(0, dtype="int64"), np.zeros(0, dtype="int64")
+        low = int(ts.min()) - micros
+        span = int(ts.max()) - low + 1
+        if int(code.max()) < (1 << 62) // span:  # (entity, time) fits one int64: no ranking
+            key = code * span + (ts - low)
+            lower = key - micros
+        else:  # ranks of the times (and of the window starts) instead of the times
+            values = np.unique(np.concatenate([ts, ts - micros]))
+            span = len(values) + 1
+            key = code * span + np.searchsorted(values, ts)
+            lower = code * span + np.searchsorted(values, ts - micros)
+        return np.searchsorted(key, lower, "left"), np.searchsorted(key, key, "left")
 
     def _frame(
         self,
@@ -223,8 +235,8 @@ class WindowAggregator:
         import numpy as np
         import pandas as pd
 
-        entities = [self._entities[c] for c in rows["code"][at]]
-        data: dict[str, Any] = {key: [e[i] for e in entities] for i, key in enumerate(self.keys)}
+        codes = rows["code"][at]
+        data: dict[str, Any] = {key: self._key_values[key][codes] for key in self.keys}
         data[self.timestamp] = pd.to_datetime(rows["ts"][at], unit="us", utc=True)
         for agg in self.aggs:
             start, end = bounds[agg.micros]
@@ -267,6 +279,12 @@ def micros(stamps: pd.Series) -> np.ndarray:
     """UTC timestamps as int64 microseconds since the epoch (NaT: the int64 minimum)."""
     naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
     return naive.to_numpy().view("int64")
+
+
+def _objects() -> np.ndarray:
+    import numpy as np
+
+    return np.zeros(0, dtype=object)
 
 
 def _empty(columns: list[str]) -> dict[str, Any]:
