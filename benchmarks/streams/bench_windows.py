@@ -127,7 +127,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     figures["pandas_rolling_per_second"] = round(n / seconds)
     figures["same_results_as_offline"] = True
     if args.bytewax:
-        python = peer_python("bytewax", ["bytewax==0.21.1", "pandas", "numpy"])
+        python = peer_python("bytewax", ["bytewax==0.21.1", "pandas", "numpy", "pyarrow"])
         data = Path(home) / "events.parquet"
         frame.to_parquet(data)
         peer = run_peer(python, HERE / "peer_bytewax.py", [str(data)])

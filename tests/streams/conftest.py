@@ -66,10 +66,11 @@ async def publish(url: str, bodies: list[bytes]) -> None:
 
     sink = brokers.sink(url)
     await sink.open()
+    call = uuid.uuid4().hex[:8]  # keys unique to this call (a Redis sink drops a repeated key)
     try:
         for start in range(0, len(bodies), 500):
             part = bodies[start : start + 500]
-            await sink.publish([(f"in-{start + i}", b) for i, b in enumerate(part)])
+            await sink.publish([(f"in-{call}-{start + i}", b) for i, b in enumerate(part)])
     finally:
         await sink.close()
 

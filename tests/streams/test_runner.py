@@ -162,3 +162,31 @@ def test_consumers_of_one_group_share_a_stream_each_record_once(
         r["request_id"] for r in records
     )
     assert len(read_predictions("delays")) == 400
+
+
+def test_moving_the_alias_swaps_the_model_of_a_running_stream(champion: str, flights) -> None:
+    require("redis")
+    from mloop.registry import set_alias
+    from tests.serving.conftest import train
+
+    source, sink = url_for("redis", fresh("in")), url_for("redis", fresh("out"))
+    records = _records(flights, 10)
+    second = train(flights, c=0.01)  # version 2: another regularisation, other probabilities
+
+    async def scenario() -> list[bytes]:
+        runner = StreamRunner(champion, source, sink, idle_seconds=8.0, poll_seconds=0.1)
+        task = asyncio.create_task(runner.run())
+        await publish(source, [orjson.dumps(r) for r in records[:5]])
+        first = await consume(sink, 5, timeout=20)
+        set_alias("delays", "champion", second)
+        await asyncio.sleep(1.5)  # a few polls: the new version is loaded and swapped in
+        await publish(source, [orjson.dumps(r) for r in records[5:]])
+        metrics = await task
+        assert metrics.scored == 10, metrics.as_dict()
+        return first + await consume(sink, 5, timeout=5)
+
+    docs = {d["id"]: d for d in (orjson.loads(o) for o in asyncio.run(scenario()))}
+    assert {docs[f"r{i}"]["model_version"] for i in range(5)} == {"1"}
+    assert {docs[f"r{i}"]["model_version"] for i in range(5, 10)} == {str(second)}
+    logged = read_predictions("delays")
+    assert sorted(logged["model_version"].tolist()) == ["1"] * 5 + [str(second)] * 5
