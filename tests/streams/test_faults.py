@@ -71,3 +71,49 @@ def test_a_consumer_killed_mid_stream_and_restarted_loses_nothing_and_repeats_no
         for key in client.scan_iter(f"mloop:published:{out_stream}:*", count=1000):
             client.delete(key)
         client.close()
+
+
+@pytest.mark.parametrize("scheme", ["redis", "amqp", "nats"])
+def test_a_cut_broker_connection_is_reconnected_and_nothing_is_lost(
+    scheme: str, champion: str, flights
+) -> None:
+    """The connection to the broker drops for 3 s mid-stream (through a proxy the test cuts)."""
+    require(scheme)
+    from mloop.streams import StreamRunner
+    from tests.streams.conftest import consume
+    from tests.streams.proxy import Proxy
+
+    port = {"redis": 6379, "amqp": 5672, "nats": 4222}[scheme]
+    proxy = Proxy(port)
+    name, out = fresh("in"), fresh("out")
+    direct = url_for(scheme, name)
+    via_proxy = direct.replace(f":{port}", f":{proxy.port}")
+    if scheme == "nats":  # JetStream redelivers what was in flight after ack_wait
+        via_proxy += "&ack_wait=2"
+    sink = url_for(scheme, out)
+    rows = flights.test.head(100).to_dict(orient="records")
+    records = [{"request_id": f"c{i}", **rows[i % 100]} for i in range(600)]
+
+    async def scenario() -> tuple[object, list[bytes]]:
+        runner = StreamRunner(champion, via_proxy, sink, idle_seconds=6.0, batch=10)
+        task = asyncio.create_task(runner.run())
+        await publish(direct, [orjson.dumps(r) for r in records[:300]])
+        while runner.metrics.scored < 100:
+            await asyncio.sleep(0.05)
+        proxy.cut()
+        await publish(direct, [orjson.dumps(r) for r in records[300:]])
+        await asyncio.sleep(3)
+        proxy.restore()
+        metrics = await task
+        return metrics, await consume(sink, 700, timeout=5)
+
+    try:
+        metrics, outputs = asyncio.run(scenario())
+    finally:
+        proxy.close()
+    ids = [orjson.loads(o)["id"] for o in outputs]
+    assert sorted(set(ids)) == sorted(r["request_id"] for r in records)
+    assert len(ids) == len(set(ids))  # no output twice
+    logged = read_predictions("delays")
+    assert len(logged) == 600 and logged["request_id"].nunique() == 600
+    assert metrics.scored + metrics.duplicates >= 600

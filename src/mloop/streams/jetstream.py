@@ -10,12 +10,16 @@ key, so JetStream drops a duplicate within its duplicate window (two minutes by 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Sequence
 from typing import Any
 
+from mloop.core.log import get_logger
 from mloop.streams.address import Address
 from mloop.streams.protocol import Message
+
+_log = get_logger("mloop.streams")
 
 
 class _Connection:
@@ -92,21 +96,30 @@ class JetStreamSource(_Connection):
         return [Message(m.data, m, m.metadata.num_delivered > 1) for m in messages]
 
     async def ack(self, messages: Sequence[Message]) -> None:
-        await asyncio.gather(*(m.handle.ack() for m in messages))
-        await self.client.flush()
+        """Acknowledge; an ack lost with the connection only means a redelivery after
+        ``ack_wait``, which the runner's ledger turns into a duplicate, so it is not an error."""
         for m in messages:
             self._in_flight.pop(id(m.handle), None)
+        try:
+            await asyncio.gather(*(m.handle.ack() for m in messages))
+            await self.client.flush(timeout=5)
+        except Exception as exc:
+            _log.warning("JetStream %s: acknowledgements may be lost: %s", self.stream, exc)
 
     async def nack(self, messages: Sequence[Message]) -> None:
-        await asyncio.gather(*(m.handle.nak() for m in messages))
+        pending = [m.handle for m in messages if not m.handle._ackd]
         for m in messages:
             self._in_flight.pop(id(m.handle), None)
+        with contextlib.suppress(Exception):  # unreachable: redelivered after ack_wait anyway
+            await asyncio.gather(*(h.nak() for h in pending))
 
     async def close(self) -> None:
         """Return the unacknowledged messages at once (not after ``ack_wait``), then leave."""
-        if self.client is not None and self._in_flight:
-            await asyncio.gather(*(m.nak() for m in self._in_flight.values()))
-            self._in_flight.clear()
+        pending = [h for h in self._in_flight.values() if not h._ackd]
+        self._in_flight.clear()
+        if self.client is not None and pending:
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*(h.nak() for h in pending))
         await super().close()
 
 

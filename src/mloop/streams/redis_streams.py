@@ -76,6 +76,13 @@ class RedisStreamSource(_Connection):
                 raise
 
     async def fetch(self, max_messages: int, timeout: float) -> list[Message]:
+        try:
+            return await self._fetch(max_messages, timeout)
+        except Exception:
+            self._own_pending = True  # after a reconnection, first what was in flight
+            raise
+
+    async def _fetch(self, max_messages: int, timeout: float) -> list[Message]:
         if self._own_pending:
             entries = await self._read("0", max_messages, None)
             if entries:

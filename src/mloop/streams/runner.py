@@ -113,7 +113,18 @@ class StreamRunner:
         idle_since = time.monotonic()
         try:
             while not self._stopping:
-                messages = await self.source.fetch(self.batch, 0.2)
+                try:
+                    messages = await self.source.fetch(self.batch, 0.2)
+                except Exception as exc:  # the broker is unreachable: the client reconnects
+                    backoff = min(max(backoff * 2, 0.2), 5.0)
+                    _log.warning(
+                        "stream %s: receiving failed (retry in %.1f s): %s",
+                        self._source_url,
+                        backoff,
+                        exc,
+                    )
+                    await asyncio.sleep(backoff)
+                    continue
                 if not messages:
                     if self.idle_seconds is not None and (
                         time.monotonic() - idle_since >= self.idle_seconds
