@@ -71,6 +71,7 @@ _SUBMODULES = (
     "registry",
     "serving",
     "store",
+    "streams",
     "tracking",
 )
 

@@ -37,7 +37,7 @@ _GROUPS: list[tuple[str, str]] = [
     ("feedback", "feedback"),
 ]
 # modules under mloop.cli whose `register(app)` adds top-level commands
-_COMMANDS: list[str] = ["demo", "serve", "project", "monitor", "lineage"]
+_COMMANDS: list[str] = ["demo", "serve", "project", "monitor", "lineage", "stream"]
 
 _state = {"debug": False}
 

@@ -1,0 +1,85 @@
+"""``mloop stream run``: serve a model or a serving Graph on a message-broker stream."""
+
+from __future__ import annotations
+
+import typer
+
+from mloop.cli.output import console
+
+app = typer.Typer(
+    help="Streams: score events from RabbitMQ, NATS, MQTT or Redis Streams as they arrive.",
+    no_args_is_help=True,
+)
+
+
+def register(main: typer.Typer) -> None:
+    main.add_typer(app, name="stream")
+
+
+@app.command("run")
+def run(
+    target: str = typer.Argument(
+        ...,
+        help="models:/<name>@<alias>, models:/<name>/<version>, or module:graph / file.py:graph.",
+    ),
+    source: str = typer.Option(
+        ..., "--source", help="e.g. amqp://guest:guest@127.0.0.1:5672/%2f?queue=flights"
+    ),
+    sink: str = typer.Option(
+        ...,
+        "--sink",
+        help="Where each record's output goes, e.g. nats://127.0.0.1:4222?subject=scores",
+    ),
+    dead_letter: str = typer.Option(
+        None, "--dead-letter", help="Dead-letter destination (default: <source name>.dead)."
+    ),
+    key: str = typer.Option("request_id", "--key", help="The record field that identifies it."),
+    batch: int = typer.Option(256, "--batch", help="Most messages processed at a time."),
+    max_message_kb: int = typer.Option(
+        1024, "--max-message-kb", help="Larger messages are dead-lettered."
+    ),
+    suite: str = typer.Option(
+        None, "--suite", help="A stored data suite (name or name@version) run on every batch."
+    ),
+    ledger: str = typer.Option(
+        None,
+        "--ledger",
+        help="sqlite:///path or redis://host:port/db (default: a file in the home).",
+    ),
+    metrics_port: int = typer.Option(
+        None, "--metrics-port", help="Serve Prometheus metrics on this port."
+    ),
+    max_records: int = typer.Option(None, "--max-records", help="Stop after this many records."),
+    idle_exit: float = typer.Option(
+        None, "--idle-exit", help="Stop after this many seconds without a message."
+    ),
+    no_log: bool = typer.Option(False, "--no-log", help="Do not write the prediction log."),
+) -> None:
+    """Consume, check, score and publish one output per record, until stopped (Ctrl-C).
+
+    Example: mloop stream run models:/delays@champion --source amqp://guest:guest@127.0.0.1:5672/%2f?queue=flights --sink amqp://guest:guest@127.0.0.1:5672/%2f?queue=scores
+    """
+    from mloop.streams import run as run_stream
+
+    console.print(f"[bold]mloop stream[/bold] {target}: {source} → {sink}")
+    metrics = run_stream(
+        target,
+        source,
+        sink,
+        metrics_port=metrics_port,
+        dead_letter=dead_letter,
+        key=key,
+        batch=batch,
+        max_message_bytes=max_message_kb * 1024,
+        suite=suite,
+        ledger=ledger,
+        log=not no_log,
+        max_records=max_records,
+        idle_seconds=idle_exit,
+    )
+    dead = ", ".join(f"{r}: {n}" for r, n in sorted(metrics.dead_letters.items())) or "none"
+    console.print(
+        f"[bold green]stopped[/bold green] after {metrics.messages:,} messages: "
+        f"{metrics.scored:,} scored, {metrics.duplicates:,} duplicates, "
+        f"{metrics.dead:,} dead letters ({dead})"
+    )

@@ -1,0 +1,61 @@
+"""The one small protocol every broker implements: a source and a sink.
+
+A :class:`Source` hands out batches of :class:`Message` (at most ``max_messages``, the
+broker holding back the rest: that bound is the backpressure), and forgets a message only
+when it is acknowledged; a message returned with :meth:`Source.nack`, or never
+acknowledged because the process died, is delivered again. A :class:`Sink` publishes
+``(key, body)`` pairs and returns once the broker has them; the key is the idempotency key
+(a message id the broker or the receiver deduplicates on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass
+class Message:
+    """One message as received: its bytes, the broker's handle to acknowledge it, and
+    whether the broker says it was delivered before."""
+
+    body: bytes
+    handle: Any = None
+    redelivered: bool = False
+
+
+@runtime_checkable
+class Source(Protocol):
+    """Consumes a stream in batches; acknowledges after processing; redelivers on failure."""
+
+    url: str
+
+    async def open(self) -> None: ...
+
+    async def fetch(self, max_messages: int, timeout: float) -> list[Message]:
+        """Up to ``max_messages`` messages; fewer (or none) once ``timeout`` seconds pass."""
+        ...
+
+    async def ack(self, messages: Sequence[Message]) -> None: ...
+
+    async def nack(self, messages: Sequence[Message]) -> None:
+        """Give messages back to the broker for redelivery."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Publishes messages; returns when the broker has accepted every one of them."""
+
+    url: str
+
+    async def open(self) -> None: ...
+
+    async def publish(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish ``(idempotency key, body)`` pairs, in order."""
+        ...
+
+    async def close(self) -> None: ...
