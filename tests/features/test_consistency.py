@@ -103,7 +103,12 @@ def test_an_expired_online_value_is_null_and_flagged(online_url: str) -> None:
         features=["weather:pressure"],
         now=(end + timedelta(hours=7)).to_pydatetime(),
     )
-    assert fresh.statuses["pressure"] == ["PRESENT"] and fresh.values["pressure"][0] is not None
+    assert fresh.statuses["pressure"] == ["PRESENT"]
+    readings = _source()
+    readings = readings[readings["station"] == "s1"]
+    newest = readings[readings["ts"] == readings["ts"].max()]
+    assert len(newest) == 1  # one newest reading of s1: the value served is that one
+    assert fresh.values["pressure"][0] == float(newest["pressure"].iloc[0])
     assert later.statuses["pressure"] == ["EXPIRED"] and later.values["pressure"] == [None]
     store.close()
 
