@@ -232,8 +232,9 @@ def _run(args: argparse.Namespace, folder: Path) -> None:
         figures[name] = merged
     figures["pandas"]["version"] = pd.__version__
     _report(figures)
-    if not args.no_save:
-        print(f"written to {save('data_checks', figures)}")
+    if not args.no_save:  # without the peers, the full file's peer figures are kept
+        name = "data_checks" if pythons else "data_checks_mloop_pandas"
+        print(f"written to {save(name, figures)}")
 
 
 def _round(
