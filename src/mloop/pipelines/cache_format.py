@@ -10,7 +10,7 @@ DataFrame, Series      ``.arrow``       Arrow IPC file (Feather v2), when every
 numpy array / scalar   ``.npy``         ``numpy.save`` without pickle
                        ``.scalar.npy``
 scikit-learn estimator ``.skops``       skops
-anything else          ``.pkl``         pickle (the entry is signed: see
+anything else          ``.pkl``         pickle (loaded only from a signed entry:
                                         :mod:`mloop.pipelines.signing`)
 =====================  ===============  =======================================
 
