@@ -7,6 +7,11 @@ The same Parquet file (see ``spec.py``) is read by every tool. Measured, as medi
 ``--repeat`` runs: the validation itself (a DataFrame in memory, 10 checks, failing rows
 counted and sampled), and once per tool the whole process (interpreter start, import,
 read, validate). Every tool's failing-row counts are compared with the plain reference.
+
+Per check type, the same run also times a suite of only that type's checks against
+counting the same failures with pandas by hand (``isna().sum()``, a range mask's
+``sum()``, ``notna() & ~isin()``, ``duplicated(keep=False).sum()``): wall and CPU time,
+the two alternating. mloop still gives the failing rows (positions, index, 20 samples).
 Writes ``benchmarks/results/data_checks.json``.
 """
 
@@ -66,6 +71,57 @@ def pandas_by_hand(frame: Any) -> dict[str, Any]:
             "index": failing,
         }
     return report
+
+
+def counting_by_hand(frame: Any, kind: str) -> dict[str, int]:
+    """The failing-row counts of one check type, as a person counts them with pandas."""
+    import spec
+
+    if kind == "not_null":
+        return {f"not_null({c})": int(frame[c].isna().sum()) for c in spec.NOT_NULL}
+    if kind == "between":
+        return {
+            f"between({c})": int(((frame[c] < low) | (frame[c] > high)).sum())
+            for c, (low, high) in spec.RANGES.items()
+        }
+    if kind == "in_set":
+        column, allowed = spec.IN_SET
+        return {
+            f"in_set({column})": int((frame[column].notna() & ~frame[column].isin(allowed)).sum())
+        }
+    return {f"unique({spec.UNIQUE})": int(frame[spec.UNIQUE].duplicated(keep=False).sum())}
+
+
+CHECK_TYPES = ("not_null", "between", "in_set", "unique")
+
+
+def per_check_type(frame: Any, repeat: int) -> dict[str, Any]:
+    """Each check type alone: mloop's suite of it vs counting by hand, alternating."""
+    from mloop.data import Suite
+
+    figures: dict[str, Any] = {}
+    everything = mloop_suite()
+    for kind in CHECK_TYPES:
+        suite = Suite(kind, [c for c in everything.checks if c.kind == kind])
+        suite.validate(frame, save=False)  # warm-up
+        mine: list[tuple[float, float]] = []
+        theirs: list[tuple[float, float]] = []
+        for _ in range(repeat):
+            seconds, _, result, cpu = _median_time(lambda s=suite: s.validate(frame, save=False), 1)
+            mine.append((seconds, cpu))
+            seconds, _, counted, cpu = _median_time(lambda k=kind: counting_by_hand(frame, k), 1)
+            theirs.append((seconds, cpu))
+        found = {c.name: c.failed_count for c in result.checks}
+        assert found == counted, (found, counted)
+        assert all(len(c.failing_index) == c.failed_count for c in result.checks)
+        figures[kind] = {
+            "checks": len(suite.checks),
+            "mloop_s": statistics.median(t for t, _ in mine),
+            "mloop_cpu_s": statistics.median(c for _, c in mine),
+            "pandas_s": statistics.median(t for t, _ in theirs),
+            "pandas_cpu_s": statistics.median(c for _, c in theirs),
+        }
+    return figures
 
 
 def _median_time(work: Any, repeat: int) -> tuple[float, list[float], Any, float]:
@@ -152,6 +208,15 @@ def _run(args: argparse.Namespace, folder: Path) -> None:
     figures: dict[str, Any] = {"rows": len(frame), "columns": frame.shape[1], "checks": 10}
     figures["load_average"] = os.getloadavg()
     figures["rounds"] = args.rounds
+    types = [per_check_type(frame, args.repeat) for _ in range(args.rounds)]
+    figures["per_check_type"] = {
+        kind: {
+            key: statistics.median(t[kind][key] for t in types) if key != "checks" else value
+            for key, value in types[0][kind].items()
+        }
+        for kind in CHECK_TYPES
+    }
+    figures["load_average_end"] = os.getloadavg()
     for name in rounds[0]:
         merged = dict(rounds[-1][name])
         for key in (
@@ -167,8 +232,9 @@ def _run(args: argparse.Namespace, folder: Path) -> None:
         figures[name] = merged
     figures["pandas"]["version"] = pd.__version__
     _report(figures)
-    if not args.no_save:
-        print(f"written to {save('data_checks', figures)}")
+    if not args.no_save:  # without the peers, the full file's peer figures are kept
+        name = "data_checks" if pythons else "data_checks_mloop_pandas"
+        print(f"written to {save(name, figures)}")
 
 
 def _round(
@@ -235,6 +301,17 @@ def _report(figures: dict[str, Any]) -> None:
     print(
         f"mloop process reading the whole file with pandas: {figures['mloop']['process_full_read_s']:.2f} s"
     )
+    print("per check type: mloop (failing rows, index, samples) vs counting with pandas by hand")
+    print(
+        f"{'check type':<12}{'checks':>7}{'mloop s':>10}{'pandas s':>10}{'ratio':>8}"
+        f"{'mloop cpu':>11}{'pandas cpu':>12}{'ratio':>8}"
+    )
+    for kind, entry in figures["per_check_type"].items():
+        print(
+            f"{kind:<12}{entry['checks']:>7}{entry['mloop_s']:>10.4f}{entry['pandas_s']:>10.4f}"
+            f"{entry['mloop_s'] / entry['pandas_s']:>7.2f}x{entry['mloop_cpu_s']:>11.4f}"
+            f"{entry['pandas_cpu_s']:>12.4f}{entry['mloop_cpu_s'] / entry['pandas_cpu_s']:>7.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
     python mloop_side.py trivial 100 cached    # a second run: every node from the cache
     python mloop_side.py busy 8 1.0 parallel   # 8 independent CPU-bound nodes
 
-Prints one JSON object on its last line: import, build and run seconds.
+Prints one JSON object on its last line: import, build and run seconds, and what the run did
+(node statuses, the last node's output).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 T0 = time.perf_counter()
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,7 +51,20 @@ def trivial(count: int, mode: str) -> dict:
     assert result.outputs[f"d{count - 1}"] == count - 1, result.outputs
     expected = "cached" if mode == "cached" else "ran"
     assert all(s.status == expected for s in result.nodes.values())
-    return {"build_s": built - IMPORTED, "run_s": done - built, "cpu_s": cpu}
+    return {
+        "build_s": built - IMPORTED,
+        "run_s": done - built,
+        "cpu_s": cpu,
+        **_outcome(result, f"d{count - 1}"),
+    }
+
+
+def _outcome(result: Any, output: str) -> dict:
+    """What the measured run did (so a caller can check it): node statuses, the last output."""
+    return {
+        "statuses": dict(Counter(s.status for s in result.nodes.values())),
+        "output": result.outputs.get(output),
+    }
 
 
 def busy(count: int, seconds: float, runner: str) -> dict:
@@ -63,9 +79,14 @@ def busy(count: int, seconds: float, runner: str) -> dict:
         engine.start()
         ray_start = time.perf_counter() - started
         started = time.perf_counter()
-        run(pipeline, params={"seconds": seconds}, runner=engine, track=False, cache=False)
-        return {"build_s": 0.0, "run_s": time.perf_counter() - started, "ray_start_s": ray_start}
-    run(
+        result = run(pipeline, params={"seconds": seconds}, runner=engine, track=False, cache=False)
+        return {
+            "build_s": 0.0,
+            "run_s": time.perf_counter() - started,
+            "ray_start_s": ray_start,
+            **_outcome(result, f"out{count - 1}"),
+        }
+    result = run(
         pipeline,
         params={"seconds": seconds},
         runner=runner,
@@ -73,7 +94,11 @@ def busy(count: int, seconds: float, runner: str) -> dict:
         cache=False,
         max_workers=2,
     )
-    return {"build_s": 0.0, "run_s": time.perf_counter() - started}
+    return {
+        "build_s": 0.0,
+        "run_s": time.perf_counter() - started,
+        **_outcome(result, f"out{count - 1}"),
+    }
 
 
 def prepare() -> dict:

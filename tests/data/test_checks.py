@@ -76,6 +76,30 @@ def test_unique_fails_every_row_of_a_repeated_key(items: list, compound: bool) -
     assert sorted(result.failing_index) == sorted(expected)
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**63 - 1), min_size=1, max_size=60),
+    st.sampled_from([1, 7, 2**40]),
+    st.booleans(),
+    st.sampled_from(["int64", "uint64", "int32"]),
+)
+def test_unique_on_integer_columns_agrees_with_pandas_at_any_spread(
+    items: list[int], distinct: int, wide: bool, dtype: str
+) -> None:
+    # keys close together take the counting path, keys far apart the hashing path
+    limit = {"int64": 2**63 - 1, "uint64": 2**64 - 1, "int32": 2**31 - 1}[dtype]
+    step = limit // distinct if wide else 1
+    values = pd.Series([(v % distinct) * step % limit for v in items], dtype=dtype)
+    if dtype != "uint64":
+        values = values - limit // 2  # negative keys too
+    frame = pd.DataFrame({"k": values})
+    result = _run(checks.unique("k"), frame)
+    repeated = frame["k"].duplicated(keep=False)
+    assert list(result.failing_index) == list(frame.index[repeated])
+    expected_keys = frame.loc[repeated, "k"].nunique()
+    assert result.observed.get("duplicated_keys", 0) == expected_keys
+
+
 def test_unique_on_integers_without_repeats_passes_quickly_and_exactly() -> None:
     frame = pd.DataFrame({"id": np.random.default_rng(0).permutation(100_000)})
     assert _run(checks.unique("id"), frame).success

@@ -54,13 +54,26 @@ def test_merged_numeric_profile_equals_profile_of_concatenated_data(a: list, b: 
     present = data[~np.isnan(data)]
     assert merged.num_rows == len(a) + len(b)
     assert (x.count, x.nulls) == (y.count, y.nulls) == (present.size, data.size - present.size)
-    if present.size == 0:
-        return
+    if present.size == 0:  # only nulls: no extremes, no quantiles (checked, not skipped)
+        assert (x.minimum, x.maximum, x.variance, x.quantile(0.5)) == (None, None, None, None)
+        assert (y.minimum, y.maximum, y.quantile(0.5)) == (None, None, None)
+        assert int(np.sum(x.counts)) == 0
+    else:
+        _assert_numeric_matches(x, y, data, has_edges=first["x"].edges is not None)  # type: ignore[attr-defined]
+
+
+def _assert_numeric_matches(
+    x: NumericProfile, y: NumericProfile, data: np.ndarray, has_edges: bool
+) -> None:
+    """A merged profile of at least one value against numpy and the unmerged profile."""
+    present = data[~np.isnan(data)]
     assert x.minimum == present.min() and x.maximum == present.max()
     assert x.mean == pytest.approx(present.mean(), rel=1e-9, abs=1e-6)
     if present.size > 1:
         assert x.variance == pytest.approx(np.var(present, ddof=1), rel=1e-6, abs=1e-3)
-    if first["x"].edges is not None:  # type: ignore[attr-defined]
+    else:
+        assert x.variance is None  # one value has no sample variance
+    if has_edges:
         assert np.array_equal(x.counts, y.counts)
         assert x.counts.sum() == present.size
     _assert_quantiles_within_error(x, data)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -86,6 +88,43 @@ def test_run_prints_the_nodes_and_a_second_run_is_cached(numbers: Path) -> None:
     assert first["status"] == "FINISHED" and [n["status"] for n in first["nodes"]] == ["ran", "ran"]
     second = _ok("run", "numbers", "-p", "n=4")
     assert "2 cached" in second and "FINISHED" in second
+
+
+def _mloop(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mloop", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def _progress(stderr: str) -> list[tuple[str, str]]:
+    """``(node, status)`` of each progress line (``HH:MM:SS  node  status ...``)."""
+    lines = [line.split() for line in stderr.splitlines()]
+    return [(p[1], p[2]) for p in lines if len(p) >= 3 and re.fullmatch(r"\d\d:\d\d:\d\d", p[0])]
+
+
+def test_run_shows_each_node_as_it_starts_and_ends_with_its_time(numbers: Path) -> None:
+    first = _mloop("run", "-p", "n=4")
+    assert first.returncode == 0, first.stderr
+    assert _progress(first.stderr) == [
+        ("make", "started"),
+        ("make", "ran"),
+        ("total", "started"),
+        ("total", "ran"),
+    ]
+    assert re.search(r"total\s+ran\s+\d+\.\d\d s", first.stderr)  # with its time
+    assert "started" not in first.stdout  # stdout keeps the result table only
+    second = _mloop("run", "-p", "n=4")
+    assert _progress(second.stderr) == [("make", "cached"), ("total", "cached")]
+    failed = _mloop("run", "-p", "fail=true")
+    assert _progress(failed.stderr)[-1] == ("total", "failed")
+    assert re.search(r"total\s+failed\s+\d+\.\d\d s\s+ValueError: total refused", failed.stderr)
+    assert _progress(_mloop("run", "-p", "n=3", "--quiet").stderr) == []
+    as_json = _mloop("run", "-p", "n=2", "--json")
+    assert json.loads(as_json.stdout)["status"] == "FINISHED" and _progress(as_json.stderr) == []
 
 
 def test_a_failing_run_exits_1_with_the_node_error_and_resume_command(numbers: Path) -> None:

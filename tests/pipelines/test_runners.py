@@ -167,3 +167,48 @@ def test_a_node_returning_the_wrong_number_of_outputs_fails_its_run_clearly() ->
         NodeFailed, match=r"returned 3 values, but it declares 2 outputs \['a', 'b'\]"
     ):
         run(pipe, params=PARAMS, track=False)
+
+
+def test_progress_reports_each_node_as_it_starts_and_ends_on_every_runner(runner: str) -> None:
+    events: list[tuple[str, str]] = []
+    pipe = Pipeline(
+        [
+            node(f.make_frame, "params:rows", "raw"),
+            node(f.explode, "raw", "bad"),
+            node(f.count, "bad", "n_bad"),
+            node(f.count, "raw", "n_raw", name="count_raw"),
+        ]
+    )
+    with pytest.raises(NodeFailed):
+        run(
+            pipe,
+            params=PARAMS,
+            runner=runner,
+            track=False,
+            progress=lambda s: events.append((s.name, s.status)),
+        )
+    # every node that ran was reported started before it ended; the failure's dependent skipped
+    assert sorted(events) == sorted(
+        [
+            ("make_frame", "started"),
+            ("make_frame", "ran"),
+            ("explode", "started"),
+            ("explode", "failed"),
+            ("count", "skipped"),
+            ("count_raw", "started"),
+            ("count_raw", "ran"),
+        ]
+    )
+    for name in ("make_frame", "explode", "count_raw"):
+        started = events.index((name, "started"))
+        assert all(i > started for i, (n, s) in enumerate(events) if n == name and s != "started")
+    assert events[0] == ("make_frame", "started") and events[1] == ("make_frame", "ran")
+    again: list[tuple[str, str]] = []
+    run(
+        Pipeline([node(f.make_frame, "params:rows", "raw")]),
+        params=PARAMS,
+        runner=runner,
+        track=False,
+        progress=lambda s: again.append((s.name, s.status)),
+    )
+    assert again == [("make_frame", "cached")]  # a cache hit never starts

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 import mloop
+from mloop.core.clock import now_ms
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound
+from mloop.pipelines import cache as node_cache
 from mloop.pipelines.schedule import (
     add_schedule,
     fire_due,
@@ -50,9 +52,12 @@ def test_cron_times_are_computed_in_utc_and_bad_cron_is_refused() -> None:
 
 
 def test_schedules_are_added_listed_and_removed_with_audit(project: Path) -> None:
+    before = now_ms()
     added = add_schedule("nightly", "*/5 * * * *", params={"n": 3})
     assert [s.name for s in list_schedules()] == ["nightly"]
-    assert added.next_fire_at > 0
+    five_minutes = 5 * 60 * 1000
+    assert added.next_fire_at % five_minutes == 0  # on a five-minute boundary (UTC)
+    assert before < added.next_fire_at <= before + five_minutes  # the next one, not a later one
     with pytest.raises(AlreadyExists, match="schedule 'nightly' exists"):
         add_schedule("nightly", "0 * * * *")
     with pytest.raises(
@@ -85,9 +90,14 @@ def test_the_scheduler_runs_queued_triggers_and_records_the_outcome(project: Pat
     finished = Scheduler(poll_interval=0, isolated=False).tick()
     assert [t.id for t in finished] == [queued.id]
     done = get_trigger(queued.id)
-    assert done.status == "succeeded" and done.run_id is not None
-    child_outputs = mloop.get_run(done.run_id)
-    assert child_outputs.data.tags["mloop.pipeline"] == "nightly"
+    assert done.status == "succeeded"
+    pipeline_run = mloop.get_run(done.run_id or "")
+    assert pipeline_run.info.status == "FINISHED"
+    assert pipeline_run.data.tags["mloop.pipeline"] == "nightly"
+    assert pipeline_run.data.metrics["nodes_ran"] == 1
+    # the trigger's parameter reached the node: double(21), read back from the cache
+    (outputs,) = node_cache.entries_of("nightly").values()
+    assert node_cache.load_value(outputs["doubled"].artifact) == 42
     assert claim_next() is None  # nothing runs twice
     entry = audit.entries(get_store(), action="pipeline.trigger")[0]
     assert entry.reason == "drift on dep_delay" and entry.details["source"] == "monitoring"

@@ -1,12 +1,20 @@
-"""``mloop pipeline`` (list, show) and ``mloop schedule`` (add, list, remove)."""
+"""``mloop pipeline`` (list, show), ``mloop schedule`` (add, list, remove), run progress."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from mloop.cli.output import console, emit_json, format_ms, table
+from mloop.cli.output import console, emit_json, errors, format_ms, table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mloop.pipelines import NodeStatus
 
 app = typer.Typer(help="Pipelines of the project: list them, show their DAG.", no_args_is_help=True)
 schedule_app = typer.Typer(
@@ -125,3 +133,40 @@ def schedule_remove(name: str = typer.Argument(..., help="Schedule name.")) -> N
 
     remove_schedule(name)
     console.print(f"removed schedule {name}")
+
+
+_STYLES = {
+    "started": "cyan",
+    "ran": "green",
+    "cached": "blue",
+    "failed": "red",
+    "skipped": "yellow",
+}
+
+
+def node_progress(out: Console | None = None) -> Callable[[NodeStatus], None]:
+    """A ``progress`` callback for :func:`mloop.pipelines.run`: one line per node event.
+
+    Lines go to stderr (stdout keeps the result table or ``--json``), each with the time
+    of day, the node, what happened and how long it took::
+
+        12:00:01  train                     started
+        12:00:04  train                     ran      2.95 s
+    """
+    stream = out or errors
+    width = 24
+
+    def show(status: NodeStatus) -> None:
+        width_now = max(width, len(status.name))
+        line = f"{time.strftime('%H:%M:%S')}  {status.name:<{width_now}}  "
+        style = _STYLES.get(status.status, "")
+        line += f"[{style}]{status.status:<8}[/{style}]" if style else f"{status.status:<8}"
+        if status.status in ("ran", "failed"):
+            line += f" {status.seconds:.2f} s"
+        if status.status == "skipped":
+            line += " (an upstream node failed)"
+        if status.error:
+            line += f"  {status.error.splitlines()[0]}"
+        stream.print(line, highlight=False, soft_wrap=True)
+
+    return show

@@ -52,8 +52,16 @@ def run(
     no_track: bool = typer.Option(False, "--no-track", help="Record no tracking runs."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (parallel/ray)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No line per node while it runs (--json implies it)."
+    ),
 ) -> None:
-    """Run a pipeline; unchanged nodes are skipped (their outputs come from the cache)."""
+    """Run a pipeline; unchanged nodes are skipped (their outputs come from the cache).
+
+    Each node's start and end (ran, cached, failed, with its time) is printed to stderr
+    as it happens; the result table goes to stdout at the end. --json prints only the result.
+    """
+    from mloop.cli.pipelines import node_progress
     from mloop.pipelines import NodeFailed
     from mloop.pipelines import run as run_pipeline
     from mloop.pipelines.params import parse_overrides
@@ -71,6 +79,7 @@ def run(
             cache=not no_cache,
             track=not no_track,
             max_workers=workers,
+            progress=None if quiet or as_json else node_progress(),
         )
     except NodeFailed as failed:
         _print_result(failed.result, as_json)

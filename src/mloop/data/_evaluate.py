@@ -9,6 +9,7 @@ functions run alone, on the caller's thread.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -42,17 +43,29 @@ def evaluate(checks: list[Check], frame: pd.DataFrame, now: Any = None) -> list[
             outcomes[i] = outcome
     pending = [i for i in range(len(checks)) if outcomes[i] is None]
     shared = [i for i in pending if checks[i].kind != "custom"]
-    workers = min(2, os.cpu_count() or 1)
-    if len(frame) >= PARALLEL_ROWS and len(shared) > 1 and workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            for i, outcome in zip(
-                shared, pool.map(lambda i: _run(checks[i], frame, now), shared), strict=True
-            ):
-                outcomes[i] = outcome
+    if len(frame) >= PARALLEL_ROWS and len(shared) > 1 and _WORKERS > 1:
+        shared_outcomes = _pool().map(lambda i: _run(checks[i], frame, now), shared)
+        for i, outcome in zip(shared, shared_outcomes, strict=True):
+            outcomes[i] = outcome
     for i in pending:
         if outcomes[i] is None:
             outcomes[i] = _run(checks[i], frame, now)
     return [o for o in outcomes if o is not None]
+
+
+_WORKERS = min(2, os.cpu_count() or 1)
+_shared_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The kernels' threads, started once per process (starting threads per call cost more
+    than a fast check on a loaded machine)."""
+    global _shared_pool
+    with _pool_lock:
+        if _shared_pool is None:
+            _shared_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="mloop-checks")
+        return _shared_pool
 
 
 def _run(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:

@@ -1,6 +1,6 @@
 """The value checks' kernels: one vectorised pass per check over the column's own buffer.
 
-A kernel returns an :class:`Outcome` with a boolean mask of the failing rows. It reads
+A kernel returns an :class:`Outcome` with the positions of the failing rows. It reads
 numbers and dates with numpy, strings with Arrow compute (zero-copy for pandas'
 Arrow-backed strings), categoricals through their codes, and finds repeated keys with a
 sort; never a Python loop over rows.
@@ -22,10 +22,12 @@ if TYPE_CHECKING:
 
 @dataclass
 class Outcome:
-    """What a kernel found. ``mask`` marks failing rows; ``error`` means it could not run."""
+    """What a kernel found. ``positions`` of failing rows; ``error`` means it could not run."""
 
-    passed: bool | None = None  # for table-level checks; row checks derive it from mask and mostly
-    mask: np.ndarray | None = None
+    passed: bool | None = (
+        None  # for table-level checks; row checks derive it from failed and mostly
+    )
+    positions: np.ndarray | None = None
     failed: int = 0
     observed: dict[str, Any] = field(default_factory=dict)
     message: str = ""
@@ -41,9 +43,13 @@ def finish(mask: np.ndarray | None, message: str, **observed: Any) -> Outcome:
     import numpy as np
 
     if mask is None:
-        return Outcome(mask=None, failed=0, message=message, observed=observed)
-    failed = int(np.count_nonzero(mask))
-    return Outcome(mask=mask if failed else None, failed=failed, message=message, observed=observed)
+        return Outcome(positions=None, failed=0, message=message, observed=observed)
+    # one pass gives both the count and the rows (in the kernel's thread, not the caller's)
+    positions = np.flatnonzero(mask)
+    failed = int(positions.size)
+    return Outcome(
+        positions=positions if failed else None, failed=failed, message=message, observed=observed
+    )
 
 
 def numbers(series: pd.Series) -> np.ndarray | None:
@@ -114,17 +120,20 @@ def _between(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
         raise Unsupported(
             f"bounds {low!r}..{high!r} are not numbers but {check.columns[0]!r} is numeric."
         )
-    fail = np.zeros(len(series), dtype=bool)
+    fail: Any = None  # one comparison per bound: no zeroed array to OR into first
     with np.errstate(invalid="ignore"):
         if low is not None:
             below = values <= low if inclusive in (False, "max") else values < low
-            fail |= as_bool(below)
+            fail = as_bool(below)
         if high is not None:
-            above = values >= high if inclusive in (False, "min") else values > high
-            fail |= as_bool(above)
+            above = as_bool(values >= high if inclusive in (False, "min") else values > high)
+            fail = above if fail is None else fail | above
+    if fail is None:
+        fail = np.zeros(len(series), dtype=bool)
     outcome = finish(fail, "")
     if outcome.failed:
-        bad = series[fail] if isinstance(values, pd.Series) else values[fail]
+        where: Any = outcome.positions
+        bad = series.iloc[where] if isinstance(values, pd.Series) else values[where]
         outcome.observed = {"min_failing": plain(bad.min()), "max_failing": plain(bad.max())}
         outcome.message = (
             f"{outcome.failed} values outside [{plain(low)}, {plain(high)}] "
@@ -171,29 +180,40 @@ def _in_set(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
             values.astype(np.float64, copy=False)
         )
     elif family(column_type(series)) == "string":
-        array = pa.array(series, from_pandas=True)
+        array = _arrow_strings(series)
         if pa.types.is_null(array.type):  # nothing but nulls
             return finish(None, "all values null")
+        # null is in the set, so missing values pass in the same single lookup pass
+        value_set = pa.array([str(v) for v in allowed] + [None], type=array.type)
         try:
-            inside = pc.is_in(array, value_set=pa.array([str(v) for v in allowed], type=array.type))
+            inside = pc.is_in(array, value_set=value_set, skip_nulls=False)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise Unsupported(
                 f"cannot compare {check.columns[0]!r} with the allowed values: {exc}"
             ) from None
-        fail = (~as_bool(inside.to_numpy(zero_copy_only=False))) & array.is_valid().to_numpy(
-            zero_copy_only=False
-        )
+        fail = np.logical_not(inside.to_numpy(zero_copy_only=False))
     else:
         fail = ~as_bool(series.isin(allowed)) & ~nulls(series)
     outcome = finish(fail, "")
     if outcome.failed:
-        unexpected = pd.Series(series[fail]).value_counts().head(5)
+        where: Any = outcome.positions
+        unexpected = series.iloc[where].value_counts().head(5)
         outcome.observed = {"unexpected": {str(k): int(v) for k, v in unexpected.items()}}
         shown = ", ".join(f"{k!r} ({v})" for k, v in outcome.observed["unexpected"].items())
         outcome.message = f"{outcome.failed} values not in the allowed set, e.g. {shown}"
     else:
         outcome.message = "all values allowed"
     return outcome
+
+
+def _arrow_strings(series: pd.Series) -> Any:
+    """The column as Arrow: pandas' own Arrow buffers when it has them (no copy)."""
+    import pyarrow as pa
+
+    inner = getattr(series.array, "_pa_array", None)  # ArrowStringArray, ArrowExtensionArray
+    if isinstance(inner, pa.ChunkedArray) and not pa.types.is_dictionary(inner.type):
+        return inner
+    return pa.array(series, from_pandas=True)
 
 
 def _regex(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
@@ -226,7 +246,7 @@ def _unique(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
     import numpy as np
 
     columns = list(check.columns)
-    fail = None
+    fail = values = None
     if len(columns) == 1:
         values = numbers(frame[columns[0]])
         if values is not None:
@@ -239,18 +259,31 @@ def _unique(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
         fail = key.duplicated(keep=False).to_numpy() & ~null_key
     outcome = finish(fail, "")
     if outcome.failed:
-        groups = frame.loc[fail, columns].drop_duplicates()
-        outcome.observed = {"duplicated_keys": len(groups)}
-        outcome.message = f"{outcome.failed} rows share {len(groups)} duplicated keys"
+        if values is not None and len(columns) == 1:
+            keys = len(np.unique(values[fail]))
+        else:
+            keys = len(frame.loc[fail, columns].drop_duplicates())
+        outcome.observed = {"duplicated_keys": keys}
+        outcome.message = f"{outcome.failed} rows share {keys} duplicated keys"
     else:
         outcome.message = "all keys unique"
     return outcome
 
 
 def _repeated_numbers(values: np.ndarray) -> np.ndarray:
-    """Rows whose number appears more than once (NaN never repeats): a sort, then a lookup."""
+    """Rows whose number appears more than once (NaN never repeats).
+
+    Integers spanning at most a few times the row count are counted with ``bincount``
+    (two linear passes); other numbers are sorted, and only when repeats exist the
+    repeated values are looked up (decisions 0002 and 0132).
+    """
     import numpy as np
 
+    if values.dtype.kind in "iu" and values.size:
+        low, high = values.min(), values.max()
+        if int(high) - int(low) < max(4 * values.size, 1 << 16):
+            offsets = (values - low).astype(np.intp, copy=False)
+            return np.bincount(offsets)[offsets] > 1
     ordered = np.sort(values)
     repeats = ordered[1:] == ordered[:-1]
     if not repeats.any():

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
+from mloop.data._kernels import plain
 from mloop.data.checks import Check, from_dict
 
 if TYPE_CHECKING:
@@ -341,7 +342,7 @@ def _check_result(check: Check, outcome: Any, frame: pd.DataFrame) -> Any:
     elif check.row_level and outcome.passed is None:
         failed = outcome.failed
         success = failed <= (1.0 - check.mostly + 1e-9) * rows
-        positions = np.flatnonzero(outcome.mask) if outcome.mask is not None else None
+        positions = outcome.positions
     else:
         failed, success = 0, bool(outcome.passed)
     samples = []
@@ -370,11 +371,20 @@ def _check_result(check: Check, outcome: Any, frame: pd.DataFrame) -> Any:
 
 def _samples(frame: pd.DataFrame, positions: Any, columns: list[str]) -> list[dict[str, Any]]:
     """Failing rows as ``{"index": label, "values": {column: value}}``, taken column by column."""
-    labels = frame.index.take(positions).tolist()
-    values = {name: list(frame[name].array.take(positions)) for name in columns}
+    labels = _plain_list(frame.index.take(positions))
+    values = {name: _plain_list(frame[name].array.take(positions)) for name in columns}
     return [
-        {"index": _label(label), "values": {name: _plain(values[name][i]) for name in columns}}
+        {"index": label, "values": {name: values[name][i] for name in columns}}
         for i, label in enumerate(labels)
+    ]
+
+
+def _plain_list(values: Any) -> list[Any]:
+    """JSON-friendly Python values (``tolist`` first: Python numbers need no conversion)."""
+    items = values.tolist() if hasattr(values, "tolist") else list(values)
+    return [
+        v if type(v) in (int, str, bool) or (type(v) is float and v == v) else plain(v)
+        for v in items
     ]
 
 
@@ -386,13 +396,3 @@ def _row_mask(check: Any, rows: int) -> Any:
     mask = np.zeros(rows, dtype=bool)
     mask[check.positions] = True
     return mask
-
-
-def _plain(value: Any) -> Any:
-    from mloop.data._kernels import plain
-
-    return plain(value)
-
-
-def _label(value: Any) -> Any:
-    return _plain(value)

@@ -1,10 +1,13 @@
 """The node cache: outputs stored in the artifact store under a key of code, inputs and params.
 
 A node's cache key is the sha256 of its code fingerprint, the content hashes of its
-inputs (parameters included) and the names of its outputs. Outputs are pickled into
-the artifact store, content-addressed (``objects/..``), so equal outputs are stored once;
-the index lives in the ``pipeline_cache`` table. The artifact store is the project's own:
-the cache only reads back what the project's own runs wrote.
+inputs (parameters included) and the names of its outputs. Outputs are written to the
+artifact store in a safe format per kind of value (:mod:`mloop.pipelines.cache_format`:
+Arrow, JSON, numpy, skops; pickle only for what none of them keeps), content-addressed
+(``objects/..``), so equal outputs are stored once; the index lives in the
+``pipeline_cache`` table. Every indexed output carries an HMAC signature made with the
+deployment's key (:mod:`mloop.pipelines.signing`): an unsigned or tampered entry is
+refused, never loaded, and its node runs again.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from typing import Any
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput
+from mloop.core.log import get_logger
+from mloop.pipelines import signing
+from mloop.pipelines.cache_format import decode, encode, format_of
 
 __all__ = [
     "CachedOutput",
@@ -27,17 +33,25 @@ __all__ = [
     "load_value",
     "lookup",
     "record",
+    "refusal",
+    "verified",
 ]
 
 _PROTOCOL = 5
+log = get_logger("mloop.pipelines")
 
 
 @dataclass(frozen=True)
 class CachedOutput:
-    """A stored output: its artifact key and content hash."""
+    """A stored output: its artifact key, content hash and signature (once indexed)."""
 
     artifact: str
     sha256: str
+    signature: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CachedOutput:
+        return cls(data["artifact"], data["sha256"], str(data.get("signature") or ""))
 
 
 def dumps(value: Any, what: str) -> bytes:
@@ -84,19 +98,57 @@ def cache_key(code: str, inputs: list[tuple[str, str]], outputs: tuple[str, ...]
 
 
 def store_value(value: Any, what: str) -> CachedOutput:
-    """Pickle ``value`` into the artifact store (content-addressed)."""
+    """Write ``value`` into the artifact store in its format (content-addressed, unsigned).
+
+    The driver signs the output when it indexes it (:func:`record`), so worker processes
+    and Ray nodes never hold the signing key.
+    """
     from mloop.store import get_artifacts
 
-    data = dumps(value, what)
-    info = get_artifacts().put_content_addressed(data, ".pkl")
+    suffix, data = encode(value, what)
+    info = get_artifacts().put_content_addressed(data, suffix)
     return CachedOutput(info.key, hash_value(value))
 
 
 def load_value(artifact: str) -> Any:
-    """A cached output back from the artifact store (checksum verified)."""
+    """A cached output back from the artifact store (its bytes checked against their name).
+
+    Only for outputs of a verified entry (:func:`refusal` said None) or written by this run.
+    """
     from mloop.store import get_artifacts
 
-    return pickle.loads(get_artifacts().get_bytes(artifact))
+    return decode(format_of(artifact), get_artifacts().get_bytes(artifact))
+
+
+def refusal(key: str, outputs: dict[str, CachedOutput]) -> str | None:
+    """Why the cache entry ``key`` must not be used (unsigned, tampered), or None when valid."""
+    for name, stored in outputs.items():
+        if not stored.signature:
+            return f"output {name!r} ({stored.artifact}) is not signed"
+        if not format_of(stored.artifact):
+            return f"output {name!r} ({stored.artifact}) has an unknown format"
+        if not signing.valid(stored.signature, key, name, stored.artifact, stored.sha256):
+            return (
+                f"the signature of output {name!r} ({stored.artifact}) does not match this "
+                "deployment's key (tampered with, or written with another key)"
+            )
+    return None
+
+
+def verified(key: str, outputs: dict[str, CachedOutput] | None) -> dict[str, CachedOutput] | None:
+    """``outputs`` when every one is validly signed; else None, with a warning that says why."""
+    if outputs is None:
+        return None
+    reason = refusal(key, outputs)
+    if reason is None:
+        return outputs
+    log.warning(
+        "cache entry %s refused, not loaded: %s. Its node runs again and replaces it; if "
+        "nobody here changed the cache, check who can write the metadata and artifact stores.",
+        key[:16],
+        reason,
+    )
+    return None
 
 
 def lookup(keys: list[str]) -> dict[str, dict[str, CachedOutput]]:
@@ -116,8 +168,7 @@ def lookup(keys: list[str]) -> dict[str, dict[str, CachedOutput]]:
             ).all()
             for key, outputs in rows:
                 found[key] = {
-                    name: CachedOutput(o["artifact"], o["sha256"])
-                    for name, o in json.loads(outputs).items()
+                    name: CachedOutput.from_dict(o) for name, o in json.loads(outputs).items()
                 }
     return found
 
@@ -137,10 +188,7 @@ def entries_of(pipeline: str, limit: int = 20_000) -> dict[str, dict[str, Cached
             .limit(limit)
         ).all()
     return {
-        key: {
-            name: CachedOutput(o["artifact"], o["sha256"])
-            for name, o in json.loads(outputs).items()
-        }
+        key: {name: CachedOutput.from_dict(o) for name, o in json.loads(outputs).items()}
         for key, outputs in rows
     }
 
@@ -161,7 +209,7 @@ def keys_of_others(pipeline: str, limit: int = 50_000) -> set[str] | None:
 
 
 def record(entries: list[dict[str, Any]]) -> None:
-    """Store index rows ``{key, pipeline, node, outputs: {name: CachedOutput}, run_id, seconds}``."""
+    """Sign and store index rows ``{key, pipeline, node, outputs: {name: CachedOutput}, run_id, seconds}``."""
     if not entries:
         return
     from mloop.store import get_store
@@ -174,7 +222,14 @@ def record(entries: list[dict[str, Any]]) -> None:
             "pipeline": e["pipeline"],
             "node": e["node"],
             "outputs": json.dumps(
-                {n: {"artifact": o.artifact, "sha256": o.sha256} for n, o in e["outputs"].items()}
+                {
+                    n: {
+                        "artifact": o.artifact,
+                        "sha256": o.sha256,
+                        "signature": signing.sign(e["key"], n, o.artifact, o.sha256),
+                    }
+                    for n, o in e["outputs"].items()
+                }
             ),
             "run_id": e.get("run_id"),
             "seconds": float(e.get("seconds", 0.0)),

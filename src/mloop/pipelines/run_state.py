@@ -243,13 +243,14 @@ class RunState:
 
 
 def cache_entry(state: RunState, key: str) -> dict[str, node_cache.CachedOutput] | None:
-    """A cache entry: from the pipeline's entries read once per run, else by key (shared nodes)."""
+    """A validly signed cache entry: from the pipeline's entries read once per run, else by
+    key (nodes shared with other pipelines). Unsigned or tampered entries are refused."""
     if state.known_entries is None:
         state.known_entries = node_cache.entries_of(state.name)
         state.other_keys = node_cache.keys_of_others(state.name)
     found = state.known_entries.get(key)
-    if found is not None:
-        return found
-    if state.other_keys is not None and key not in state.other_keys:
-        return None  # no pipeline has it: no query per node on a cold run
-    return node_cache.lookup([key]).get(key)
+    if found is None:
+        if state.other_keys is not None and key not in state.other_keys:
+            return None  # no pipeline has it: no query per node on a cold run
+        found = node_cache.lookup([key]).get(key)
+    return node_cache.verified(key, found)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,7 @@ from mloop.pipelines.runners import Runner, get_runner
 __all__ = ["NodeFailed", "NodeStatus", "RunResult", "run"]
 
 RAN, CACHED, FAILED, SKIPPED = "ran", "cached", "failed", "skipped"
+STARTED = "started"  # only in progress events: the node was handed to the runner
 
 
 @dataclass
@@ -88,11 +89,14 @@ def run(
     name: str | None = None,
     experiment: str | None = None,
     max_workers: int | None = None,
+    progress: Callable[[NodeStatus], None] | None = None,
 ) -> RunResult:
     """Run a pipeline (an object, or a name of the project's registry; the default when None).
 
     ``catalog`` entries are added on top of the project's ``conf/<env>/catalog.yml``;
-    ``params`` override the project's parameters (dotted keys allowed).
+    ``params`` override the project's parameters (dotted keys allowed). ``progress`` is
+    called in this thread as each node starts (status ``started``) and ends (``ran``,
+    ``cached``, ``failed``, ``skipped``), e.g. to print a line per node.
 
     Example:
         >>> result = run("training", runner="ray", params={"model.max_iter": 50})
@@ -136,16 +140,24 @@ def run(
         "to_nodes": to_nodes,
         "only": only,
     }
-    return _execute(state, engine, options, experiment)
+    return _execute(state, engine, options, experiment, progress or _silent)
+
+
+def _silent(status: NodeStatus) -> None:
+    """No progress output (the default of :func:`run`)."""
 
 
 def _execute(
-    state: RunState, engine: Runner, options: dict[str, Any], experiment: str | None
+    state: RunState,
+    engine: Runner,
+    options: dict[str, Any],
+    experiment: str | None,
+    progress: Callable[[NodeStatus], None],
 ) -> RunResult:
     import contextlib
 
     started = time.perf_counter()
-    statuses: dict[str, NodeStatus] = {}
+    statuses = _Statuses(progress)
     parent: Any = contextlib.nullcontext()
     if state.track:
         from mloop.tracking import active_run, set_experiment, start_run
@@ -188,7 +200,7 @@ def _execute(
             pipeline=state.name,
             status="FAILED" if failure else "FINISHED",
             run_id=run_id,
-            nodes=statuses,
+            nodes=dict(statuses),
             outputs=outputs,
             seconds=time.perf_counter() - started,
         )
@@ -206,10 +218,22 @@ def _execute(
     return result
 
 
+class _Statuses(dict[str, NodeStatus]):
+    """The nodes' statuses in a run; setting one reports it to the progress callback."""
+
+    def __init__(self, progress: Callable[[NodeStatus], None]) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def __setitem__(self, name: str, status: NodeStatus) -> None:
+        super().__setitem__(name, status)
+        self.progress(status)
+
+
 def _loop(
     state: RunState,
     engine: Runner,
-    statuses: dict[str, NodeStatus],
+    statuses: _Statuses,
     run_id: str | None,
     experiment_id: str | None,
 ) -> tuple[str, NodeResult] | None:
@@ -257,7 +281,9 @@ def _loop(
             if len(running) >= max(1, engine.max_workers):
                 break
             heapq.heappop(ready)
-            running[engine.submit(state.task(item, run_id, experiment_id))] = item
+            task = state.task(item, run_id, experiment_id)
+            statuses.progress(NodeStatus(name, STARTED, cache_key=state.keys.get(name)))
+            running[engine.submit(task)] = item
         if not running:
             continue
         for handle, result in engine.wait(list(running)):
