@@ -214,6 +214,43 @@ def _redis_up() -> bool:
         return False
 
 
+FEAST = ["feast[duckdb]==0.67.0"]
+
+
+def _feast_stores(options: argparse.Namespace, folder: Path, repeat: str) -> dict[str, Any]:
+    """mloop against both of Feast's local offline stores (file, DuckDB), at the Feast scale."""
+    scale = options.feast_scale
+    small = data.write(
+        folder,
+        max(1, int(options.entities * scale)),
+        options.timestamps,
+        max(1, int(options.rows * scale)),
+    )
+    small_features, small_entities = (str(p) for p in small)
+    figures: dict[str, Any] = {"feast_scale": scale}
+    figures["mloop"] = run_phase("mloop", small_features, small_entities, repeat)
+    python = peer_python("feast", FEAST)
+    for store in ("file", "duckdb"):
+        with tempfile.TemporaryDirectory() as work:
+            figures[f"feast_{store}"] = run_peer(
+                python,
+                HERE / "peer_feast.py",
+                [
+                    small_features,
+                    small_entities,
+                    work,
+                    "--offline-store",
+                    store,
+                    "--repeat",
+                    repeat,
+                ],
+            )
+        figures[f"ratio_feast_{store}_vs_mloop"] = (
+            figures[f"feast_{store}"]["seconds"] / figures["mloop"]["seconds"]
+        )
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phase")
@@ -227,7 +264,11 @@ def main() -> None:
     )
     parser.add_argument("--no-peers", action="store_true")
     parser.add_argument("--data", default=str(Path(tempfile.gettempdir()) / "mloop-bench-features"))
-    parser.add_argument("--only", choices=["online"], help="Only materialization and online reads.")
+    parser.add_argument(
+        "--only",
+        choices=["online", "feast"],
+        help="online: only materialization and online reads; feast: only the Feast comparison.",
+    )
     parser.add_argument("args", nargs="*")
     options = parser.parse_args()
     if options.phase:
@@ -245,6 +286,11 @@ def main() -> None:
         options.entities, options.timestamps, options.rows, options.repeat = 1000, 10, 10_000, 1
         options.no_peers = True
     folder = Path(options.data)
+    if options.only == "feast":
+        figures = {"feast_stores": _feast_stores(options, folder, str(options.repeat))}
+        print(json.dumps(figures, indent=2))
+        save("features-feast", figures)
+        return
     features, entities = (
         str(p) for p in data.write(folder, options.entities, options.timestamps, options.rows)
     )
@@ -290,7 +336,7 @@ def main() -> None:
         small_features, small_entities = (str(p) for p in small)
         figures["feast_scale"] = scale
         figures["mloop_at_feast_scale"] = run_phase("mloop", small_features, small_entities, repeat)
-        python = peer_python("feast", ["feast==0.67.0"])
+        python = peer_python("feast", FEAST)
         with tempfile.TemporaryDirectory() as work:
             figures["feast"] = run_peer(
                 python, HERE / "peer_feast.py", [small_features, small_entities, work]

@@ -1,6 +1,9 @@
 """Feast's half of the feature-store benchmark (runs in benchmarks/.venv-feast).
 
-    python peer_feast.py FEATURES.parquet ENTITIES.parquet WORKDIR
+    python peer_feast.py FEATURES.parquet ENTITIES.parquet WORKDIR [--offline-store duckdb]
+
+``--offline-store``: ``file`` (Feast's default local offline store: pandas and Dask over the
+Parquet files) or ``duckdb`` (Feast's DuckDB offline store, through Ibis; ``feast[duckdb]``).
 
 Prints one JSON object: seconds of ``get_historical_features(...).to_df()`` (median of
 ``--repeat`` runs), the result's shape and this process's peak resident memory.
@@ -31,6 +34,7 @@ def main() -> None:
     parser.add_argument("entities")
     parser.add_argument("workdir")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--offline-store", choices=["file", "duckdb"], default="file")
     args = parser.parse_args()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -39,7 +43,7 @@ def main() -> None:
         provider="local",
         registry=str(work / "registry.db"),
         online_store={"type": "sqlite", "path": str(work / "online.db")},
-        offline_store={"type": "file"},
+        offline_store={"type": args.offline_store},
         entity_key_serialization_version=3,
         repo_path=str(work),
     )
@@ -69,6 +73,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "offline_store": args.offline_store,
                 "seconds": statistics.median(times),
                 "cpu_seconds": statistics.median(cpu),
                 "load": os.getloadavg()[0],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -293,3 +294,23 @@ def test_a_file_is_read_for_the_checked_columns_with_its_index(tmp_path: Path) -
     typo = Suite("t", [checks.between("wnd", 0, 150)]).validate(str(path), save=False)
     assert "Did you mean 'wind'" in (typo.checks[0].error or "")
     assert "origin, hour, wind, pressure" in (typo.checks[0].error or "")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_child_validates_a_large_frame_after_its_parent_did() -> None:
+    """The kernels' thread pool is per process: a child forked after the parent used it
+    must not wait on the parent's threads, which do not exist in the child."""
+    import multiprocessing
+
+    frame = pd.DataFrame({"x": np.arange(200_000, dtype=float), "y": np.ones(200_000)})
+    suite = Suite("t", [checks.not_null("x"), checks.between("y", 0, 2)])
+    assert suite.validate(frame, save=False).success  # the parent's pool exists now
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        found = pool.apply_async(_validate_in_child, (frame,)).get(timeout=60)
+    assert found == [0, 0]
+
+
+def _validate_in_child(frame: pd.DataFrame) -> list[int]:
+    suite = Suite("t", [checks.not_null("x"), checks.between("y", 0, 2)])
+    return [c.failed_count for c in suite.validate(frame, save=False).checks]

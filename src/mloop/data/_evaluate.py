@@ -54,18 +54,20 @@ def evaluate(checks: list[Check], frame: pd.DataFrame, now: Any = None) -> list[
 
 
 _WORKERS = min(2, os.cpu_count() or 1)
-_shared_pool: ThreadPoolExecutor | None = None
+_shared_pool: tuple[int, ThreadPoolExecutor] | None = None  # (process id, pool)
 _pool_lock = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
     """The kernels' threads, started once per process (starting threads per call cost more
-    than a fast check on a loaded machine)."""
+    than a fast check on a loaded machine). A forked child starts its own: the parent's
+    threads do not exist there."""
     global _shared_pool
     with _pool_lock:
-        if _shared_pool is None:
-            _shared_pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="mloop-checks")
-        return _shared_pool
+        if _shared_pool is None or _shared_pool[0] != os.getpid():
+            pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="mloop-checks")
+            _shared_pool = (os.getpid(), pool)
+        return _shared_pool[1]
 
 
 def _run(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
