@@ -6,8 +6,11 @@ unreachable broker fails the test instead of skipping it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -45,8 +48,57 @@ def url_for(scheme: str, name: str, **options: str) -> str:
     return f"redis://127.0.0.1:6379/0?stream={name}{query}"
 
 
+_CREATED: list[str] = []
+
+
 def fresh(prefix: str = "t") -> str:
-    return f"mloop_{prefix}_{uuid.uuid4().hex[:10]}"
+    """A new destination name; the brokers forget it after the test."""
+    name = f"mloop_{prefix}_{uuid.uuid4().hex[:10]}"
+    _CREATED.append(name)
+    return name
+
+
+@pytest.fixture(autouse=True)
+def _forget_test_streams() -> Iterator[None]:
+    """Delete the queues, JetStream streams and Redis streams a test created (the shared
+    brokers must not fill up run after run)."""
+    yield
+    names = list(_CREATED)
+    _CREATED.clear()
+    if names:
+        asyncio.run(_delete(names))
+
+
+async def _delete(names: list[str]) -> None:
+    everything = [*names, *(f"{n}.dead" for n in names), *(f"{n}_out" for n in names)]
+    with contextlib.suppress(Exception):
+        import redis.asyncio
+
+        client = redis.asyncio.Redis(socket_connect_timeout=2)
+        await client.delete(*everything)
+        for name in names:
+            async for key in client.scan_iter(f"mloop:published:{name}*", count=1000):
+                await client.delete(key)
+        await client.aclose()
+    with contextlib.suppress(Exception):
+        import aio_pika
+
+        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/", timeout=3)
+        async with connection:
+            channel = await connection.channel()
+            for name in everything:
+                await channel.queue_delete(name)
+    with contextlib.suppress(Exception):
+        import nats
+
+        client = await nats.connect("nats://127.0.0.1:4222", connect_timeout=2)
+        js = client.jetstream()
+        for name in everything:
+            stream = name.upper().replace(".", "_")
+            for candidate in (stream, f"{stream}_DEAD"):
+                with contextlib.suppress(Exception):
+                    await js.delete_stream(candidate)
+        await client.close()
 
 
 @pytest.fixture(params=list(BROKERS))

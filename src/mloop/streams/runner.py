@@ -63,6 +63,13 @@ class StreamRunner:
             raise InvalidInput(
                 f"batch={batch} and max_message_bytes={max_message_bytes} must be positive."
             )
+        if dead_letter is None:
+            if not isinstance(source, str):
+                raise InvalidInput("give dead_letter= (a URL or a Sink) for a source object.")
+            dead_letter = dead_letter_url(source)
+        self.source = brokers.source(source)  # bad URLs fail here, before loading a model
+        self.sink = brokers.sink(sink)
+        self.dead_sink = brokers.sink(dead_letter)
         graphs = load_target(target, poll_seconds=poll_seconds)
         if len(graphs) != 1:
             raise InvalidInput(
@@ -70,13 +77,6 @@ class StreamRunner:
                 f"({', '.join(g.name for g in graphs)}): name one with module:<graph>."
             )
         self.graph = graphs[0]
-        if dead_letter is None:
-            if not isinstance(source, str):
-                raise InvalidInput("give dead_letter= (a URL or a Sink) for a source object.")
-            dead_letter = dead_letter_url(source)
-        self.source = brokers.source(source)
-        self.sink = brokers.sink(sink)
-        self.dead_sink = brokers.sink(dead_letter)
         self.key = key
         self.batch = batch
         self.max_message_bytes = max_message_bytes
@@ -105,10 +105,13 @@ class StreamRunner:
 
     async def run(self) -> StreamMetrics:
         """Consume until stopped (``max_records`` scored, ``idle_seconds`` without input)."""
-        await self.service.start()
-        await self.source.open()
-        await self.sink.open()
-        await self.dead_sink.open()
+        try:
+            for part in (self.source, self.sink, self.dead_sink):
+                await _open(part)
+            await self.service.start()
+        except BaseException:
+            await self._close()
+            raise
         backoff = 0.0
         idle_since = time.monotonic()
         try:
@@ -343,6 +346,19 @@ def _suite(suite: Any) -> Any:
     raise InvalidInput(
         f"suite {suite!r} must be a data Suite or a stored suite name (name@version)."
     )
+
+
+async def _open(part: Source | Sink) -> None:
+    """Connect, or say which broker cannot be reached (not a client library's traceback)."""
+    try:
+        await asyncio.wait_for(part.open(), 30)
+    except MloopError:
+        raise
+    except Exception as exc:
+        raise StoreUnavailable(
+            f"cannot reach the broker of {_safe(part)} ({type(exc).__name__}: {exc}); check "
+            "that it runs and the URL's host, port and credentials."
+        ) from exc
 
 
 def _destination(part: Any) -> str:
