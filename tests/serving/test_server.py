@@ -300,3 +300,15 @@ def test_413_and_415_are_counted_and_repeated_request_ids_are_counted_not_refuse
     assert 'mloop_request_errors_total{model="delays",status="413"} 1.0' in metrics
     assert 'mloop_request_errors_total{model="delays",status="422"} 1.0' in metrics
     assert 'mloop_duplicate_request_ids_total{model="delays"} 1.0' in metrics
+
+
+def test_the_feature_server_docs_page_is_offline_too(mloop_home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from mloop.server.features import create_app as feature_app
+
+    with TestClient(feature_app()) as client:
+        page = client.get("/docs").text
+        assert '<script src="/docs/assets/swagger-ui-bundle.js">' in page
+        assert "cdn." not in page
+        assert client.get("/docs/assets/swagger-ui.css").status_code == 200

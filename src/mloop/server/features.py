@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mloop.core.errors import MloopError
+from mloop.server.docs import add_offline_docs
 
 if TYPE_CHECKING:
     from mloop.features import FeatureStore
@@ -47,7 +48,8 @@ def create_app(store: FeatureStore | None = None) -> FastAPI:
     from mloop import features as fs
 
     feature_store = store or fs.FeatureStore()
-    app = FastAPI(title="mloop online features", version="1")
+    app = FastAPI(title="mloop online features", version="1", docs_url=None, redoc_url=None)
+    add_offline_docs(app, "mloop online features")  # Swagger UI without a CDN
 
     @app.exception_handler(MloopError)
     def _mloop_error(_: Request, exc: MloopError) -> JSONResponse:
