@@ -190,6 +190,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     records = transactions(args.messages)
     bodies = [orjson.dumps(r) for r in records]
     figures: dict[str, Any] = {"message_bytes": round(float(np.mean([len(b) for b in bodies])))}
+    figures["load_average_1m"] = round(os.getloadavg()[0], 1)  # a shared machine skews rates
     raw = {}
     for scheme in args.brokers:
         n = min(args.messages, args.amqp_messages) if scheme == "amqp" else args.messages

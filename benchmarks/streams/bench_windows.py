@@ -109,6 +109,7 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
     frame = events(args.events)
     n = len(frame)
     figures: dict[str, Any] = {"events": n, "accounts": int(frame["account"].nunique())}
+    figures["load_average_1m"] = round(os.getloadavg()[0], 1)  # a shared machine skews rates
     seconds, reference = offline(frame)
     figures["offline_duckdb_per_second"] = round(n / seconds)
     for label, batch in (
