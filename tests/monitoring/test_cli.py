@@ -92,6 +92,23 @@ def test_windows_status_report_alerts_and_loop_decisions(tmp_path: Path) -> None
     assert status["firing"][0]["rule"] == "drift"
 
 
+def test_monitor_status_counts_labels_of_requests_never_served(tmp_path: Path) -> None:
+    register(rows(500, 1))
+    served = log_predictions(rows(20, 2), "2026-01-01")
+    record_feedback("m", [served[0], "never-served"], [1, 0])
+    status = json.loads(_cli("monitor", "status", "m", "--json"))
+    assert status["feedback"] == {
+        "model_name": "m",
+        "labels": 2,
+        "matched": 1,
+        "pending": 1,  # within the grace period a label may still meet its prediction
+        "unmatched": 0,
+    }
+    assert "2 (1 matched to a logged prediction, 1 pending, 0 unmatched)" in _cli(
+        "monitor", "status", "m"
+    )
+
+
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mloop", "loop", "approve", "nope"],

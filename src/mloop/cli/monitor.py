@@ -190,17 +190,20 @@ def status(
     model: str = typer.Argument(..., help="Registered model name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """The latest window, firing alerts and the last retraining decisions of a model."""
+    """The latest window, feedback, firing alerts and the last retraining decisions of a model."""
     from mloop.loop import decisions
     from mloop.monitoring import list_alerts, list_windows
+    from mloop.store.predictions import feedback_status
 
     latest = list_windows(model, limit=1)
     firing = list_alerts(model, status="firing")
     recent = decisions(model, limit=5)
+    feedback = feedback_status(model).as_dict()
     if as_json:
         emit_json(
             {
                 "latest_window": latest[0].to_dict() if latest else None,
+                "feedback": feedback,
                 "firing": [a.__dict__ for a in firing],
                 "decisions": [d.to_dict() for d in recent],
             }
@@ -212,6 +215,10 @@ def status(
         console.print(
             f"model {model!r} has no windows yet; `mloop monitor run {model} ...` makes them."
         )
+    console.print(
+        f"feedback labels: {feedback['labels']} ({feedback['matched']} matched to a logged "
+        f"prediction, {feedback['pending']} pending, {feedback['unmatched']} unmatched)"
+    )
     table(
         [a.__dict__ for a in firing],
         ["rule", "severity", "value", "threshold", "occurrences", "message"],
