@@ -18,7 +18,7 @@ from typing import Any
 
 from mloop.core.errors import InvalidInput
 from mloop.streams.address import Address
-from mloop.streams.protocol import Message
+from mloop.streams.protocol import Message, drain
 
 
 class _Connection:
@@ -101,13 +101,7 @@ class MqttSource(_Connection):
         await self._connect(self.client_id, True, subscribe, on_message)
 
     async def fetch(self, max_messages: int, timeout: float) -> list[Message]:
-        try:
-            first = await asyncio.wait_for(self._inbox.get(), timeout)
-        except TimeoutError:
-            return []
-        batch = [first]
-        while len(batch) < max_messages and not self._inbox.empty():
-            batch.append(self._inbox.get_nowait())
+        batch = await drain(self._inbox, max_messages, timeout)
         return [Message(bytes(m.payload), m, bool(m.dup)) for m in batch]
 
     async def ack(self, messages: Sequence[Message]) -> None:

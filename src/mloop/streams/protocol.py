@@ -10,6 +10,7 @@ acknowledged because the process died, is delivered again. A :class:`Sink` publi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -59,3 +60,16 @@ class Sink(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+async def drain(inbox: asyncio.Queue[Any], max_messages: int, timeout: float) -> list[Any]:
+    """What a push-style client (AMQP, MQTT) delivered into ``inbox``: wait up to ``timeout``
+    seconds for the first item, then take what is already there, ``max_messages`` at most."""
+    try:
+        first = await asyncio.wait_for(inbox.get(), timeout)
+    except TimeoutError:
+        return []
+    batch = [first]
+    while len(batch) < max_messages and not inbox.empty():
+        batch.append(inbox.get_nowait())
+    return batch

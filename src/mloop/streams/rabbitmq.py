@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mloop.streams.address import Address
-from mloop.streams.protocol import Message
+from mloop.streams.protocol import Message, drain
 
 
 class _Connection:
@@ -51,13 +51,7 @@ class RabbitMQSource(_Connection):
         await self.queue.consume(self._inbox.put, no_ack=False)
 
     async def fetch(self, max_messages: int, timeout: float) -> list[Message]:
-        try:
-            first = await asyncio.wait_for(self._inbox.get(), timeout)
-        except TimeoutError:
-            return []
-        batch = [first]
-        while len(batch) < max_messages and not self._inbox.empty():
-            batch.append(self._inbox.get_nowait())
+        batch = await drain(self._inbox, max_messages, timeout)
         return [Message(m.body, m, bool(m.redelivered)) for m in batch]
 
     async def ack(self, messages: Sequence[Message]) -> None:
