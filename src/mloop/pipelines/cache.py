@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from dataclasses import dataclass
 from typing import Any
 
 from mloop.core.clock import now_ms
-from mloop.core.errors import InvalidInput
 from mloop.core.log import get_logger
 from mloop.pipelines import signing
-from mloop.pipelines.cache_format import decode, encode, format_of
+from mloop.pipelines.cache_format import decode, dumps, encode, format_of
 
 __all__ = [
     "CachedOutput",
@@ -37,7 +35,6 @@ __all__ = [
     "verified",
 ]
 
-_PROTOCOL = 5
 log = get_logger("mloop.pipelines")
 
 
@@ -52,16 +49,6 @@ class CachedOutput:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CachedOutput:
         return cls(data["artifact"], data["sha256"], str(data.get("signature") or ""))
-
-
-def dumps(value: Any, what: str) -> bytes:
-    try:
-        return pickle.dumps(value, protocol=_PROTOCOL)
-    except Exception as exc:
-        raise InvalidInput(
-            f"{what} cannot be stored in the cache ({type(value).__name__}: {exc}); return a "
-            "picklable value, or run with cache=False (--no-cache)."
-        ) from None
 
 
 def hash_value(value: Any) -> str:

@@ -63,8 +63,13 @@ def encode(value: Any, what: str) -> tuple[str, bytes]:
         data = _skops(value)
         if data is not None:
             return SKOPS, data
+    return PICKLE, dumps(value, what)
+
+
+def dumps(value: Any, what: str) -> bytes:
+    """``value`` pickled (the last resort of ``encode``, and what ``hash_value`` hashes)."""
     try:
-        return PICKLE, pickle.dumps(value, protocol=5)
+        return pickle.dumps(value, protocol=5)
     except Exception as exc:
         raise InvalidInput(
             f"{what} cannot be stored in the cache ({type(value).__name__}: {exc}); return a "
