@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mloop.core.errors import NotFound
+from mloop.core.errors import InvalidInput, NotFound
 from mloop.store.artifacts import ArtifactStore
 
 
@@ -47,3 +47,16 @@ class ModelFiles:
         if not self.store.list(key):
             raise NotFound(f"artifact folder {key!r} is empty or missing in the artifact store.")
         return self.store.download_dir(key, destination)
+
+
+def input_columns(label: str, wanted: list[str], frame: Any) -> list[str]:
+    """The columns a tensor model reads from ``frame`` (``wanted``, else all of them), or an
+    error naming the first one the input lacks."""
+    columns = wanted or [str(c) for c in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InvalidInput(
+            f"{label} needs field {missing[0]!r}, which the input lacks; send the "
+            f"columns {', '.join(columns)}."
+        )
+    return columns

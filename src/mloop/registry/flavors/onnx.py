@@ -14,7 +14,7 @@ from typing import Any
 
 from mloop.core.errors import InvalidInput
 from mloop.core.log import get_logger
-from mloop.registry.flavors.base import ModelFiles, Saved
+from mloop.registry.flavors.base import ModelFiles, Saved, input_columns
 
 MODEL_FILE = "model.onnx"
 PACKAGES = ("onnx", "onnxruntime")
@@ -201,13 +201,7 @@ class OnnxModel:
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
         if len(self.inputs) == 1 and self.inputs[0].name not in frame.columns:
             spec = self.inputs[0]
-            columns = self.columns or [str(c) for c in frame.columns]
-            missing = [c for c in columns if c not in frame.columns]
-            if missing:
-                raise InvalidInput(
-                    f"{self.label} needs field {missing[0]!r}, which the input lacks; send the "
-                    f"columns {', '.join(columns)}."
-                )
+            columns = input_columns(self.label, self.columns, frame)
             for name in columns:
                 self._cast(frame[name].to_numpy(), spec, f"field {name!r}")
             array = self._cast(frame[columns].to_numpy(), spec, "the input")

@@ -18,7 +18,7 @@ from typing import Any
 
 from mloop.core.errors import InvalidInput
 from mloop.registry.flavors import code, trust
-from mloop.registry.flavors.base import ModelFiles, Saved
+from mloop.registry.flavors.base import ModelFiles, Saved, input_columns
 from mloop.registry.signature import ColSpec, Signature, infer_signature
 
 SAFETENSORS_FILE = "model.safetensors"
@@ -202,13 +202,7 @@ class TorchModel:
         import torch
 
         if isinstance(data, pd.DataFrame):
-            columns = self.columns or [str(c) for c in data.columns]
-            missing = [c for c in columns if c not in data.columns]
-            if missing:
-                raise InvalidInput(
-                    f"{self.label} needs field {missing[0]!r}, which the input lacks; send the "
-                    f"columns {', '.join(columns)}."
-                )
+            columns = input_columns(self.label, self.columns, data)
             for name in columns:
                 if data[name].dtype.kind not in "biuf":
                     raise InvalidInput(
