@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
-_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -212,7 +211,6 @@ def _user() -> str:
 
 def _insert(store: Any, row: dict[str, Any], description: str) -> DatasetVersion:
     from sqlalchemy import func, insert, select, update
-    from sqlalchemy.exc import IntegrityError
 
     from mloop.core.clock import now_ms
     from mloop.store.schema.data import Dataset, DatasetVersionRow
@@ -249,13 +247,7 @@ def _insert(store: Any, row: dict[str, Any], description: str) -> DatasetVersion
             )
         ).one()
 
-    for attempt in range(_RETRIES):
-        try:
-            return _from_row(store.transaction(work))
-        except IntegrityError:  # a concurrent writer took the version number: try again
-            if attempt == _RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    return _from_row(store.transaction_retrying_conflicts(work))
 
 
 def _from_row(row: Any) -> DatasetVersion:
