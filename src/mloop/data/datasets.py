@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.config import get_settings
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.data._runs import record_production, record_read
 from mloop.data.profile import Profile
@@ -190,7 +191,7 @@ def register(name: str, data: Any, description: str = "") -> DatasetVersion:
         "num_bytes": sink.size,
         "profile_json": summary.to_json(),
         "description": description,
-        "created_by": _user(),
+        "created_by": get_settings().user,
     }
     version = _insert(get_store(), row, description)
     record_production(version)
@@ -201,12 +202,6 @@ def _schema(schema: Any) -> list[dict[str, str]]:
     from mloop.data._types import type_name
 
     return [{"name": f.name, "type": type_name(f.type)} for f in schema]
-
-
-def _user() -> str:
-    from mloop.core.config import get_settings
-
-    return get_settings().user
 
 
 def _insert(store: Any, row: dict[str, Any], description: str) -> DatasetVersion:
