@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> module that defines it: the one list of the root package's names. __all__
+# and __dir__ follow from it; the TYPE_CHECKING imports at the end repeat it because type
+# checkers and IDEs cannot read a dict (tests/core/test_exports.py keeps the two equal).
 _EXPORTS: dict[str, str] = {
     # tracking (MLflow's fluent names)
     "set_experiment": "mloop.tracking",
@@ -93,7 +95,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:  # names for type checkers and IDEs; loaded lazily at run time
+if TYPE_CHECKING:  # _EXPORTS again, for type checkers and IDEs (a test keeps them equal)
     from mloop.evaluation import evaluate
     from mloop.registry import Client, autolog, load_model, log_model, register_model
     from mloop.tracking import (

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select, text
 
-from mloop.core.errors import ConfigError, StoreUnavailable
+from mloop.core.errors import ConfigError, InvalidInput, StoreUnavailable
 from mloop.store import get_store
 from mloop.store.db import MetadataStore
 from mloop.store.migrate import (
@@ -259,3 +259,72 @@ def test_search_values_survive_the_move_to_clustered_tables_and_back(db_url: str
     engine.dispose()
     assert [tuple(v) for v in values] == [("3", "ops", 0.25)]
     assert not any("WITHOUT ROWID" in sql for sql in definitions)
+
+
+def _probe_store() -> MetadataStore:
+    store = get_store()
+    store.transaction(
+        lambda conn: conn.execute(
+            text(
+                "CREATE TABLE retry_probe (name VARCHAR(20), version INTEGER, PRIMARY KEY (name, version))"
+            )
+        )
+    )
+    for taken in (1, 2):
+        store.transaction(
+            lambda conn, n=taken: conn.execute(
+                text("INSERT INTO retry_probe VALUES ('m', :n)"), {"n": n}
+            )
+        )
+    return store
+
+
+def _numbers(store: MetadataStore) -> list[int]:
+    with store.read() as conn:
+        return sorted(r[0] for r in conn.execute(text("SELECT version FROM retry_probe")))
+
+
+def test_a_number_taken_by_another_writer_is_retried_with_the_next(db_url: str) -> None:
+    store = _probe_store()
+    stale = iter([1, 2, 3])  # a writer whose reads lag behind two concurrent inserts
+    calls: list[int] = []
+
+    def work(conn: Any) -> int:
+        number = next(stale)
+        calls.append(number)
+        conn.execute(text("INSERT INTO retry_probe VALUES ('m', :n)"), {"n": number})
+        return number
+
+    assert store.transaction_retrying_conflicts(work) == 3
+    assert calls == [1, 2, 3]
+    assert _numbers(store) == [1, 2, 3]
+
+
+def test_conflicts_beyond_the_attempts_raise_and_other_errors_are_not_retried(
+    db_url: str,
+) -> None:
+    from sqlalchemy.exc import IntegrityError as DBIntegrityError
+
+    store = _probe_store()
+    calls: list[int] = []
+
+    def always_taken(conn: Any) -> None:
+        calls.append(1)
+        conn.execute(text("INSERT INTO retry_probe VALUES ('m', 1)"))
+
+    with pytest.raises(DBIntegrityError):
+        store.transaction_retrying_conflicts(always_taken, attempts=3)
+    assert len(calls) == 3
+
+    def refused(conn: Any) -> None:
+        calls.append(1)
+        conn.execute(text("INSERT INTO retry_probe VALUES ('m', 7)"))
+        raise ConfigError("not a conflict")
+
+    calls.clear()
+    with pytest.raises(ConfigError):
+        store.transaction_retrying_conflicts(refused)
+    assert calls == [1]
+    assert _numbers(store) == [1, 2]  # the refused transaction was rolled back
+    with pytest.raises(InvalidInput, match="attempts must be at least 1"):
+        store.transaction_retrying_conflicts(refused, attempts=0)

@@ -24,8 +24,10 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-# (module under mloop.cli, command group name): each module defines `app`
-_GROUPS: list[tuple[str, str]] = [
+# (module under mloop.cli, command group name): a group module defines `app`; with None the
+# module's `register(app)` adds top-level commands (and may add groups). The order is that of
+# `mloop --help` (top-level commands first, then groups).
+_MODULES: list[tuple[str, str | None]] = [
     ("experiments", "experiments"),
     ("runs", "runs"),
     ("models", "models"),
@@ -35,9 +37,15 @@ _GROUPS: list[tuple[str, str]] = [
     ("features", "features"),
     ("pipelines", "pipeline"),
     ("feedback", "feedback"),
+    ("demo", None),
+    ("serve", None),
+    ("project", None),
+    ("monitor", "monitor"),
+    ("alerts", "alerts"),
+    ("loop", "loop"),
+    ("lineage", None),
+    ("stream", None),
 ]
-# modules under mloop.cli whose `register(app)` adds top-level commands
-_COMMANDS: list[str] = ["demo", "serve", "project", "monitor", "lineage", "stream"]
 
 _state = {"debug": False}
 
@@ -49,10 +57,11 @@ def _main(
     _state["debug"] = debug
 
 
-for _module, _name in _GROUPS:
-    app.add_typer(importlib.import_module(f"mloop.cli.{_module}").app, name=_name)
-for _module in _COMMANDS:
-    importlib.import_module(f"mloop.cli.{_module}").register(app)
+for _module, _name in _MODULES:
+    if _name is None:
+        importlib.import_module(f"mloop.cli.{_module}").register(app)
+    else:
+        app.add_typer(importlib.import_module(f"mloop.cli.{_module}").app, name=_name)
 
 
 def run() -> None:

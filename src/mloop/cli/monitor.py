@@ -1,4 +1,4 @@
-"""``mloop monitor``, ``mloop alerts`` and ``mloop loop``: drift, windows, alerts, retraining."""
+"""``mloop monitor``: drift, windows of the prediction log, status and reports."""
 
 from __future__ import annotations
 
@@ -9,21 +9,9 @@ import typer
 
 from mloop.cli.output import console, emit_json, format_ms, table
 
-monitor_app = typer.Typer(
+app = typer.Typer(
     help="Monitoring: drift, windows of the prediction log, reports.", no_args_is_help=True
 )
-alerts_app = typer.Typer(
-    help="Alerts fired by monitoring rules, and their history.", no_args_is_help=True
-)
-loop_app = typer.Typer(
-    help="The closed loop: retraining decisions, approval, policy steps.", no_args_is_help=True
-)
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(monitor_app, name="monitor")
-    app.add_typer(alerts_app, name="alerts")
-    app.add_typer(loop_app, name="loop")
 
 
 def _read(source: str) -> Any:
@@ -38,10 +26,7 @@ def _read(source: str) -> Any:
     return load(source)
 
 
-# -- mloop monitor -------------------------------------------------------------------------
-
-
-@monitor_app.command("drift")
+@app.command("drift")
 def drift_(
     reference: str = typer.Argument(..., help="Reference data: Parquet/CSV path or dataset@N."),
     current: str = typer.Argument(..., help="Current data: Parquet/CSV path or dataset@N."),
@@ -84,7 +69,7 @@ def drift_(
     )
 
 
-@monitor_app.command("run")
+@app.command("run")
 def run_(
     model: str = typer.Argument(..., help="Registered model name."),
     start: str = typer.Option(..., "--start", help="Start of the period (ISO time, UTC)."),
@@ -101,7 +86,7 @@ def run_(
     _windows_table([w.summary() for w in windows], as_json, f"Windows of {model}")
 
 
-@monitor_app.command("refresh")
+@app.command("refresh")
 def refresh(
     model: str = typer.Argument(..., help="Registered model name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -113,7 +98,7 @@ def refresh(
     _windows_table([w.summary() for w in windows], as_json, f"Re-scored windows of {model}")
 
 
-@monitor_app.command("windows")
+@app.command("windows")
 def windows_(
     model: str = typer.Argument(..., help="Registered model name."),
     start: str | None = typer.Option(None, "--start", help="Windows starting at or after."),
@@ -149,7 +134,7 @@ def _windows_table(rows: list[dict[str, Any]], as_json: bool, title: str) -> Non
     table(rows, columns, title)
 
 
-@monitor_app.command("window")
+@app.command("window")
 def window_(
     window_id: str = typer.Argument(..., help="Window id (see `mloop monitor windows`)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -185,7 +170,7 @@ def window_(
         )
 
 
-@monitor_app.command("status")
+@app.command("status")
 def status(
     model: str = typer.Argument(..., help="Registered model name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -231,7 +216,7 @@ def status(
     )
 
 
-@monitor_app.command("report")
+@app.command("report")
 def report(
     model: str = typer.Argument(..., help="Registered model name."),
     out: Path = typer.Option(Path("monitoring.html"), "--out", "-o", help="HTML file to write."),
@@ -243,161 +228,3 @@ def report(
 
     Monitor(model).report(out, start, end)
     console.print(f"report of {model} written to {out}")
-
-
-# -- mloop alerts --------------------------------------------------------------------------
-
-
-@alerts_app.command("list")
-def alerts_list(
-    model: str | None = typer.Option(None, "--model", "-m", help="Only this model."),
-    status_: str | None = typer.Option(None, "--status", help="firing or resolved."),
-    limit: int = typer.Option(100, "--limit", help="At most this many."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Alerts, newest first (one row per firing episode; repeats are counted, not re-sent)."""
-    from mloop.monitoring import list_alerts
-
-    rows = [a.__dict__ for a in list_alerts(model, status_, limit)]
-    if not as_json:
-        for row in rows:
-            row["fired_at"], row["resolved_at"] = (
-                format_ms(row["fired_at"]),
-                format_ms(row["resolved_at"]),
-            )
-    table(
-        rows,
-        [
-            "id",
-            "model_name",
-            "rule",
-            "severity",
-            "status",
-            "value",
-            "threshold",
-            "occurrences",
-            "fired_at",
-            "resolved_at",
-        ],
-        "Alerts",
-        as_json,
-    )
-
-
-@alerts_app.command("history")
-def alerts_history(
-    model: str | None = typer.Option(None, "--model", "-m", help="Only this model."),
-    alert: str | None = typer.Option(None, "--alert", help="Only this alert id."),
-    limit: int = typer.Option(200, "--limit", help="At most this many."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Alert events (fired, repeated, resolved) with the outcome of each notification."""
-    from mloop.monitoring import alert_history
-
-    rows = alert_history(model, alert, limit)
-    if not as_json:
-        for row in rows:
-            row["at"] = format_ms(row["at"])
-            row["notified"] = ", ".join(f"{k}: {v}" for k, v in (row["notified"] or {}).items())
-    table(rows, ["at", "model", "rule", "event", "value", "notified"], "Alert history", as_json)
-
-
-# -- mloop loop ----------------------------------------------------------------------------
-
-
-@loop_app.command("status")
-def loop_status(
-    model: str | None = typer.Option(None, "--model", "-m", help="Only this model."),
-    policy: str | None = typer.Option(None, "--policy", "-p", help="Only this policy."),
-    status_: str | None = typer.Option(None, "--status", help="e.g. awaiting_approval."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Retraining decisions, oldest first: trigger, status, champion and challenger."""
-    from mloop.loop import decisions
-
-    rows = [d.to_dict() for d in decisions(model, policy, status_)]
-    if not as_json:
-        for row in rows:
-            row["created_at"] = format_ms(row["created_at"])
-    table(
-        rows,
-        [
-            "id",
-            "created_at",
-            "policy",
-            "model",
-            "trigger",
-            "status",
-            "champion_version",
-            "candidate_version",
-            "reason",
-        ],
-        "Retraining decisions",
-        as_json,
-    )
-
-
-@loop_app.command("show")
-def loop_show(decision_id: str = typer.Argument(..., help="Decision id.")) -> None:
-    """Everything a decision recorded (evidence, metrics of both models, gate verdict)."""
-    from mloop.loop import get_decision
-
-    emit_json(get_decision(decision_id).to_dict())
-
-
-@loop_app.command("approve")
-def loop_approve(
-    decision_id: str = typer.Argument(..., help="Decision awaiting approval."),
-    reason: str = typer.Option("", "--reason", "-r", help="Why (kept in the audit log)."),
-) -> None:
-    """Promote the challenger of a decision awaiting approval (servers hot-swap to it)."""
-    from mloop.loop import approve
-
-    version = approve(decision_id, reason)
-    console.print(f"{version.name} version {version.version} is now {', '.join(version.aliases)}.")
-
-
-@loop_app.command("reject")
-def loop_reject(
-    decision_id: str = typer.Argument(..., help="Decision awaiting approval."),
-    reason: str = typer.Option(..., "--reason", "-r", help="Why (kept in the audit log)."),
-) -> None:
-    """Turn down the challenger of a decision awaiting approval."""
-    from mloop.loop import reject
-
-    decision = reject(decision_id, reason)
-    console.print(f"decision {decision.id} rejected; {decision.model} keeps its champion.")
-
-
-@loop_app.command("step")
-def loop_step(
-    target: str = typer.Argument(..., help="The policy object as module:attribute."),
-    now: str | None = typer.Option(None, "--now", help="The time to act at (default: now)."),
-) -> None:
-    """Run one step of a policy defined in code (e.g. from cron)."""
-    import importlib
-    import sys
-
-    from mloop.core.errors import InvalidInput
-    from mloop.loop import RetrainingPolicy
-
-    module_name, _, attribute = target.partition(":")
-    if not module_name or not attribute:
-        raise InvalidInput(f"{target!r} is not module:attribute, e.g. policies:delays_policy.")
-    sys.path.insert(0, str(Path.cwd()))
-    policy = getattr(importlib.import_module(module_name), attribute, None)
-    if not isinstance(policy, RetrainingPolicy):
-        raise InvalidInput(f"{target} is not a RetrainingPolicy (found {type(policy).__name__}).")
-    decision = policy.step(now)
-    if decision is None:
-        console.print(f"policy {policy.name}: no trigger fired.")
-    else:
-        console.print(
-            f"policy {policy.name}: {decision.trigger} → {decision.status}"
-            + (
-                f" (challenger version {decision.candidate_version})"
-                if decision.candidate_version
-                else ""
-            )
-            + f"; decision {decision.id}"
-        )

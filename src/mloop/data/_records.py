@@ -12,13 +12,10 @@ if TYPE_CHECKING:
 
     from mloop.data.result import ValidationResult
 
-_RETRIES = 8
-
 
 def save_suite(name: str, definition: dict[str, Any], sha256: str, description: str) -> int:
     """Store a suite definition; the same definition again keeps its version number."""
     from sqlalchemy import func, insert, select
-    from sqlalchemy.exc import IntegrityError
 
     from mloop.core.clock import now_ms
     from mloop.core.config import get_settings
@@ -48,14 +45,7 @@ def save_suite(name: str, definition: dict[str, Any], sha256: str, description: 
         )
         return version
 
-    store = get_store()
-    for attempt in range(_RETRIES):
-        try:
-            return store.transaction(work)
-        except IntegrityError:  # a concurrent writer took the number
-            if attempt == _RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    return get_store().transaction_retrying_conflicts(work)
 
 
 def load_suite(name: str, version: int | None) -> tuple[dict[str, Any], int]:

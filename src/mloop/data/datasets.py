@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.config import get_settings
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.data._runs import record_production, record_read
 from mloop.data.profile import Profile
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}$")
-_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def register(name: str, data: Any, description: str = "") -> DatasetVersion:
         "num_bytes": sink.size,
         "profile_json": summary.to_json(),
         "description": description,
-        "created_by": _user(),
+        "created_by": get_settings().user,
     }
     version = _insert(get_store(), row, description)
     record_production(version)
@@ -204,15 +204,8 @@ def _schema(schema: Any) -> list[dict[str, str]]:
     return [{"name": f.name, "type": type_name(f.type)} for f in schema]
 
 
-def _user() -> str:
-    from mloop.core.config import get_settings
-
-    return get_settings().user
-
-
 def _insert(store: Any, row: dict[str, Any], description: str) -> DatasetVersion:
     from sqlalchemy import func, insert, select, update
-    from sqlalchemy.exc import IntegrityError
 
     from mloop.core.clock import now_ms
     from mloop.store.schema.data import Dataset, DatasetVersionRow
@@ -249,13 +242,7 @@ def _insert(store: Any, row: dict[str, Any], description: str) -> DatasetVersion
             )
         ).one()
 
-    for attempt in range(_RETRIES):
-        try:
-            return _from_row(store.transaction(work))
-        except IntegrityError:  # a concurrent writer took the version number: try again
-            if attempt == _RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    return _from_row(store.transaction_retrying_conflicts(work))
 
 
 def _from_row(row: Any) -> DatasetVersion:

@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
+from mloop.core.config import get_settings
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound, did_you_mean
 from mloop.pipelines.triggers import Trigger, check_pipeline, new_trigger_row, trigger_from_row
+from mloop.store import get_store
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -46,18 +48,6 @@ class Schedule:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _store() -> Any:
-    from mloop.store import get_store
-
-    return get_store()
-
-
-def _user() -> str:
-    from mloop.core.config import get_settings
-
-    return get_settings().user
 
 
 def next_fire(cron: str, after_ms: int) -> int:
@@ -113,9 +103,9 @@ def add_schedule(
         "next_fire_at": next_fire(cron, now),
         "last_fired_at": None,
         "created_at": now,
-        "created_by": _user(),
+        "created_by": get_settings().user,
     }
-    store = _store()
+    store = get_store()
 
     def work(conn: Connection) -> None:
         from mloop.store import audit
@@ -164,7 +154,7 @@ def list_schedules() -> list[Schedule]:
 
     from mloop.store.schema.pipelines import PipelineSchedule
 
-    with _store().read() as conn:
+    with get_store().read() as conn:
         rows = conn.execute(select(PipelineSchedule).order_by(PipelineSchedule.name)).all()
     return [_schedule(r) for r in rows]
 
@@ -179,7 +169,7 @@ def remove_schedule(name: str) -> None:
 
     from mloop.store.schema.pipelines import PipelineSchedule
 
-    store = _store()
+    store = get_store()
 
     def work(conn: Connection) -> None:
         from sqlalchemy import delete
@@ -196,7 +186,7 @@ def remove_schedule(name: str) -> None:
             )
         audit.record(
             conn,
-            actor=_user(),
+            actor=get_settings().user,
             action="pipeline.schedule.remove",
             object_kind="pipeline_schedule",
             object_id=name,
@@ -212,7 +202,7 @@ def fire_due(now: int | None = None) -> list[Trigger]:
     from mloop.store.schema.pipelines import PipelineSchedule, PipelineTrigger
 
     now = now or now_ms()
-    store = _store()
+    store = get_store()
     with store.read() as conn:
         due = conn.execute(
             select(PipelineSchedule).where(

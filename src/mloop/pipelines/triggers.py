@@ -16,8 +16,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
+from mloop.core.config import get_settings
 from mloop.core.errors import ConfigError, InvalidInput, NotFound
 from mloop.core.ids import new_id
+from mloop.store import get_store
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -60,18 +62,6 @@ class Trigger:
         return asdict(self)
 
 
-def _store() -> Any:
-    from mloop.store import get_store
-
-    return get_store()
-
-
-def _user() -> str:
-    from mloop.core.config import get_settings
-
-    return get_settings().user
-
-
 def check_pipeline(pipeline: str) -> None:
     """Refuse names the project does not register (skipped when there is no project)."""
     from mloop.pipelines.project import find_pipeline
@@ -107,7 +97,7 @@ def trigger(
     if params is not None and not isinstance(params, dict):
         raise InvalidInput(f"trigger params must be a dict, got {type(params).__name__}.")
     row = new_trigger_row(pipeline, params, reason, env, runner, source, None, None)
-    store = _store()
+    store = get_store()
 
     def work(conn: Connection) -> None:
         from mloop.store import audit
@@ -115,7 +105,7 @@ def trigger(
         conn.execute(insert(PipelineTrigger), row)
         audit.record(
             conn,
-            actor=_user(),
+            actor=get_settings().user,
             action="pipeline.trigger",
             object_kind="pipeline",
             object_id=pipeline,
@@ -182,7 +172,7 @@ def get_trigger(trigger_id: str) -> Trigger:
 
     from mloop.store.schema.pipelines import PipelineTrigger
 
-    with _store().read() as conn:
+    with get_store().read() as conn:
         row = conn.execute(select(PipelineTrigger).where(PipelineTrigger.id == trigger_id)).first()
     if row is None:
         raise NotFound(f"trigger {trigger_id!r} does not exist.")
@@ -197,7 +187,7 @@ def list_triggers(status: str | None = None, limit: int = 50) -> list[Trigger]:
     query = select(PipelineTrigger).order_by(PipelineTrigger.created_at.desc()).limit(limit)
     if status:
         query = query.where(PipelineTrigger.status == status)
-    with _store().read() as conn:
+    with get_store().read() as conn:
         return [trigger_from_row(r) for r in conn.execute(query).all()]
 
 
@@ -211,7 +201,7 @@ def claim_next(worker: str | None = None) -> Trigger | None:
 
     from mloop.store.schema.pipelines import PipelineTrigger
 
-    store = _store()
+    store = get_store()
     worker = worker or _worker_id()
     while True:
         with store.read() as conn:
@@ -243,7 +233,7 @@ def finish_trigger(trigger_id: str, status: str, run_id: str | None, error: str 
 
     from mloop.store.schema.pipelines import PipelineTrigger
 
-    _store().transaction(
+    get_store().transaction(
         lambda conn: conn.execute(
             update(PipelineTrigger)
             .where(PipelineTrigger.id == trigger_id)
@@ -259,7 +249,7 @@ def recover() -> int:
     from mloop.store.schema.pipelines import PipelineTrigger
 
     host = socket.gethostname()
-    with _store().read() as conn:
+    with get_store().read() as conn:
         rows = conn.execute(
             select(PipelineTrigger.id, PipelineTrigger.claimed_by).where(
                 PipelineTrigger.status == RUNNING

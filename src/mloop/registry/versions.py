@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError as DBIntegrityError
 
 from mloop.core.clock import now_ms
 from mloop.core.config import get_settings
@@ -109,13 +108,7 @@ def create_version(
         )
         return version
 
-    for attempt in range(_RETRIES):
-        try:
-            version = store.transaction(work)
-            break
-        except DBIntegrityError:  # another process took the same number; take the next
-            if attempt == _RETRIES - 1:
-                raise
+    version = store.transaction_retrying_conflicts(work, attempts=_RETRIES)
     if run_id:
         lineage.add_edge(
             store,

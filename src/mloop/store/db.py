@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from mloop.core.errors import ConfigError, StoreUnavailable
+from mloop.core.errors import ConfigError, InvalidInput, StoreUnavailable
 
 T = TypeVar("T")
 
@@ -149,6 +149,25 @@ class MetadataStore:
                 if not _is_busy(exc) or attempt == _RETRIES - 1:
                     raise
                 time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+    def transaction_retrying_conflicts(
+        self, work: Callable[[Connection], T], attempts: int = _RETRIES
+    ) -> T:
+        """Run ``work`` in a write transaction, again when it breaks a unique constraint.
+
+        For writes that allocate the next number (``max(version) + 1``): a concurrent writer
+        that took the same number makes the insert fail, and the next attempt reads the new
+        maximum. After ``attempts`` conflicts the database's error is raised.
+        """
+        if attempts < 1:
+            raise InvalidInput(f"attempts must be at least 1, got {attempts}.")
+        for attempt in range(attempts):
+            try:
+                return self.transaction(work)
+            except IntegrityError:  # another writer took the number: take the next
+                if attempt == attempts - 1:
+                    raise
         raise AssertionError("unreachable")
 
     @contextmanager
