@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import NotFound, did_you_mean
+from mloop.core.principal import current_actor
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -18,7 +19,6 @@ def save_suite(name: str, definition: dict[str, Any], sha256: str, description: 
     from sqlalchemy import func, insert, select
 
     from mloop.core.clock import now_ms
-    from mloop.core.config import get_settings
     from mloop.store import get_store
     from mloop.store.schema.data import DataSuite
 
@@ -39,7 +39,7 @@ def save_suite(name: str, definition: dict[str, Any], sha256: str, description: 
                 sha256=sha256,
                 definition=json.dumps(definition),
                 description=description,
-                created_by=get_settings().user,
+                created_by=current_actor(),
                 created_at=now_ms(),
             )
         )

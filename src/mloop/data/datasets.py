@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.config import get_settings
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
+from mloop.core.principal import current_actor
 from mloop.data._runs import record_production, record_read
 from mloop.data.profile import Profile
 
@@ -191,7 +191,7 @@ def register(name: str, data: Any, description: str = "") -> DatasetVersion:
         "num_bytes": sink.size,
         "profile_json": summary.to_json(),
         "description": description,
-        "created_by": get_settings().user,
+        "created_by": current_actor(),
     }
     version = _insert(get_store(), row, description)
     record_production(version)

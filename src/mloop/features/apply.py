@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.core.principal import current_actor
 from mloop.features import dtypes, registry
 from mloop.features.feature_view import FeatureView
 from mloop.features.ingest import source_schema
@@ -28,7 +29,6 @@ _ORDER = ("entity", "feature_view", "on_demand_view", "feature_service")
 
 
 def apply_definitions(store: FeatureStore, objects: list[Any]) -> list[Applied]:
-    from mloop.core.config import get_settings
     from mloop.features.offline import connect
     from mloop.features.store import kind_of
 
@@ -74,7 +74,7 @@ def apply_definitions(store: FeatureStore, objects: list[Any]) -> list[Applied]:
                 features=_check_refs(f"feature service '{obj.name}'", obj.features, lookup),
                 description=obj.description,
             )
-    actor = get_settings().user
+    actor = current_actor()
     ordered = sorted(named.items(), key=lambda item: (_ORDER.index(item[0][0]), item[0][1]))
 
     def write(conn: Any) -> list[Applied]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
+from mloop.core.principal import current_actor
 from mloop.features import entity_frame
 from mloop.features.ingest import checked_source, has_unique_times, source_identity
 from mloop.features.offline import ViewJoin, connect, point_in_time_join
@@ -26,7 +27,6 @@ def build_training_set(
     import pandas as pd
 
     from mloop.core.clock import now_ms
-    from mloop.core.config import get_settings
     from mloop.core.ids import new_id
     from mloop.features import training_set as records
 
@@ -73,7 +73,7 @@ def build_training_set(
         entity_sha256=records.entity_digest(entity_df),
         entity_columns=tuple(str(c) for c in entity_df.columns),
         timestamp_column=frame.timestamp,
-        created_by=get_settings().user,
+        created_by=current_actor(),
     )
     if save:
         record = _save_frame(store, record, result)

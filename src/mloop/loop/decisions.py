@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import Conflict, InvalidInput, NotFound
+from mloop.core.principal import current_actor
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -213,11 +214,10 @@ def approve(decision_id: str, reason: str = "", actor: str | None = None) -> Mod
         NotFound: no such decision.
         Conflict: the decision is not awaiting approval, or the alias moved since.
     """
-    from mloop.core.config import get_settings
     from mloop.registry import get_version, promote
 
     decision = _pending(decision_id)
-    actor = actor or get_settings().user
+    actor = actor or current_actor()
     current = get_version(decision.model, decision.alias).version
     if decision.champion_version is not None and current != decision.champion_version:
         raise Conflict(
@@ -243,12 +243,11 @@ def approve(decision_id: str, reason: str = "", actor: str | None = None) -> Mod
 
 def reject(decision_id: str, reason: str, actor: str | None = None) -> Decision:
     """Turn down the challenger of a decision awaiting approval (a reason is required)."""
-    from mloop.core.config import get_settings
 
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("rejecting a challenger needs a reason (kept in the audit log).")
     decision = _pending(decision_id)
-    actor = actor or get_settings().user
+    actor = actor or current_actor()
     decision.status = "rejected"
     decision.decided_by = actor
     decision.decided_at = now_ms()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, MloopError, NotFound
 from mloop.core.ids import new_id
+from mloop.core.principal import current_actor
 from mloop.loop.comparison import AllOf, ChampionComparison
 from mloop.loop.decisions import Decision, decisions, save
 from mloop.loop.training import TrainingContext, TrainingFailed, version_of
@@ -163,10 +164,9 @@ class RetrainingPolicy:
         reference: Reference | None,
         at: int,
     ) -> Decision:
-        from mloop.core.config import get_settings
         from mloop.core.log import get_logger
 
-        actor = get_settings().user or f"policy:{self.name}"
+        actor = current_actor() or f"policy:{self.name}"
         decision = Decision(
             id=new_id(),
             policy=self.name,

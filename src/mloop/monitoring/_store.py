@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select, update
 from mloop.core.clock import now_ms
 from mloop.core.errors import NotFound
 from mloop.core.ids import new_id
+from mloop.core.principal import current_actor
 from mloop.store.schema.monitoring import MonitoringReference, MonitoringWindow
 
 if TYPE_CHECKING:
@@ -25,7 +26,6 @@ def _key(*parts: Any) -> str:
 
 
 def save_reference(reference: Reference, source: Node | None) -> Reference:
-    from mloop.core.config import get_settings
     from mloop.store import audit, get_artifacts, get_store, lineage
 
     key = _key("references", reference.model_name, reference.model_version)
@@ -51,7 +51,7 @@ def save_reference(reference: Reference, source: Node | None) -> Reference:
         )
         audit.record(
             conn,
-            actor=get_settings().user,
+            actor=current_actor(),
             action="monitoring.reference",
             object_kind="model_version",
             object_id=f"{reference.model_name}/{reference.model_version}",

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
-from mloop.core.config import get_settings
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound, did_you_mean
+from mloop.core.principal import current_actor
 from mloop.pipelines.triggers import Trigger, check_pipeline, new_trigger_row, trigger_from_row
 from mloop.store import get_store
 
@@ -103,7 +103,7 @@ def add_schedule(
         "next_fire_at": next_fire(cron, now),
         "last_fired_at": None,
         "created_at": now,
-        "created_by": get_settings().user,
+        "created_by": current_actor(),
     }
     store = get_store()
 
@@ -186,7 +186,7 @@ def remove_schedule(name: str) -> None:
             )
         audit.record(
             conn,
-            actor=get_settings().user,
+            actor=current_actor(),
             action="pipeline.schedule.remove",
             object_kind="pipeline_schedule",
             object_id=name,

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
-from mloop.core.config import get_settings
 from mloop.core.errors import ConfigError, InvalidInput, NotFound
 from mloop.core.ids import new_id
+from mloop.core.principal import current_actor
 from mloop.store import get_store
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def trigger(
         conn.execute(insert(PipelineTrigger), row)
         audit.record(
             conn,
-            actor=get_settings().user,
+            actor=current_actor(),
             action="pipeline.trigger",
             object_kind="pipeline",
             object_id=pipeline,

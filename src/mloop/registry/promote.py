@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from mloop.core.errors import GateFailed, InvalidInput, NotFound
+from mloop.core.principal import current_actor
 from mloop.registry import versions
 from mloop.registry.entities import ModelVersion
 
@@ -89,14 +90,13 @@ def _record_refusal(
     name: str, alias: str, version: int, reason: str, details: dict[str, Any]
 ) -> None:
     """Keep a refused promotion in the audit log: who tried, what, and the gate's verdict."""
-    from mloop.core.config import get_settings
     from mloop.store import audit, get_store
 
     store = get_store()
     store.transaction(
         lambda conn: audit.record(
             conn,
-            actor=get_settings().user,
+            actor=current_actor(),
             action="promote.refused",
             object_kind="registered_model",
             object_id=name,

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from mloop.core.clock import now_ms
-from mloop.core.config import get_settings
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
+from mloop.core.principal import current_actor
 from mloop.registry.entities import ModelVersion, RegisteredModel
 from mloop.store import audit, get_store, lineage
 from mloop.store.db import MetadataStore
@@ -59,7 +59,7 @@ def create_version(
     """Register a new version of ``name`` (the model is created when missing)."""
     store = store or get_store()
     _check_name(name)
-    actor = get_settings().user
+    actor = current_actor()
 
     def work(conn: Connection) -> int:
         now = now_ms()
@@ -300,7 +300,7 @@ def set_alias(
     """Point ``alias`` at ``version`` (moving it if it pointed elsewhere), with an audit entry."""
     store = store or get_store()
     _check_alias(alias)
-    actor = actor or get_settings().user
+    actor = actor or current_actor()
 
     def work(conn: Connection) -> int:
         target = resolve(conn, name, version)
@@ -346,7 +346,7 @@ def delete_alias(
     name: str, alias: str, reason: str = "", store: MetadataStore | None = None
 ) -> None:
     store = store or get_store()
-    actor = get_settings().user
+    actor = current_actor()
 
     def work(conn: Connection) -> None:
         previous = resolve(conn, name, _check_alias(alias))
@@ -394,7 +394,7 @@ def update_version(
 ) -> ModelVersion:
     """Change a version's description or status (e.g. ``ARCHIVED``), with an audit entry."""
     store = store or get_store()
-    actor = get_settings().user
+    actor = current_actor()
 
     def work(conn: Connection) -> int:
         target = resolve(conn, name, version)

@@ -11,6 +11,7 @@ from typing import Any
 
 from mloop.core.clock import now_ms
 from mloop.core.ids import new_id
+from mloop.core.principal import current_actor
 from mloop.tracking import experiments, names, runs
 from mloop.tracking.entities import FINISHED, Experiment, Metric, Run, RunInfo
 from mloop.tracking.system_tags import RUN_NAME, canonical
@@ -86,7 +87,7 @@ class TrackingClient:
                 experiments.get(self.store, experiment_id)
             ).experiment_id,
             run_name=name,
-            user=self.tracker.user,
+            user=current_actor(),
             artifact_uri=get_artifacts().uri(runs.artifact_prefix(run_id)),
             parent_run_id=None,
             tags={**user_tags, RUN_NAME: name},

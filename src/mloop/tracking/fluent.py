@@ -28,6 +28,7 @@ from mloop.core.clock import now_ms
 from mloop.core.config import get_settings
 from mloop.core.errors import Conflict, InvalidInput
 from mloop.core.ids import new_id
+from mloop.core.principal import current_actor
 from mloop.store import get_artifacts, lineage
 from mloop.tracking import context, experiments, inputs, names, runs, system_tags
 from mloop.tracking.entities import (
@@ -209,14 +210,14 @@ def start_run(
         new = new_id()
         name = run_name or user_tags.get(system_tags.RUN_NAME) or names.run_name()
         user_tags.pop(system_tags.RUN_NAME, None)
-        system = {**context.process_tags(tracker.user), system_tags.RUN_NAME: name}
+        system = {**context.process_tags(current_actor()), system_tags.RUN_NAME: name}
         if parent:
             system[system_tags.PARENT_RUN_ID] = parent
         row = runs.new_row(
             run_id=new,
             experiment_id=_experiment_id(tracker, experiment_id),
             run_name=name,
-            user=tracker.user,
+            user=current_actor(),
             artifact_uri=get_artifacts().uri(runs.artifact_prefix(new)),
             parent_run_id=parent,
         )

@@ -88,7 +88,6 @@ class Tracker:
         settings = get_settings()
         self.store = store
         self.writer = Writer(store, settings.flush_interval, settings.heartbeat_interval)
-        self.user = settings.user
         self.spill_dir = str(Path(settings.home) / "unflushed")
         self._keys: set[str] = set()
         self._params: dict[str, dict[str, str]] = {}
