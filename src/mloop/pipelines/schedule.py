@@ -150,6 +150,7 @@ def _schedule(row: Any) -> Schedule:
 
 
 def list_schedules() -> list[Schedule]:
+    """Every pipeline schedule, by name."""
     from sqlalchemy import select
 
     from mloop.store.schema.pipelines import PipelineSchedule

@@ -168,6 +168,11 @@ def trigger_from_row(row: Any) -> Trigger:
 
 
 def get_trigger(trigger_id: str) -> Trigger:
+    """A pipeline run request by id, with its status.
+
+    Raises:
+        NotFound: no trigger has this id.
+    """
     from sqlalchemy import select
 
     from mloop.store.schema.pipelines import PipelineTrigger
@@ -180,6 +185,7 @@ def get_trigger(trigger_id: str) -> Trigger:
 
 
 def list_triggers(status: str | None = None, limit: int = 50) -> list[Trigger]:
+    """The newest pipeline run requests, optionally only those with ``status``."""
     from sqlalchemy import select
 
     from mloop.store.schema.pipelines import PipelineTrigger

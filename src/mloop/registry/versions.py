@@ -245,6 +245,11 @@ def list_versions(
 
 
 def get_model(name: str, store: MetadataStore | None = None) -> RegisteredModel:
+    """A registered model with its aliases, tags and latest version.
+
+    Raises:
+        NotFound: no model is registered under ``name`` (the message suggests the nearest).
+    """
     store = store or get_store()
     with store.read() as conn:
         resolve(conn, name, "0")
@@ -281,6 +286,7 @@ def _model_entity(conn: Connection, row: Any) -> RegisteredModel:
 
 
 def list_models(store: MetadataStore | None = None) -> list[RegisteredModel]:
+    """Every registered model, by name."""
     store = store or get_store()
     with store.read() as conn:
         rows = conn.execute(select(ModelRow).order_by(ModelRow.name)).all()
@@ -345,6 +351,12 @@ def set_alias(
 def delete_alias(
     name: str, alias: str, reason: str = "", store: MetadataStore | None = None
 ) -> None:
+    """Remove an alias of a model (its version stays); the audit log records who and why.
+
+    Raises:
+        InvalidInput: ``alias`` is not a valid alias name.
+        NotFound: the model does not exist or has no such alias.
+    """
     store = store or get_store()
     actor = current_actor()
 
@@ -368,6 +380,11 @@ def delete_alias(
 def set_version_tag(
     name: str, version: int | str, key: str, value: Any, store: MetadataStore | None = None
 ) -> None:
+    """Set a tag on a model version (a number, ``latest`` or an alias); stored as ``str(value)``.
+
+    Raises:
+        NotFound: the model does not exist, or has no such alias or no version yet.
+    """
     store = store or get_store()
 
     def work(conn: Connection) -> None:

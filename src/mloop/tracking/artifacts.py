@@ -36,6 +36,12 @@ def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> li
 
 
 def log_text(text: str, artifact_file: str) -> str:
+    """Save ``text`` (UTF-8) as ``artifact_file`` of the active run; returns its key.
+
+    Args:
+        text: the content of the file.
+        artifact_file: its path inside the run's artifacts (``"notes/summary.txt"``).
+    """
     run = _current()
     key = _artifact_key(run, artifact_file)
     run.tracker.artifacts.put_bytes(key, text.encode())

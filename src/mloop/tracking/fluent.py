@@ -125,6 +125,7 @@ def set_experiment(
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
+    """The experiment called ``name`` (deleted ones too), or ``None`` when there is none."""
     return experiments.get_by_name(get_tracker().store, name)
 
 
@@ -380,6 +381,18 @@ def _at_exit() -> None:
 
 
 def log_param(key: str, value: Any) -> Any:
+    """Record a param of the active run (one is started when none is); returns ``value``.
+
+    Params are immutable: logging the same value again is a no-op, another value is refused.
+
+    Args:
+        key: letters, digits, ``_ - . : /`` and spaces, at most 250 characters.
+        value: stored as ``str(value)``, at most 6000 characters.
+
+    Raises:
+        InvalidInput: ``key`` is not a valid name, or ``value`` is too long.
+        Conflict: the run already has another value for ``key``.
+    """
     run = _current()
     run.tracker.log_param(run.info.run_id, key, value)
     return value
@@ -396,6 +409,12 @@ def _mapping(value: Any, argument: str, call: str) -> Mapping[str, Any]:
 
 
 def log_params(params: Mapping[str, Any]) -> None:
+    """Record several params of the active run (see :func:`log_param`).
+
+    Raises:
+        InvalidInput: ``params`` is not a mapping, or a name or value is invalid.
+        Conflict: the run already has another value for one of the names.
+    """
     params = _mapping(params, "params", "log_params")
     run = _current()
     for key, value in params.items():
@@ -405,6 +424,20 @@ def log_params(params: Mapping[str, Any]) -> None:
 def log_metric(
     key: str, value: float, step: int | None = None, timestamp: int | None = None
 ) -> None:
+    """Record one value of a metric of the active run (one is started when none is).
+
+    The call returns at once; values are written in batches by a background thread.
+
+    Args:
+        key: letters, digits, ``_ - . : /`` and spaces, at most 250 characters.
+        value: a number (NaN and infinities are kept); numpy scalars are accepted.
+        step: the training step the value belongs to (0 when omitted).
+        timestamp: milliseconds since the epoch (now when omitted).
+
+    Raises:
+        InvalidInput: an invalid name, a value that is not a number, a step or timestamp
+            that is not an integer.
+    """
     run = _current()
     run.tracker.log_metric(run.info.run_id, key, value, step, timestamp)
 
@@ -412,6 +445,11 @@ def log_metric(
 def log_metrics(
     metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
 ) -> None:
+    """Record one value of several metrics at the same step (see :func:`log_metric`).
+
+    Raises:
+        InvalidInput: ``metrics`` is not a mapping, or a name, value or step is invalid.
+    """
     metrics = _mapping(metrics, "metrics", "log_metrics")
     run = _current()
     for key, value in metrics.items():
@@ -419,11 +457,23 @@ def log_metrics(
 
 
 def set_tag(key: str, value: Any) -> None:
+    """Set a tag of the active run (a later value replaces an earlier one).
+
+    MLflow's system tag names (``mlflow.runName``, ...) are stored under mloop's names.
+
+    Raises:
+        InvalidInput: ``key`` is not a valid name.
+    """
     run = _current()
     run.tracker.set_tag(run.info.run_id, key, value)
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags of the active run (see :func:`set_tag`).
+
+    Raises:
+        InvalidInput: ``tags`` is not a mapping, or a name is invalid.
+    """
     tags = _mapping(tags, "tags", "set_tags")
     run = _current()
     for key, value in tags.items():
@@ -466,10 +516,19 @@ def flush() -> None:
 
 
 def get_run(run_id: str) -> Run:
+    """A run with its params, latest metrics, tags and inputs (buffered values flushed first).
+
+    Raises:
+        NotFound: no run has this id.
+    """
     return runs.get(_flush_all().store, run_id)
 
 
 def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    """Every logged value of metric ``key`` of a run, by step then time.
+
+    An unknown run or metric gives an empty list, as in MLflow.
+    """
     return runs.metric_history(_flush_all().store, run_id, key)
 
 
