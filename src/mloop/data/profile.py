@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from mloop.core import display
 from mloop.core.errors import InvalidInput
 from mloop.data._categorical import CategoricalProfile
 from mloop.data._columns import ColumnProfile, from_dict, kind_of
@@ -111,6 +112,16 @@ class Profile:
     def summary(self) -> list[dict[str, Any]]:
         """One flat row per column, for tables."""
         return [{"column": name, **column.summary()} for name, column in self.columns.items()]
+
+    def _repr_html_(self) -> str:
+        """One row per column (type, count, nulls, range or top values), for notebooks."""
+        rows = self.summary()
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        return display.block(
+            "Profile",
+            display.facts({"rows": self.num_rows, "columns": len(self.columns)}),
+            display.table(columns, ([row.get(c) for c in columns] for row in rows), limit=50),
+        )
 
 
 def merge(first: Profile, *others: Profile) -> Profile:

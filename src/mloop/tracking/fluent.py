@@ -40,6 +40,7 @@ from mloop.tracking.entities import (
     Metric,
     Run,
     RunData,
+    RunList,
 )
 from mloop.tracking.search import view_type
 from mloop.tracking.system_tags import canonical
@@ -544,6 +545,10 @@ def search_runs(
 ) -> pd.DataFrame | list[Run]:
     """Runs matching ``filter_string`` as a DataFrame shaped like MLflow's (or a list).
 
+    A DataFrame has ``run_id``, ``status``, ``start_time``... then ``metrics.<name>``,
+    ``params.<name>`` and ``tags.<name>`` columns; ``output_format="list"`` gives a
+    :class:`RunList` of :class:`Run`, which a notebook shows as a table.
+
     >>> mloop.search_runs(experiment_names=["delays"], filter_string="metrics.auc > 0.8",
     ...                   order_by=["metrics.auc DESC"], max_results=10)
     """
@@ -568,7 +573,7 @@ def search_runs(
         raise InvalidInput(f"output_format {output_format!r} is unknown; use 'pandas' or 'list'.")
     if output_format == "pandas":
         return search_frame(tracker.store, ids, filter_string, order_by, max_results, run_view_type)
-    return search(tracker.store, ids, filter_string, order_by, max_results, run_view_type)
+    return RunList(search(tracker.store, ids, filter_string, order_by, max_results, run_view_type))
 
 
 def _reset_for_tests() -> None:
