@@ -35,6 +35,7 @@ STATUSES = (
     "failed",
     "blocked",
 )
+"""The states of a retraining decision, from ``triggered`` to an outcome."""
 
 
 @dataclass

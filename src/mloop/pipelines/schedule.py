@@ -35,6 +35,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Schedule:
+    """A pipeline run on a cron expression; times in epoch milliseconds."""
+
     name: str
     pipeline: str
     cron: str

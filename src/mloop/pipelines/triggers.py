@@ -43,6 +43,12 @@ QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 
 @dataclass(frozen=True)
 class Trigger:
+    """A request to run a pipeline (from a schedule, monitoring or by hand) and how it went.
+
+    ``status`` goes ``queued`` → ``running`` → ``succeeded`` or ``failed``; times in epoch
+    milliseconds; ``run_id`` is the tracking run of the pipeline run.
+    """
+
     id: str
     pipeline: str
     params: dict[str, Any]

@@ -37,6 +37,7 @@ from mloop.tracking.fluent import (
 from mloop.tracking.inputs import as_lineage_node
 
 Client = TrackingClient
+"""MLflow's name for :class:`TrackingClient`."""
 
 __all__ = [
     "ActiveRun",
