@@ -55,7 +55,11 @@ def results(
 
 
 def get_result(result_id: str) -> ValidationResult:
-    """A stored validation result (its samples, not its full failing index)."""
+    """A stored validation result (its samples, not its full failing index).
+
+    Raises:
+        NotFound: no validation result has this id.
+    """
     from mloop.data._records import get_result as read
 
     return read(result_id)

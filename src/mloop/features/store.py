@@ -132,7 +132,11 @@ class FeatureStore:
         return found
 
     def get_definition(self, kind: str, name: str) -> Any:
-        """The definition in force of ``kind`` (entity, feature_view, on_demand_view, feature_service)."""
+        """The definition in force of ``kind`` (entity, feature_view, on_demand_view, feature_service).
+
+        Raises:
+            NotFound: no definition of that kind and name is applied.
+        """
         found = self._definition(kind, name)
         if found is None:
             from mloop.features import registry
@@ -226,7 +230,18 @@ class FeatureStore:
     def materialize(
         self, start: datetime | None, end: datetime, views: Sequence[str] | None = None
     ) -> list[MaterializationRecord]:
-        """Copy each entity's latest row with ``start <= event time < end`` to the online store."""
+        """Copy each entity's latest row with ``start <= event time < end`` to the online store.
+
+        Args:
+            start: the earliest event time copied (``None``: from the beginning).
+            end: the end of the interval, excluded.
+            views: the feature views to materialize (default: every applied view).
+
+        Raises:
+            InvalidInput: ``start`` or ``end`` is not a datetime, or ``start`` is not before
+                ``end``.
+            NotFound: a view of ``views`` is not applied.
+        """
         from mloop.features.materialize_run import run_materialization
 
         return run_materialization(self, start, end, views, incremental=False)
@@ -256,7 +271,21 @@ class FeatureStore:
     ) -> OnlineResponse:
         """The latest materialized values for each entity row (a list of dicts, a dict of
         lists or a DataFrame). A value older than its view's ttl (at ``now``) is null and
-        flagged ``EXPIRED``; a missing entity is null and ``NOT_FOUND``."""
+        flagged ``EXPIRED``; a missing entity is null and ``NOT_FOUND``.
+
+        Args:
+            entity_rows: the join key values of each row.
+            features: ``"view:feature"`` references (or ``"view:*"``); or else ``service``.
+            service: the name of an applied feature service.
+            full_names: name the columns ``view:feature`` instead of ``feature``.
+            now: the time the ttl is judged at (default: now).
+
+        Raises:
+            InvalidInput: both or neither of ``features`` and ``service``; a malformed or
+                repeated reference; ``entity_rows`` of another shape, lacking a join key or
+                with columns of different lengths.
+            NotFound: a view, feature or service that is not applied.
+        """
         from mloop.features.online_read import read_online
 
         return read_online(self, entity_rows, self.plan(features, service, full_names), now)
