@@ -62,7 +62,17 @@ def identifier(package: str, name: str) -> str:
 def _package_page(name: str) -> str:
     package = f"mloop.{name}"
     module = importlib.import_module(package)
+    # the package's __all__, less private helpers some packages export for their tests, and
+    # less the names rendered after it: public submodules and functions named like theirs
+    members = [
+        n
+        for n in module.__all__
+        if not n.startswith("_")
+        and not inspect.ismodule(getattr(module, n))
+        and identifier(package, n) == f"{package}.{n}"
+    ]
     lines = [f"# {package}", "", f"::: {package}", "    options:", "      show_root_heading: false"]
+    lines.append(f"      members: [{', '.join(members)}]")
     for export in module.__all__:
         value = getattr(module, export)
         if inspect.ismodule(value):  # a public submodule: mloop.data.checks

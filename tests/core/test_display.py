@@ -35,6 +35,8 @@ def test_values_are_written_for_people() -> None:
     assert display.cell(True) == "yes"
     assert display.cell(float("nan")) == "nan"
     assert display.when(0) == "1970-01-01 00:00 UTC"
+    assert display.percent(1 / 26115) == "<0.01%"  # one bad row is not 0.00%
+    assert display.percent(0.0) == "0.00%" and display.percent(0.1045) == "10.45%"
 
 
 def test_a_whole_page_goes_into_a_sandboxed_frame_with_its_markup_escaped() -> None:

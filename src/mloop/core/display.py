@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Markup", "badge", "block", "cell", "facts", "iframe", "table", "when"]
+__all__ = ["Markup", "badge", "block", "cell", "facts", "iframe", "percent", "table", "when"]
 
 ROWS = 20  # rows a table shows before "... n more"
 _TABLE = "border-collapse:collapse;font-size:12px;margin:4px 0"
@@ -37,6 +37,13 @@ def cell(value: Any) -> str:
 
 class Markup(str):
     """HTML built here (a badge) that a table cell or a fact takes as it is."""
+
+
+def percent(share: float) -> str:
+    """A share as a percentage; a share too small for two decimals is ``<0.01%``, not 0.00%."""
+    if 0 < share < 0.0001:
+        return "<0.01%"
+    return f"{share:.2%}"
 
 
 def when(ms: int | None) -> str | None:

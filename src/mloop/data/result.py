@@ -259,7 +259,7 @@ class ValidationResult:
                 if c.success
                 else display.badge("failed", "fail" if c.severity == "error" else "warn"),
                 c.failed_count,
-                f"{c.failed_fraction:.2%}",
+                display.percent(c.failed_fraction),
                 c.error or c.message,
             )
             for c in sorted(self.checks, key=lambda c: (c.success, c.severity != "error"))
