@@ -31,7 +31,11 @@ from mloop.monitoring.window import Window
 
 
 def get_window(window_id: str) -> Window:
-    """A stored window by id."""
+    """A stored window by id.
+
+    Raises:
+        NotFound: no window has this id.
+    """
     from mloop.monitoring._store import get_window as read
 
     return read(window_id)

@@ -202,7 +202,11 @@ def version_number(
 ) -> int:
     """The number of the version an alias (or ``latest``, or a number) points to now: one
     light query when the alias exists, for servers that poll it (:func:`get_version` reads
-    the whole version, its tags and aliases)."""
+    the whole version, its tags and aliases).
+
+    Raises:
+        NotFound: the model does not exist, has no such alias, or has no version yet.
+    """
     store = store or get_store()
     text = str(version_or_alias)
     with store.read() as conn:
@@ -216,7 +220,12 @@ def version_number(
 def get_version(
     name: str, version_or_alias: int | str, store: MetadataStore | None = None
 ) -> ModelVersion:
-    """A version by number, by alias (``champion``) or ``latest``."""
+    """A version by number, by alias (``champion``) or ``latest``.
+
+    Raises:
+        NotFound: the model does not exist (the message suggests the nearest name), or
+            has no such version or alias.
+    """
     store = store or get_store()
     with store.read() as conn:
         version = resolve(conn, name, version_or_alias)
@@ -231,7 +240,11 @@ def get_version(
 def list_versions(
     name: str | None = None, run_id: str | None = None, store: MetadataStore | None = None
 ) -> list[ModelVersion]:
-    """Versions of one model (or of every model), newest first."""
+    """Versions of one model (or of every model), newest first; ``run_id`` keeps those of one run.
+
+    Raises:
+        NotFound: ``name`` is given and no model has it.
+    """
     store = store or get_store()
     query = select(VersionRow).order_by(VersionRow.name, VersionRow.version.desc())
     if name is not None:
@@ -303,7 +316,21 @@ def set_alias(
     details: dict[str, Any] | None = None,
     store: MetadataStore | None = None,
 ) -> ModelVersion:
-    """Point ``alias`` at ``version`` (moving it if it pointed elsewhere), with an audit entry."""
+    """Point ``alias`` at ``version`` (moving it if it pointed elsewhere), with an audit entry.
+
+    Args:
+        name: the registered model.
+        alias: the alias (``champion``): not a number, no ``/`` or ``@``.
+        version: a number, ``latest`` or another alias.
+        reason: why, kept in the audit log.
+        actor: who, for the audit log (default: the acting principal).
+        action: the audit action recorded.
+        details: extra evidence kept with the audit entry.
+
+    Raises:
+        InvalidInput: ``alias`` is not a valid alias name.
+        NotFound: the model, the version or the alias given as ``version`` does not exist.
+    """
     store = store or get_store()
     _check_alias(alias)
     actor = actor or current_actor()
@@ -409,7 +436,12 @@ def update_version(
     reason: str = "",
     store: MetadataStore | None = None,
 ) -> ModelVersion:
-    """Change a version's description or status (e.g. ``ARCHIVED``), with an audit entry."""
+    """Change a version's description or status (e.g. ``ARCHIVED``), with an audit entry.
+
+    Raises:
+        NotFound: the model does not exist, or ``version`` is an alias or ``latest`` that
+            points nowhere.
+    """
     store = store or get_store()
     actor = current_actor()
 
