@@ -55,3 +55,30 @@ def test_the_site_documents_every_package_of_the_root() -> None:
     packages = set(_load("hooks").PACKAGES)
     undocumented = {"core", "genai"}  # internals; genai has no public API yet
     assert set(mloop._SUBMODULES) - undocumented == packages
+
+
+def test_the_navigation_lists_every_reference_page_and_every_guide() -> None:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    pages: list[str] = []
+
+    def walk(items: list[object]) -> None:
+        for item in items:
+            if isinstance(item, dict):
+                for value in item.values():
+                    if isinstance(value, list):
+                        walk(value)
+                    else:
+                        pages.append(str(value))
+            else:
+                pages.append(str(item))
+
+    walk(config["nav"])
+    packages = _load("hooks").PACKAGES
+    assert [p for p in pages if p.startswith("reference/")] == [
+        "reference/index.md",
+        *(f"reference/{name}.md" for name in packages),
+    ]
+    guides = {p.name for p in (ROOT / "docs").glob("*.md")}
+    assert guides <= set(pages), guides - set(pages)
