@@ -177,7 +177,10 @@ class Monitor:
         give no window.
 
         Raises:
-            NotFound: the model is not registered (the message suggests the nearest names).
+            NotFound: the model is not registered (the message suggests the nearest names),
+                or a version served has no reference.
+            InvalidInput: ``end`` not after ``start``, ``rows`` not a positive number, or
+                ``every`` not a positive duration.
         """
         import pandas as pd
 
