@@ -16,9 +16,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 ROOT = Path(__file__).resolve().parents[2]
+# what a page or a stylesheet would fetch from the network: scripts, styles, images, frames
+_REMOTE = re.compile(
+    r"<(?:script|img|iframe|source|link)\b[^>]*\b(?:src|href)=[\"']?(https?:)?//[^\"'\s>]*"
+    r"|url\(\s*[\"']?(?:https?:)?//[^)]*\)"
+    r"|@import\s+[\"']?(?:url\()?\s*[\"']?(?:https?:)?//[^;]*",
+    re.IGNORECASE,
+)
 _ROOT_PAGES = {
     "index.md": "README.md",
     "BENCHMARKS.md": "BENCHMARKS.md",
@@ -151,6 +159,22 @@ def on_files(files: Files, config: Any) -> Files:
     for name in PACKAGES:
         files.append(File.generated(config, f"reference/{name}.md", content=_package_page(name)))
     return files
+
+
+def remote_resources(text: str) -> list[str]:
+    """What ``text`` (HTML or CSS) would load from the network."""
+    return [match.group(0) for match in _REMOTE.finditer(text)]
+
+
+def on_post_build(config: Any) -> None:
+    # the site must open offline: a page or stylesheet that loads from the network fails
+    # the build (links a reader follows, <a href="https://...">, are fine)
+    found = []
+    for path in sorted(Path(config.site_dir).rglob("*")):
+        if path.suffix in (".html", ".css"):
+            found += [f"{path.name}: {hit[:100]}" for hit in remote_resources(path.read_text())]
+    if found:
+        raise PluginError("the site loads from the network:\n" + "\n".join(found[:20]))
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:

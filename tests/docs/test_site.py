@@ -82,3 +82,18 @@ def test_the_navigation_lists_every_reference_page_and_every_guide() -> None:
     ]
     guides = {p.name for p in (ROOT / "docs").glob("*.md")}
     assert guides <= set(pages), guides - set(pages)
+
+
+def test_the_offline_check_finds_what_a_page_would_load_from_the_network() -> None:
+    remote_resources = _load("hooks").remote_resources
+    page = (
+        '<script src="https://unpkg.com/iframe-worker/shim"></script>'
+        '<link rel="stylesheet" href="//fonts.googleapis.com/css?family=Roboto">'
+        '<img src="assets/logo.png"><a href="https://github.com/x">a link is fine</a>'
+        "<style>@font-face{src:url(https://fonts.gstatic.com/r.woff2)}</style>"
+    )
+    found = remote_resources(page)
+    assert len(found) == 3
+    assert "unpkg.com" in found[0] and "fonts.googleapis.com" in found[1]
+    assert "fonts.gstatic.com" in found[2]
+    assert remote_resources('<script src="../assets/bundle.js"></script>') == []
