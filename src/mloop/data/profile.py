@@ -67,7 +67,11 @@ class Profile:
         return f"Profile(num_rows={self.num_rows}, columns={list(self.columns)})"
 
     def merge(self, other: Profile) -> Profile:
-        """The profile of both data sets together (columns missing on one side count as nulls)."""
+        """The profile of both data sets together (columns missing on one side count as nulls).
+
+        Raises:
+            InvalidInput: a column is numeric in one profile and categorical in the other.
+        """
         columns: dict[str, ColumnProfile] = {}
         for name in dict.fromkeys([*self.columns, *other.columns]):
             mine, theirs = self.columns.get(name), other.columns.get(name)
@@ -125,7 +129,11 @@ class Profile:
 
 
 def merge(first: Profile, *others: Profile) -> Profile:
-    """The profile of the concatenated data of every argument."""
+    """The profile of the concatenated data of every argument.
+
+    Raises:
+        InvalidInput: a column is numeric in one profile and categorical in another.
+    """
     result = first
     for other in others:
         result = result.merge(other)
