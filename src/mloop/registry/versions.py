@@ -192,6 +192,22 @@ def resolve(conn: Connection, name: str, version_or_alias: int | str) -> int:
     return int(version)
 
 
+def _existing_version(conn: Connection, name: str, version: int) -> Any:
+    """The row of version ``version`` of ``name``; NotFound when there is none."""
+    row = conn.execute(
+        select(VersionRow).where(VersionRow.name == name, VersionRow.version == version)
+    ).first()
+    if row is None:
+        latest = conn.execute(
+            select(func.max(VersionRow.version)).where(VersionRow.name == name)
+        ).scalar()
+        raise NotFound(
+            f"model {name!r} has no version {version}"
+            + (f"; its latest is {latest}." if latest is not None else "; it has no versions yet.")
+        )
+    return row
+
+
 _ALIAS_VERSION = select(ModelAlias.version).where(
     ModelAlias.name == bindparam("name"), ModelAlias.alias == bindparam("alias")
 )  # built once: a poller asks it every second or so
@@ -410,12 +426,13 @@ def set_version_tag(
     """Set a tag on a model version (a number, ``latest`` or an alias); stored as ``str(value)``.
 
     Raises:
-        NotFound: the model does not exist, or has no such alias or no version yet.
+        NotFound: the model does not exist, or has no such version or alias.
     """
     store = store or get_store()
 
     def work(conn: Connection) -> None:
         target = resolve(conn, name, version)
+        _existing_version(conn, name, target)
         store.upsert(
             conn,
             ModelVersionTag.__table__,
@@ -439,17 +456,15 @@ def update_version(
     """Change a version's description or status (e.g. ``ARCHIVED``), with an audit entry.
 
     Raises:
-        NotFound: the model does not exist, or ``version`` is an alias or ``latest`` that
-            points nowhere.
+        NotFound: the model does not exist, or has no such version, or ``version`` is an
+            alias or ``latest`` that points nowhere.
     """
     store = store or get_store()
     actor = current_actor()
 
     def work(conn: Connection) -> int:
         target = resolve(conn, name, version)
-        row = conn.execute(
-            select(VersionRow).where(VersionRow.name == name, VersionRow.version == target)
-        ).one()
+        row = _existing_version(conn, name, target)
         values: dict[str, Any] = {"updated_at": now_ms()}
         if description is not None:
             values["description"] = description
