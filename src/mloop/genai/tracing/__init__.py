@@ -17,7 +17,7 @@ from mloop.genai.tracing.spans import (
     trace,
     tracer_provider,
 )
-from mloop.genai.tracing.writer import writer
+from mloop.genai.tracing.writer import flush_traces
 
 __all__ = [
     "KINDS",
@@ -32,8 +32,3 @@ __all__ = [
     "trace",
     "tracer_provider",
 ]
-
-
-def flush_traces() -> int:
-    """Write the spans still queued now (they are otherwise written within half a second)."""
-    return writer.flush()

@@ -21,7 +21,7 @@ from mloop.core.clock import now_ms
 from mloop.store import get_store
 from mloop.store.schema.genai import GuardrailHit, Span
 
-__all__ = ["BatchWriter", "writer"]
+__all__ = ["BatchWriter", "flush_traces", "writer"]
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,13 @@ def _increment(sqlite: bool) -> Any:
 
 
 writer = BatchWriter()
+
+
+def flush_traces() -> int:
+    """Write the spans still queued now (they are otherwise written within half a second)."""
+    return writer.flush()
+
+
 atexit.register(lambda: _flush_quietly(writer))
 
 
