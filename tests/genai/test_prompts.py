@@ -39,11 +39,11 @@ def test_references_resolve_aliases_numbers_and_latest() -> None:
 def test_unknown_prompt_version_and_alias_are_named() -> None:
     genai.register_prompt("support", "Hi {{ name }}")
     genai.set_prompt_alias("support", "production", 1)
-    with pytest.raises(NotFound, match="'suport' is not registered. Did you mean 'support'"):
+    with pytest.raises(NotFound, match=r"'suport' is not registered\. Did you mean 'support'"):
         genai.load_prompt("prompts:/suport@production")
     with pytest.raises(NotFound, match="no version 7"):
         genai.load_prompt("support/7")
-    with pytest.raises(NotFound, match="no alias 'prodution'.*Did you mean 'production'"):
+    with pytest.raises(NotFound, match=r"no alias 'prodution'.*Did you mean 'production'"):
         genai.load_prompt("support@prodution")
     with pytest.raises(InvalidInput, match="unknown scheme"):
         genai.load_prompt("models:/support/1")
@@ -64,7 +64,7 @@ def test_render_names_the_missing_variable_and_fills_chat_templates() -> None:
         {"role": "user", "content": "Why?"},
     ]
     with pytest.raises(
-        InvalidInput, match="needs the variable\\(s\\) 'question'.*Did you mean 'qestion'"
+        InvalidInput, match=r"needs the variable\(s\) 'question'.*Did you mean 'qestion'"
     ):
         chat.render(language="French", qestion="Why?")
 

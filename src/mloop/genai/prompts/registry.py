@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import Conflict, GateFailed, InvalidInput, NotFound, did_you_mean
@@ -77,7 +77,7 @@ def register_prompt(
         prompt = conn.execute(select(PromptRow.name).where(PromptRow.name == name)).scalar()
         if prompt is None:
             conn.execute(
-                PromptRow.__table__.insert(),
+                insert(PromptRow),
                 {
                     "name": name,
                     "description": description,
@@ -88,7 +88,7 @@ def register_prompt(
             )
         elif gated is not None:
             conn.execute(
-                PromptRow.__table__.update()
+                update(PromptRow)
                 .where(PromptRow.name == name)
                 .values(gated_aliases=json.dumps(gated), updated_at=at)
             )
@@ -102,7 +102,7 @@ def register_prompt(
             return int(latest.version)
         version = 1 if latest is None else int(latest.version) + 1
         conn.execute(
-            VersionRow.__table__.insert(),
+            insert(VersionRow),
             {
                 "name": name,
                 "version": version,
@@ -116,9 +116,7 @@ def register_prompt(
                 "created_at": at,
             },
         )
-        conn.execute(
-            PromptRow.__table__.update().where(PromptRow.name == name).values(updated_at=at)
-        )
+        conn.execute(update(PromptRow).where(PromptRow.name == name).values(updated_at=at))
         audit.record(
             conn,
             actor=actor,
@@ -224,11 +222,13 @@ def promote_prompt(
             )
         action = "prompt.promote.forced" if force else "prompt.promote"
         return _move_alias(name, alias, candidate.version, reason, action, details)
+    incumbent: PromptVersion | None
     try:
-        incumbent: PromptVersion | None = _get(name, alias)
-        details["incumbent"] = incumbent.version
+        incumbent = _get(name, alias)
     except NotFound:
         incumbent = None
+    if incumbent is not None:
+        details["incumbent"] = incumbent.version
     result = gate.check(candidate, incumbent, data=data)
     details["gate"] = result.to_dict()
     if not result.passed and not force:

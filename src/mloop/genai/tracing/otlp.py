@@ -35,8 +35,7 @@ def create_tracing_router(dependencies: list[Any] | None = None) -> Any:
 
     router = APIRouter(dependencies=dependencies or [])
 
-    @router.post("/v1/traces", tags=["tracing"], summary="OTLP/HTTP trace ingest")
-    async def otlp_traces(request: Request) -> Response:
+    async def otlp_traces(request):
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (_PROTOBUF, _JSON):
             return _error(
@@ -62,6 +61,9 @@ def create_tracing_router(dependencies: list[Any] | None = None) -> Any:
             content=ExportTraceServiceResponse().SerializeToString(), media_type=_PROTOBUF
         )
 
+    # FastAPI reads the annotations; set them as objects (fastapi is imported lazily here)
+    otlp_traces.__annotations__ = {"request": Request, "return": Response}
+    router.post("/v1/traces", tags=["tracing"], summary="OTLP/HTTP trace ingest")(otlp_traces)
     return router
 
 
@@ -182,7 +184,7 @@ def _error(status: int, message: str, content_type: str) -> Any:
     from fastapi import Response
 
     if content_type == _PROTOBUF:
-        from google.rpc.status_pb2 import Status  # type: ignore[import-untyped]
+        from google.rpc.status_pb2 import Status
 
         payload = Status(code=3, message=message).SerializeToString()
         return Response(content=payload, status_code=status, media_type=_PROTOBUF)

@@ -130,7 +130,7 @@ def _increment(sqlite: bool) -> Any:
         from sqlalchemy.dialects.sqlite import insert
     else:
         from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
-    table = GuardrailHit.__table__
+    table: Any = GuardrailHit.__table__
     stmt = insert(table)
     return stmt.on_conflict_do_update(
         index_elements=["guardrail", "route", "user", "action"],
