@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from peer_env import peer_python, run_peer, save  # noqa: E402
+from peer_env import peer_python, run_peer, save
 
 HERE = Path(__file__).resolve().parent
 MLFLOW = ["mlflow==3.*"]  # the pin of the other MLflow benchmarks (one venv)
@@ -115,10 +115,13 @@ def bench_guardrails(rounds: int) -> dict[str, Any]:
     all_patterns = pii._pattern_entities()
     figures: dict[str, Any] = {"analyzer_load_s": load_s, "rounds": rounds}
     for label, texts in (("with_pii", MESSAGES_WITH_PII), ("clean", MESSAGES_CLEAN)):
-        for config, entities in (("mloop_default", pii.DEFAULT_ENTITIES), ("all_patterns", all_patterns)):
-            timings, _ = _timed(lambda i: pii.redact(texts[i % len(texts)], entities), rounds)
+        for config, entities in (
+            ("mloop_default", pii.DEFAULT_ENTITIES),
+            ("all_patterns", all_patterns),
+        ):
+            timings, _ = _timed(lambda i, t=texts, e=entities: pii.redact(t[i % len(t)], e), rounds)
             figures[f"pii_{config}_{label}"] = _summary(timings)
-        timings, _ = _timed(lambda i: find_injection(texts[i % len(texts)]), rounds * 10)
+        timings, _ = _timed(lambda i, t=texts: find_injection(t[i % len(t)]), rounds * 10)
         figures[f"injection_{label}"] = _summary(timings)
     return figures
 

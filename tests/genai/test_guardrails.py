@@ -121,7 +121,7 @@ def test_bad_configuration_names_the_field_and_the_fix(specs: object, message: s
         Guardrails.from_config(specs)  # type: ignore[arg-type]
 
 
-def test_hits_are_counted_per_guardrail_route_user_in_the_store_and_prometheus() -> None:
+def test_hits_are_counted_per_guardrail_route_user_in_the_store_and_prometheus(db_url: str) -> None:
     rails = Guardrails.from_config([{"pii": "redact"}, {"injection": "warn"}])
     before = (
         REGISTRY.get_sample_value(

@@ -24,7 +24,7 @@ def test_versions_are_numbered_and_identical_content_is_not_duplicated() -> None
     assert [v.version for v in genai.list_prompt_versions("qa")] == [2, 1]
 
 
-def test_references_resolve_aliases_numbers_and_latest() -> None:
+def test_references_resolve_aliases_numbers_and_latest(db_url: str) -> None:
     genai.register_prompt("qa", "one {{ x }}")
     genai.register_prompt("qa", "two {{ x }}")
     genai.set_prompt_alias("qa", "production", 1)
@@ -123,7 +123,7 @@ class _LengthGate:
         return _Result(True)
 
 
-def test_gated_alias_moves_only_through_a_passing_gate_or_a_forced_reason() -> None:
+def test_gated_alias_moves_only_through_a_passing_gate_or_a_forced_reason(db_url: str) -> None:
     genai.register_prompt("qa", "short {{ x }}", gated_aliases=["production"])
     genai.register_prompt("qa", "a much longer template {{ x }}")
     with pytest.raises(Conflict, match="gated"):
@@ -142,7 +142,7 @@ def test_gated_alias_moves_only_through_a_passing_gate_or_a_forced_reason() -> N
     assert actions[:3] == ["prompt.promote.forced", "prompt.promote.refused", "prompt.promote"]
 
 
-def test_concurrent_registrations_get_distinct_versions() -> None:
+def test_concurrent_registrations_get_distinct_versions(db_url: str) -> None:
     genai.register_prompt("busy", "v0 {{ x }}")
     errors: list[BaseException] = []
 
@@ -163,7 +163,7 @@ def test_concurrent_registrations_get_distinct_versions() -> None:
     assert len({v.template for v in versions}) == 7
 
 
-def test_list_prompts_shows_latest_version_and_aliases() -> None:
+def test_list_prompts_shows_latest_version_and_aliases(db_url: str) -> None:
     genai.register_prompt("a", "x")
     genai.register_prompt("a", "y")
     genai.set_prompt_alias("a", "staging", 2)

@@ -46,7 +46,7 @@ def test_an_llm_call_is_stored_with_the_genai_conventions() -> None:
     assert "gen_ai.input.messages" not in attributes  # content is opt-in
 
 
-def test_search_filters_by_route_user_status_latency_cost_and_prompt() -> None:
+def test_search_filters_by_route_user_status_latency_cost_and_prompt(db_url: str) -> None:
     _call(route="chat", user="ada", cost=0.001)
     _call(route="chat", user="bob", error="RateLimitError", start_ns=time.time_ns() - 900_000_000)
     _call(route="embed", user="ada", operation="embeddings", model="minilm", cost=None)
@@ -68,7 +68,7 @@ def test_search_filters_by_route_user_status_latency_cost_and_prompt() -> None:
         genai.search_traces(prompt="qa@prod")
 
 
-def test_decorated_functions_and_spans_nest_and_record_failures() -> None:
+def test_decorated_functions_and_spans_nest_and_record_failures(db_url: str) -> None:
     @genai.trace(kind="retrieval")
     def retrieve(query: str) -> list[str]:
         return ["doc-1", "doc-2"]
@@ -130,6 +130,9 @@ def test_the_rendered_prompt_version_is_recorded_on_the_span_and_the_call() -> N
     )
     other = _call()  # outside the span: the prompt is not carried over
     assert genai.search_traces(trace_id=other)[0].prompt_name is None
+    qa.render(q="outside any span")
+    alone = _call()
+    assert genai.search_traces(trace_id=alone)[0].prompt_name is None
 
 
 def test_captured_content_is_pii_redacted_before_storage_unless_allowed() -> None:
@@ -165,20 +168,18 @@ def test_user_defaults_to_the_acting_principal() -> None:
     assert genai.search_traces(trace_id=trace_id)[0].user == "carol"
 
 
-def test_recording_never_touches_the_database_on_the_callers_path(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_recording_never_touches_the_database_on_the_callers_path() -> None:
     def down() -> None:
         raise AssertionError("the caller's path reached the store")
 
-    monkeypatch.setattr(writer_module, "get_store", down)
-    monkeypatch.setattr(writer, "interval", 3600.0)  # keep the thread from flushing meanwhile
     timings = []
-    for _ in range(300):
-        started = time.perf_counter()
-        _call()
-        timings.append(time.perf_counter() - started)
-    monkeypatch.undo()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(writer_module, "get_store", down)
+        patch.setattr(writer, "interval", 3600.0)  # keep the thread from flushing meanwhile
+        for _ in range(300):
+            started = time.perf_counter()
+            _call()
+            timings.append(time.perf_counter() - started)
     timings.sort()
     # tens of microseconds each; the bound is loose for a loaded 2-core host
     assert timings[len(timings) // 2] < 0.002
@@ -199,3 +200,18 @@ def test_an_unknown_span_kind_is_refused() -> None:
         genai.trace(kind="llama")
     with pytest.raises(InvalidInput, match="prompt = 'qa'"):
         _call(prompt="qa")
+
+
+def test_a_failed_write_keeps_the_spans_for_the_next_attempt() -> None:
+    def down() -> None:
+        raise ConnectionError("database restarting")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(writer, "interval", 3600.0)
+        for _ in range(5):
+            _call(route="retry")
+        patch.setattr(writer_module, "get_store", down)
+        with pytest.raises(ConnectionError):
+            writer.flush()
+    assert writer.flush() == 5
+    assert len(genai.search_traces(route="retry")) == 5

@@ -2,7 +2,8 @@
 
 Rendering a registered prompt records its name and version on the span that is current
 (any OpenTelemetry span), and remembers them so that :func:`record_llm_call` under the
-same parent span records them too, without the caller passing the prompt along.
+same parent span records them too, without the caller passing the prompt along. Outside
+any span nothing is remembered (a script's calls would otherwise all inherit it).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ _prompt: ContextVar[tuple[int, str, int] | None] = ContextVar("mloop_prompt", de
 def note_prompt(name: str, version: int) -> None:
     """Record that prompt ``name`` version ``version`` was rendered in the current span."""
     span = trace.get_current_span()
+    if not span.get_span_context().is_valid:
+        return  # outside any span there is no scope to carry the prompt in
     if span.is_recording():
         span.set_attribute("mloop.prompt.name", name)
         span.set_attribute("mloop.prompt.version", version)
@@ -27,7 +30,7 @@ def note_prompt(name: str, version: int) -> None:
 
 
 def prompt_in_scope() -> tuple[str, int] | None:
-    """The prompt rendered under the current span (or outside any span), if one was."""
+    """The prompt rendered under the current span, if one was."""
     noted = _prompt.get()
     if noted is None or noted[0] != trace.get_current_span().get_span_context().span_id:
         return None

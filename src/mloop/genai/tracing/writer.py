@@ -78,22 +78,41 @@ class BatchWriter:
                 self._hits = {}
             if not spans and not hits:
                 return 0
-            if self.prepare is not None:
-                spans = [self.prepare(row) for row in spans]
-            store = get_store()
-            at = now_ms()
-            hit_rows = [
-                {"guardrail": g, "route": r, "user": u, "action": a, "count": n, "last_at": at}
-                for (g, r, u, a), n in hits.items()
-            ]
-
-            def work(conn: Any) -> None:
-                store.insert_ignore(conn, Span.__table__, spans)
-                if hit_rows:
-                    conn.execute(_increment(store.is_sqlite), hit_rows)
-
-            store.transaction(work)
+            try:
+                if self.prepare is not None:
+                    spans = [self.prepare(row) for row in spans]
+                self._write(spans, hits)
+            except BaseException:
+                self._requeue(spans, hits)  # kept for the next attempt, not lost
+                raise
             return len(spans)
+
+    def _write(
+        self, spans: list[dict[str, Any]], hits: dict[tuple[str, str, str, str], int]
+    ) -> None:
+        store = get_store()
+        at = now_ms()
+        hit_rows = [
+            {"guardrail": g, "route": r, "user": u, "action": a, "count": n, "last_at": at}
+            for (g, r, u, a), n in hits.items()
+        ]
+
+        def work(conn: Any) -> None:
+            store.insert_ignore(conn, Span.__table__, spans)
+            if hit_rows:
+                conn.execute(_increment(store.is_sqlite), hit_rows)
+
+        store.transaction(work)
+
+    def _requeue(
+        self, spans: list[dict[str, Any]], hits: dict[tuple[str, str, str, str], int]
+    ) -> None:
+        with self._lock:
+            room = max(0, self.max_queue - len(self._spans))
+            self.dropped += max(0, len(spans) - room)
+            self._spans.extendleft(reversed(spans[len(spans) - room :] if room else []))
+            for key, count in hits.items():
+                self._hits[key] = self._hits.get(key, 0) + count
 
     def clear(self) -> None:
         """Forget what is queued (for tests that switch stores)."""
