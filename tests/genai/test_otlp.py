@@ -191,11 +191,27 @@ def test_mloop_spans_are_exported_over_otlp_when_the_endpoint_is_set(
 ) -> None:
     url, calls = ingest_server
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url)
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # export at shutdown only
     reset_tracer_provider()
     try:
-        genai.record_llm_call(provider="openai", model="gpt-4o-mini", route="chat")
+        genai.record_llm_call(
+            provider="openai",
+            model="gpt-4o-mini",
+            route="chat",
+            messages=[{"role": "user", "content": "bill card 4111 1111 1111 1111"}],
+            capture_content=True,
+        )
+        genai.flush_traces()  # mloop's own copy is stored first
+        genai.search_traces(route="chat")  # (and found)
+        from mloop.store import get_store
+        from mloop.store.schema.genai import Span
+
+        with get_store().write() as conn:  # forget it, to see what the export delivers
+            conn.execute(Span.__table__.delete())
     finally:
         reset_tracer_provider()  # shutting down exports what is pending
     assert len(calls) == 1
-    [stored] = genai.search_traces(route="chat")
-    assert stored.model == "gpt-4o-mini"
+    [exported] = genai.search_traces(route="chat")
+    assert exported.model == "gpt-4o-mini" and exported.source == "otlp"
+    content = exported.attributes["gen_ai.input.messages"]
+    assert "<CREDIT_CARD>" in content and "4111" not in content

@@ -11,7 +11,8 @@ Message content is recorded only when asked (``capture_content=True`` or
 mloop keeps its own tracer provider (it never replaces the application's global one) but
 spans nest under whatever span is current, the application's included. Spans are
 stored write-behind (:mod:`.writer`) and, when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set, exported over OTLP/HTTP as well.
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) is set, exported over OTLP/HTTP as well, content
+PII-redacted in both cases unless the route allows it (:mod:`.export`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from mloop.core.errors import InvalidInput
 from mloop.core.principal import current_actor
 from mloop.genai.tracing.context import prompt_in_scope
+from mloop.genai.tracing.export import RedactingExporter
 from mloop.genai.tracing.rows import prepare, row_from_attributes
 from mloop.genai.tracing.writer import writer
 
@@ -100,7 +102,9 @@ def tracer_provider() -> TracerProvider:
                 )
                 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-                provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+                provider.add_span_processor(
+                    BatchSpanProcessor(RedactingExporter(OTLPSpanExporter()))
+                )
             _provider = provider
     return _provider
 
