@@ -27,6 +27,24 @@ def test_pii_is_redacted_in_every_message_and_the_input_is_not_mutated() -> None
     ]
 
 
+def test_text_parts_of_multimodal_messages_are_checked_too() -> None:
+    rails = Guardrails.from_config([{"pii": "redact"}])
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+    messages = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "I am jane.doe@example.com"}, image],
+        }
+    ]
+    verdict = rails.check_input(messages)
+    assert verdict.messages is not None
+    assert verdict.messages[0]["content"] == [
+        {"type": "text", "text": "I am <EMAIL_ADDRESS>"},
+        image,
+    ]
+    assert messages[0]["content"][0]["text"] == "I am jane.doe@example.com"  # a copy was changed
+
+
 def test_clean_input_passes_with_no_hits() -> None:
     rails = Guardrails.from_config([{"pii": "redact"}, {"injection": "block"}])
     verdict = rails.check_input(_user("Summarise the causes of the French revolution."))

@@ -76,26 +76,24 @@ class Guardrails:
         Raises:
             GuardrailBlocked: a guardrail with ``action: block`` fired.
         """
-        verdict = Verdict(messages=[dict(m) for m in messages])
+        verdict = Verdict(messages=[_copy(m) for m in messages])
         assert verdict.messages is not None
         for check in self.checks:
             if "input" not in check.stages:
                 continue
             for message in verdict.messages:
-                content = message.get("content")
-                if not isinstance(content, str) or not content:
-                    continue
                 if (
                     isinstance(check, InjectionCheck)
                     and message.get("role") not in _INJECTION_ROLES
                 ):
                     continue
-                found = check.inspect(content)
-                if found is None:
-                    continue
-                verdict.add(Hit(check.name, "input", check.action, found.detail))
-                if check.action == "redact" and found.redacted is not None:
-                    message["content"] = found.redacted
+                for holder, key in _texts(message):
+                    found = check.inspect(holder[key])
+                    if found is None:
+                        continue
+                    verdict.add(Hit(check.name, "input", check.action, found.detail))
+                    if check.action == "redact" and found.redacted is not None:
+                        holder[key] = found.redacted
         self._settle(verdict, route, user)
         return verdict
 
@@ -129,6 +127,30 @@ class Guardrails:
         blocking = next((hit for hit in verdict.hits if hit.action == "block"), None)
         if blocking is not None:
             raise GuardrailBlocked(blocking, verdict.hits)
+
+
+def _copy(message: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``message`` that redaction may change (content parts copied too)."""
+    copied = dict(message)
+    if isinstance(copied.get("content"), list):
+        copied["content"] = [dict(p) if isinstance(p, Mapping) else p for p in copied["content"]]
+    return copied
+
+
+def _texts(message: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """Where the message's text is: its content string, or each text part of a list."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return [(message, "content")] if content else []
+    if isinstance(content, list):
+        return [
+            (part, "text")
+            for part in content
+            if isinstance(part, dict)
+            and part.get("type") == "text"
+            and isinstance(part.get("text"), str)
+        ]
+    return []
 
 
 def hit_counts(
