@@ -1,27 +1,26 @@
-"""The prompt registry: immutable versions, aliases, gated promotion, with an audit trail.
+"""The prompt registry: immutable versions and aliases, with an audit trail.
 
 A version never changes once registered; aliases (``production``, ``staging``) point at
 versions and move with an audit entry naming the actor. An alias can be protected
-(``gated_aliases``): it then moves only through :func:`promote_prompt` with a gate, or
-forced with a reason, as models do (:mod:`mloop.registry.promote`).
+(``gated_aliases``): it then moves only through promotion with a gate
+(:mod:`.promote`), or forced with a reason, as models do.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from mloop.core.clock import now_ms
-from mloop.core.errors import Conflict, GateFailed, InvalidInput, NotFound, did_you_mean
+from mloop.core.errors import Conflict, InvalidInput, NotFound, did_you_mean
 from mloop.core.principal import current_actor
 from mloop.genai.prompts import template as _template
 from mloop.genai.prompts.entities import PromptInfo, PromptVersion
-from mloop.registry.promote import Gate
+from mloop.genai.prompts.refs import check_alias, check_mapping, check_name, parse_ref
 from mloop.store import audit, get_store
 from mloop.store.schema.genai import Prompt as PromptRow
 from mloop.store.schema.genai import PromptAlias
@@ -29,15 +28,16 @@ from mloop.store.schema.genai import PromptVersion as VersionRow
 
 __all__ = [
     "delete_prompt_alias",
+    "gated_aliases",
+    "get_version",
     "list_prompt_versions",
     "list_prompts",
     "load_prompt",
-    "promote_prompt",
+    "move_alias",
     "register_prompt",
     "set_prompt_alias",
 ]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,255}$")
 _KIND = "prompt"
 
 
@@ -60,11 +60,11 @@ def register_prompt(
     >>> qa.render(question="2+2?")
     'Answer briefly: 2+2?'
     """
-    _check_name(name)
+    check_name(name)
     checked = _template.check_template(template)
-    params_ = _check_mapping("params", params)
-    tags_ = {str(k): str(v) for k, v in _check_mapping("tags", tags).items()}
-    gated = [_check_alias(a) for a in gated_aliases] if gated_aliases is not None else None
+    params_ = check_mapping("params", params)
+    tags_ = {str(k): str(v) for k, v in check_mapping("tags", tags).items()}
+    gated = [check_alias(a) for a in gated_aliases] if gated_aliases is not None else None
     variables = _template.template_variables(checked)
     template_json = json.dumps(checked, sort_keys=True)
     params_json = json.dumps(params_, sort_keys=True, default=str)
@@ -129,7 +129,7 @@ def register_prompt(
         return version
 
     version = store.transaction_retrying_conflicts(work)
-    return _get(name, version)
+    return get_version(name, version)
 
 
 def load_prompt(ref: str, version: int | str | None = None) -> PromptVersion:
@@ -141,12 +141,12 @@ def load_prompt(ref: str, version: int | str | None = None) -> PromptVersion:
     """
     if not isinstance(ref, str) or not ref.strip():
         raise InvalidInput(f"prompt reference {ref!r} is empty; use 'prompts:/name@alias'.")
-    name, selector = _parse_ref(ref)
+    name, selector = parse_ref(ref)
     if version is not None:
         if selector is not None:
             raise InvalidInput(f"{ref!r} already names a version; drop version={version!r}.")
         selector = str(version)
-    return _get(name, selector)
+    return get_version(name, selector)
 
 
 def set_prompt_alias(name: str, alias: str, version: int | str, reason: str = "") -> PromptVersion:
@@ -155,14 +155,14 @@ def set_prompt_alias(name: str, alias: str, version: int | str, reason: str = ""
     Raises:
         Conflict: the alias is gated; use :func:`promote_prompt`.
     """
-    _check_alias(alias)
-    if alias in _gated(name):
+    check_alias(alias)
+    if alias in gated_aliases(name):
         raise Conflict(
             f"alias {alias!r} of prompt {name!r} is gated; move it with "
             f"promote_prompt({name!r}, {version!r}, alias={alias!r}, gate=...) "
             "(or force=True with a reason)."
         )
-    return _move_alias(name, alias, version, reason, "prompt.alias.set", None)
+    return move_alias(name, alias, version, reason, "prompt.alias.set", None)
 
 
 def delete_prompt_alias(name: str, alias: str, reason: str = "") -> None:
@@ -189,69 +189,6 @@ def delete_prompt_alias(name: str, alias: str, reason: str = "") -> None:
         )
 
     store.transaction(work)
-
-
-def promote_prompt(
-    name: str,
-    version: int | str,
-    alias: str = "production",
-    gate: Gate | None = None,
-    data: Any = None,
-    force: bool = False,
-    reason: str = "",
-) -> PromptVersion:
-    """Point ``alias`` at ``version`` if ``gate`` passes (or ``force`` with a ``reason``).
-
-    The gate receives the candidate and current :class:`PromptVersion` (``check(candidate,
-    incumbent, data=data)``), e.g. an evaluation that scores both on the same examples.
-    A gated alias cannot be promoted without a gate unless forced.
-
-    Raises:
-        GateFailed: the gate refused (the refusal is in the audit log).
-    """
-    _check_alias(alias)
-    if force and not reason.strip():
-        raise InvalidInput("a forced promotion needs a reason (it is kept in the audit log).")
-    candidate = _get(name, str(version))
-    details: dict[str, Any] = {"candidate": candidate.version}
-    if gate is None:
-        if alias in _gated(name) and not force:
-            raise Conflict(
-                f"alias {alias!r} of prompt {name!r} is gated: pass gate=..., or force=True "
-                "with a reason."
-            )
-        action = "prompt.promote.forced" if force else "prompt.promote"
-        return _move_alias(name, alias, candidate.version, reason, action, details)
-    incumbent: PromptVersion | None
-    try:
-        incumbent = _get(name, alias)
-    except NotFound:
-        incumbent = None
-    if incumbent is not None:
-        details["incumbent"] = incumbent.version
-    result = gate.check(candidate, incumbent, data=data)
-    details["gate"] = result.to_dict()
-    if not result.passed and not force:
-        get_store().transaction(
-            lambda conn: audit.record(
-                conn,
-                actor=current_actor(),
-                action="prompt.promote.refused",
-                object_kind=_KIND,
-                object_id=name,
-                to_value=f"{alias}={candidate.version}",
-                reason=reason,
-                details=details,
-            )
-        )
-        raise GateFailed(
-            f"promotion of prompt {name!r} version {candidate.version} to {alias!r} refused by "
-            "the gate:\n- " + "\n- ".join(result.failures) + "\nImprove the prompt, or force "
-            "it with a reason (recorded in the audit log).",
-            results=result,
-        )
-    action = "prompt.promote.forced" if not result.passed else "prompt.promote"
-    return _move_alias(name, alias, candidate.version, reason, action, details)
 
 
 def list_prompts() -> list[PromptInfo]:
@@ -290,10 +227,10 @@ def list_prompt_versions(name: str) -> list[PromptVersion]:
         return [_entity(row, aliases) for row in rows]
 
 
-# -- internals --------------------------------------------------------------------------
+# -- used by promotion and below ------------------------------------------------------
 
 
-def _move_alias(
+def move_alias(
     name: str,
     alias: str,
     version: int | str,
@@ -328,10 +265,10 @@ def _move_alias(
         )
         return target
 
-    return _get(name, str(store.transaction(work)))
+    return get_version(name, str(store.transaction(work)))
 
 
-def _get(name: str, selector: str | int | None) -> PromptVersion:
+def get_version(name: str, selector: str | int | None) -> PromptVersion:
     with get_store().read() as conn:
         version = _resolve(conn, name, None if selector is None else str(selector))
         row = conn.execute(
@@ -392,7 +329,7 @@ def _aliases(conn: Connection, name: str) -> dict[int, tuple[str, ...]]:
     return {version: tuple(names) for version, names in by_version.items()}
 
 
-def _gated(name: str) -> list[str]:
+def gated_aliases(name: str) -> list[str]:
     with get_store().read() as conn:
         _require_prompt(conn, name)
         value = conn.execute(
@@ -415,51 +352,3 @@ def _entity(row: Any, aliases: Mapping[int, tuple[str, ...]]) -> PromptVersion:
         created_at=row.created_at,
         aliases=aliases.get(row.version, ()),
     )
-
-
-def _parse_ref(ref: str) -> tuple[str, str | None]:
-    text = ref.strip()
-    if text.startswith("prompts:/"):
-        text = text[len("prompts:/") :]
-    elif ":" in text.split("/")[0]:
-        raise InvalidInput(
-            f"prompt reference {ref!r} has an unknown scheme; use 'prompts:/name@alias'."
-        )
-    text = text.strip("/")
-    if "@" in text:
-        name, _, alias = text.partition("@")
-        selector: str | None = alias
-    elif "/" in text:
-        name, _, selector = text.partition("/")
-    else:
-        name, selector = text, None
-    _check_name(name)
-    if selector is not None and not selector:
-        raise InvalidInput(f"prompt reference {ref!r} ends without a version or alias.")
-    return name, selector
-
-
-def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInput(
-            f"prompt name {name!r} is not valid; use letters, digits, '.', '_' or '-' "
-            "(no '/' or '@'), e.g. 'support-answer'."
-        )
-    return name
-
-
-def _check_alias(alias: Any) -> str:
-    if not isinstance(alias, str) or not _NAME.match(alias) or alias.isdigit() or alias == "latest":
-        raise InvalidInput(
-            f"alias {alias!r} is not valid; use a name such as 'production' (not a number or "
-            "'latest', no '/' or '@')."
-        )
-    return alias
-
-
-def _check_mapping(what: str, value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InvalidInput(f"{what} = {value!r} is not a mapping; use e.g. {{'temperature': 0.2}}.")
-    return dict(value)
