@@ -184,6 +184,13 @@ def test_malformed_bodies_get_4xx_with_the_reason(ingest_server: tuple[str, list
         headers={"content-type": "application/json", "content-encoding": "gzip"},
     )
     assert ok_gzip.status_code == 200
+    bomb = gzip.compress(b"\0" * (40 * 1024 * 1024))  # 40 MB of zeros in about 40 kB
+    too_big = httpx.post(
+        f"{url}/v1/traces",
+        content=bomb,
+        headers={"content-type": "application/x-protobuf", "content-encoding": "gzip"},
+    )
+    assert too_big.status_code == 413 and b"limit" in too_big.content
 
 
 def test_mloop_spans_are_exported_over_otlp_when_the_endpoint_is_set(

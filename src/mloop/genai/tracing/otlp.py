@@ -10,7 +10,6 @@ content type. Spans are queued for the write-behind writer, so a request returns
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import zlib
 from typing import Any
@@ -44,6 +43,9 @@ def create_tracing_router(dependencies: list[Any] | None = None) -> Any:
                 f"{_PROTOBUF} or {_JSON}.",
                 _JSON,
             )
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > _MAX_BODY:
+            return _error(413, f"the body is over the {_MAX_BODY} byte limit.", content_type)
         body = await request.body()
         try:
             body = _decompress(body, request.headers.get("content-encoding", ""))
@@ -160,23 +162,25 @@ def _value(value: Any) -> Any:
 
 
 def _decompress(body: bytes, encoding: str) -> bytes:
+    """The body, decompressed at most to the size limit (a small gzip bomb stays small)."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         raw = body
-    elif encoding == "gzip":
+    elif encoding in ("gzip", "deflate"):
+        window = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+        inflater = zlib.decompressobj(window)
         try:
-            raw = gzip.decompress(body)
-        except (OSError, EOFError) as exc:
-            raise _BadRequest(f"the gzip body does not decompress: {exc}") from None
-    elif encoding == "deflate":
-        try:
-            raw = zlib.decompress(body)
+            raw = inflater.decompress(body, _MAX_BODY + 1)
         except zlib.error as exc:
-            raise _BadRequest(f"the deflate body does not decompress: {exc}") from None
+            raise _BadRequest(f"the {encoding} body does not decompress: {exc}") from None
+        if not inflater.eof and len(raw) <= _MAX_BODY:
+            raise _BadRequest(f"the {encoding} body is truncated.")
     else:
         raise _BadRequest(f"content-encoding {encoding!r} is not supported; use gzip.", 415)
     if len(raw) > _MAX_BODY:
-        raise _BadRequest(f"the body is {len(raw)} bytes, over the {_MAX_BODY} limit.", 413)
+        raise _BadRequest(
+            f"the body is over the {_MAX_BODY} byte limit; send smaller batches.", 413
+        )
     return raw
 
 
