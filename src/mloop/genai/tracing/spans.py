@@ -36,7 +36,7 @@ from mloop.core.errors import InvalidInput
 from mloop.core.principal import current_actor
 from mloop.genai.tracing.context import prompt_in_scope
 from mloop.genai.tracing.export import RedactingExporter
-from mloop.genai.tracing.rows import prepare, row_from_attributes
+from mloop.genai.tracing.rows import row_from_attributes
 from mloop.genai.tracing.writer import writer
 
 __all__ = ["KINDS", "StoreProcessor", "record_llm_call", "span", "trace", "tracer_provider"]
@@ -56,7 +56,6 @@ KINDS: dict[str, str | None] = {
 _CONTENT_LIMIT = 16_384  # characters of captured inputs/outputs per attribute
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
-writer.prepare = prepare
 
 
 class StoreProcessor(SpanProcessor):

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mloop.core.clock import now_ms
+from mloop.genai.tracing.rows import prepare
 from mloop.store import get_store
 from mloop.store.schema.genai import GuardrailHit, Span
 
@@ -134,13 +135,17 @@ class BatchWriter:
             self._thread.start()
 
     def _run(self) -> None:
+        pause = self.interval
         while True:
-            self._wake.wait(self.interval)
+            self._wake.wait(pause)
             self._wake.clear()
             try:
                 self.flush()
+                pause = self.interval
             except Exception:  # the writer thread must survive a bad batch or a down store
-                log.exception("writing spans to the metadata store failed; will retry")
+                if pause == self.interval:  # once per outage, not every half second
+                    log.exception("writing spans to the metadata store failed; will retry")
+                pause = min(30.0, pause * 2)  # back off while the store is down
 
 
 def _increment(sqlite: bool) -> Any:
@@ -158,6 +163,7 @@ def _increment(sqlite: bool) -> Any:
 
 
 writer = BatchWriter()
+writer.prepare = prepare
 
 
 def flush_traces() -> int:
