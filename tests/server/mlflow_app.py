@@ -7,8 +7,13 @@ by ``write``, so the tests can see which routes mutate.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 
+import uvicorn
 from fastapi import FastAPI, HTTPException, Request
 
 from mloop.core.principal import Principal, acting_as
@@ -33,3 +38,26 @@ def make_app() -> FastAPI:
     app = FastAPI()
     app.include_router(create_router(read, write))
     return app
+
+
+@contextlib.contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; yield its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -35,6 +36,11 @@ from mloop.tracking.tracker import check_key
 
 ROOT = "logged_models"
 _ID = re.compile(r"^m-[0-9a-f]{32}$")
+_FIELDS = ("name", "model_id", "source_run_id", "status", "model_type")
+_TERM = re.compile(
+    r"^\s*(?:attributes\.)?(?P<field>" + "|".join(_FIELDS) + r")\s*(?P<op>=|!=)\s*"
+    r"'(?P<value>(?:[^']|'')*)'\s*$"
+)
 _STATUSES = ("LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED")
 
 
@@ -116,6 +122,16 @@ class Params(Body):
     params: list[Pair] = Field(default_factory=list)
 
 
+class ModelOutput(Body):
+    model_id: str
+    step: int = 0
+
+
+class LogOutputs(Body):
+    run_id: str
+    models: list[ModelOutput] = Field(default_factory=list)
+
+
 class SearchLoggedModels(Body):
     experiment_ids: list[str] = Field(default_factory=list)
     filter: str | None = None
@@ -125,6 +141,29 @@ class SearchLoggedModels(Body):
 
 def _pairs(given: list[Pair], what: str) -> dict[str, str]:
     return {check_key(p.key, what): p.value or "" for p in given}
+
+
+def _filter(filter_string: str | None) -> Callable[[dict[str, Any]], bool]:
+    """A predicate on records for ``name = 'x' and source_run_id = 'y'``-style filters."""
+    terms = []
+    for part in re.split(r"\s+and\s+", filter_string or "", flags=re.IGNORECASE):
+        if not part.strip():
+            continue
+        match = _TERM.match(part)
+        if match is None:
+            raise MlflowError(
+                "INVALID_PARAMETER_VALUE",
+                f"filter {filter_string!r}: this server filters logged models by "
+                f"{', '.join(_FIELDS)} with = or != and a quoted value, joined with and.",
+            )
+        terms.append((match["field"], match["op"], match["value"].replace("''", "'")))
+
+    def matches(record: dict[str, Any]) -> bool:
+        return all(
+            (str(record.get(field) or "") == value) == (op == "=") for field, op, value in terms
+        )
+
+    return matches
 
 
 def link_run(run_id: str, model_id: str) -> None:
@@ -168,14 +207,19 @@ def create_router(read: Any, write: Any) -> APIRouter:
             link_run(body.source_run_id, model_id)
         return {"model": as_json(record)}
 
+    @router.post("/api/2.0/mlflow/runs/outputs", dependencies=writes)
+    def log_outputs(body: LogOutputs) -> dict[str, Any]:
+        if not runs.exists(get_store(), body.run_id):
+            raise NotFound(f"run {body.run_id!r} does not exist.")
+        for output in body.models:
+            load(output.model_id)
+        for output in body.models:
+            link_run(body.run_id, output.model_id)
+        return {}
+
     @router.post(f"{prefix}/search", dependencies=reads)
     def search_logged_models(body: SearchLoggedModels) -> dict[str, Any]:
-        if body.filter and body.filter.strip():
-            raise MlflowError(
-                "INVALID_PARAMETER_VALUE",
-                f"filter {body.filter!r}: this server searches logged models by experiment "
-                "only; leave the filter empty.",
-            )
+        matches = _filter(body.filter)
         limit = check_max_results(body.max_results, 100, 1000, "max_results")
         offset = decode_token(body.page_token)
         wanted = {str(i) for i in body.experiment_ids}
@@ -184,7 +228,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
         for key in artifacts.list(ROOT):
             if key.endswith("/record.json") and key.count("/") == 2:
                 record = json.loads(artifacts.get_bytes(key))
-                if not wanted or record["experiment_id"] in wanted:
+                if (not wanted or record["experiment_id"] in wanted) and matches(record):
                     found.append(record)
         found.sort(key=lambda r: r["creation_timestamp_ms"], reverse=True)
         answer: dict[str, Any] = {"models": [as_json(r) for r in found[offset : offset + limit]]}

@@ -88,6 +88,7 @@ class MetricIn(Body):
     value: float | str
     timestamp: int | None = None
     step: int | None = 0
+    model_id: str | None = None  # MLflow 3 re-logs a run's values to link them to a model
 
 
 class LogBatch(RunRef):
@@ -216,6 +217,9 @@ def create_router(read: Any, write: Any) -> APIRouter:
         metrics = [
             values.metric_row(run_id, m.key, m.value, m.step, m.timestamp) for m in body.metrics
         ]
+        linked = {m.key for m in body.metrics if m.model_id}
+        if linked:
+            metrics = values.without_stored(store, run_id, metrics, linked)
         params = [values.param_row(run_id, p.key, p.value) for p in body.params]
         tags = [values.tag_row(run_id, t.key, t.value) for t in body.tags]
         values.check_active(store, run_id)

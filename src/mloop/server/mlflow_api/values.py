@@ -101,6 +101,20 @@ def _duplicates(params: Sequence[runs.ParamRow]) -> None:
         seen[key] = value
 
 
+def without_stored(
+    store: MetadataStore, run_id: str, metrics: list[runs.MetricRow], keys: set[str]
+) -> list[runs.MetricRow]:
+    """``metrics`` less the values of ``keys`` already in the run's history (same step,
+    timestamp and value): MLflow stores a metric value once, and its client logs a run's
+    values again to link them to a logged model."""
+    stored = {
+        (key, m.step, m.timestamp, m.value)
+        for key in keys
+        for m in runs.metric_history(store, run_id, key)
+    }
+    return [row for row in metrics if (row[1], row[3], row[4], row[2]) not in stored]
+
+
 def _check_unchanged(store: MetadataStore, run_id: str, params: Sequence[runs.ParamRow]) -> None:
     given = {key: value for _, key, value in params}
     with store.read() as conn:
