@@ -5,7 +5,7 @@ changes what can be served.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import AlreadyExists, NotFound
@@ -40,13 +40,13 @@ def create_model(
             )
         now = now_ms()
         conn.execute(
-            ModelRow.__table__.insert().values(
+            insert(ModelRow).values(
                 name=name, description=description, created_at=now, updated_at=now
             )
         )
         if tags:
             conn.execute(
-                RegisteredModelTag.__table__.insert(),
+                insert(RegisteredModelTag),
                 [{"name": name, "key": k, "value": str(v)} for k, v in tags.items()],
             )
 

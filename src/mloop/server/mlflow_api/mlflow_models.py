@@ -99,6 +99,12 @@ def prepare(
     model_file = str(sklearn.get("pickled_model") or "")
     fmt = str(sklearn.get("serialization_format") or "")
     sig = signature(document)
+    about: dict[str, Any] = {
+        "logged_by": "mlflow",
+        "mlflow_version": document.get("mlflow_version"),
+    }
+    if model_id:
+        about["mlflow_model_id"] = model_id
     meta = {
         "flavor": "sklearn",
         "model_file": model_file,
@@ -108,10 +114,8 @@ def prepare(
         "artifact_path": folder.rsplit("/", 1)[-1],
         "created_at": now_ms(),
         "library_versions": {"scikit-learn": str(sklearn.get("sklearn_version") or "")},
-        "metadata": {"logged_by": "mlflow", "mlflow_version": document.get("mlflow_version")},
+        "metadata": about,
     }
-    if model_id:
-        meta["metadata"]["mlflow_model_id"] = model_id
     tags = {}
     if fmt != "skops":
         # the loader reads the file as skops and refuses it: nothing is unpickled

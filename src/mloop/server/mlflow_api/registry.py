@@ -114,15 +114,15 @@ def source_folder(source: str) -> tuple[str, str | None]:
         path = match["path"].strip("/")
         key = f"{artifact_prefix(match['run'])}/{path}" if path else artifact_prefix(match["run"])
         return artifacts.reachable(key), None
-    key = entities.key_of(source)
-    if key is None and _HTTP_ANCHOR in source:
-        key = source.split(_HTTP_ANCHOR, 1)[1]
-    if key is None:
+    given = entities.key_of(source)
+    if given is None and _HTTP_ANCHOR in source:
+        given = source.split(_HTTP_ANCHOR, 1)[1]
+    if given is None:
         raise InvalidInput(
             f"model version source {source!r} is not one this server stores; use models:/<model "
             "id>, runs:/<run id>/<path> or the mlflow-artifacts: URI of the model's files."
         )
-    key = artifacts.reachable(key)
+    key = artifacts.reachable(given)
     found = re.match(r"^logged_models/(m-[0-9a-f]{32})/", key + "/")
     return key, found.group(1) if found else None
 

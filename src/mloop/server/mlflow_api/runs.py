@@ -230,11 +230,11 @@ def create_router(read: Any, write: Any) -> APIRouter:
     def log_inputs(body: LogInputs) -> dict[str, Any]:
         store, run_id = get_store(), body.id
         values.check_active(store, run_id)
-        edges = []
+        edges: list[tuple[lineage.Node, str, lineage.Node, dict[str, Any] | None]] = []
         for given in body.datasets:
             dataset = given.dataset
             context = next((t.value for t in given.tags if t.key == "mlflow.data.context"), None)
-            properties = {"name": dataset.name, "digest": dataset.digest}
+            properties: dict[str, Any] = {"name": dataset.name, "digest": dataset.digest}
             if context:
                 properties["context"] = context
             node = lineage.Node("external", f"mlflow-dataset:{dataset.name}:{dataset.digest}")
