@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -389,3 +390,23 @@ def test_writes_go_through_the_write_dependency_and_reads_through_read(client: T
 def test_an_unknown_call_names_itself(client: TestClient) -> None:
     message = error(client.post(f"{API}/runs/teleport", json={}), 404, "ENDPOINT_NOT_FOUND")
     assert "/api/2.0/mlflow/runs/teleport" in message
+
+
+def test_log_model_appends_to_the_run_model_history(client: TestClient) -> None:
+    run_id = new_run(client, experiment(client))
+    for path in ("model", "other"):
+        described = {"artifact_path": path, "flavors": {"sklearn": {}}, "run_id": run_id}
+        ok(
+            client.post(
+                f"{API}/runs/log-model",
+                json={"run_id": run_id, "model_json": json.dumps(described)},
+            )
+        )
+    history = json.loads(mloop.get_run(run_id).data.tags["mlflow.log-model.history"])
+    assert [entry["artifact_path"] for entry in history] == ["model", "other"]
+    bad = error(
+        client.post(f"{API}/runs/log-model", json={"run_id": run_id, "model_json": "[1]"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    assert "'model_json'" in bad

@@ -6,12 +6,14 @@ the client declares; ``mlflow.parentRunId`` makes a nested run a child run.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from mloop.core.clock import now_ms
+from mloop.core.errors import InvalidInput
 from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
 from mloop.server.mlflow_api import entities, values
@@ -28,6 +30,8 @@ from mloop.tracking import experiments, names, runs
 from mloop.tracking.entities import TERMINAL
 from mloop.tracking.system_tags import PARENT_RUN_ID, RUN_NAME, canonical
 from mloop.tracking.tracker import get_tracker
+
+MODEL_HISTORY = "mlflow.log-model.history"
 
 
 class Pair(Body):
@@ -95,6 +99,10 @@ class LogBatch(RunRef):
     metrics: list[MetricIn] = Field(default_factory=list)
     params: list[Pair] = Field(default_factory=list)
     tags: list[Pair] = Field(default_factory=list)
+
+
+class LogModel(RunRef):
+    model_json: str
 
 
 class DatasetIn(Body):
@@ -241,6 +249,25 @@ def create_router(read: Any, write: Any) -> APIRouter:
             edges.append((node, "input_of", lineage.Node("run", run_id), properties))
         if edges:
             lineage.add_edges(store, edges)
+        return {}
+
+    @router.post(f"{prefix}/log-model", dependencies=writes)
+    def log_model(body: LogModel) -> dict[str, Any]:
+        """Append the model's description to the run's ``mlflow.log-model.history`` tag."""
+        store, run_id = get_store(), body.id
+        try:
+            described = json.loads(body.model_json)
+        except ValueError:
+            described = None
+        if not isinstance(described, dict):
+            raise InvalidInput(
+                f"field 'model_json' is not a JSON object ({body.model_json[:60]!r}); send "
+                "the model's MLmodel content as JSON."
+            )
+        values.check_active(store, run_id)
+        history = json.loads(runs.get(store, run_id).data.tags.get(MODEL_HISTORY, "[]"))
+        history.append(described)
+        values.write(store, run_id, tags=[(run_id, MODEL_HISTORY, json.dumps(history))])
         return {}
 
     @router.get("/api/2.0/mlflow/metrics/get-history", dependencies=reads)
