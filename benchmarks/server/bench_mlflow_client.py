@@ -32,7 +32,16 @@ sys.path.insert(0, str(HERE.parent))
 from peer_env import peer_python, run_peer, save  # noqa: E402
 
 MLFLOW = ["mlflow==3.18.0"]
-SIZES = ("params", "metrics", "steps", "batch-params", "batch-metrics", "batch-steps", "runs")
+SIZES = (
+    "params",
+    "metrics",
+    "steps",
+    "batch-params",
+    "batch-metrics",
+    "batch-steps",
+    "runs",
+    "repeat",
+)
 
 
 def free_port() -> int:
@@ -176,7 +185,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--client-python", help="an interpreter with mlflow (default: its venv)")
     parser.add_argument("--no-save", action="store_true")
     defaults = {"params": 10, "metrics": 10, "steps": 10, "batch-params": 50}
-    defaults.update({"batch-metrics": 100, "batch-steps": 100, "runs": 200})
+    defaults.update({"batch-metrics": 100, "batch-steps": 100, "runs": 200, "repeat": 3})
     for name in SIZES:
         parser.add_argument(f"--{name}", type=int, default=defaults[name])
     args = parser.parse_args(argv)
