@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -410,3 +411,17 @@ def test_log_model_appends_to_the_run_model_history(client: TestClient) -> None:
         "INVALID_PARAMETER_VALUE",
     )
     assert "'model_json'" in bad
+
+
+def test_a_remote_run_stays_running_between_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLOOP_HEARTBEAT_TIMEOUT", "1.5")
+    monkeypatch.setenv("MLOOP_HEARTBEAT_INTERVAL", "0.2")
+    with TestClient(make_app()) as client:
+        run_id = new_run(client, experiment(client))
+        time.sleep(2.5)  # no request: only the server's heartbeats keep it alive
+        run = ok(client.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]
+        assert run["info"]["status"] == "RUNNING"
+        ok(client.post(f"{API}/runs/update", json={"run_id": run_id, "status": "FINISHED"}))
+        time.sleep(2.0)
+        run = ok(client.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]
+        assert run["info"]["status"] == "FINISHED"

@@ -157,7 +157,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
             tags=tags,
             start_time=body.start_time,
         )
-        get_tracker().writer.alive.add(run_id)  # heartbeats while this server runs
+        get_tracker().writer.keep_alive(run_id)  # heartbeats while this server runs
         return {"run": _get_run(run_id)}
 
     @router.get(f"{prefix}/get", dependencies=reads)
@@ -176,7 +176,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
         if body.status:
             runs.set_status(store, run_id, body.status, body.end_time or now_ms())
             if body.status in TERMINAL:
-                get_tracker().writer.alive.discard(run_id)
+                get_tracker().writer.let_go(run_id)
         return {"run_info": entities.run_info(runs.get(store, run_id))}
 
     @router.post(f"{prefix}/delete", dependencies=writes)
