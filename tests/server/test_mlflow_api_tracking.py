@@ -425,3 +425,22 @@ def test_a_remote_run_stays_running_between_requests(monkeypatch: pytest.MonkeyP
         time.sleep(2.0)
         run = ok(client.get(f"{API}/runs/get", params={"run_id": run_id}))["run"]
         assert run["info"]["status"] == "FINISHED"
+
+
+def test_out_of_range_numbers_are_client_errors_not_server_errors(client: TestClient) -> None:
+    huge = str(2**70)
+    error(
+        client.get(f"{API}/experiments/get", params={"experiment_id": huge}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    run_id = new_run(client, experiment(client))
+    metric = {"run_id": run_id, "key": "m", "value": 1.0, "step": huge}
+    assert "'step'" in error(
+        client.post(f"{API}/runs/log-metric", json=metric), 400, "INVALID_PARAMETER_VALUE"
+    )
+    version = {"name": "m", "version": huge}
+    error(client.get(f"{API}/model-versions/get", params=version), 400, "INVALID_PARAMETER_VALUE")
+    schema = client.get("/openapi.json").json()
+    answers = schema["paths"]["/api/2.0/mlflow/runs/log-metric"]["post"]["responses"]
+    assert {"400", "404"} <= set(answers)

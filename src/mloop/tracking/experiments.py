@@ -96,6 +96,8 @@ def get(store: MetadataStore, experiment_id: str | int) -> Experiment:
         key = int(experiment_id)
     except (TypeError, ValueError):
         raise InvalidInput(f"experiment id {experiment_id!r} is not a number.") from None
+    if not 0 <= key < 2**63:  # beyond any stored id (and the database's integer)
+        raise NotFound(f"experiment id {experiment_id} does not exist.")
     with store.read() as conn:
         row = conn.execute(select(ExperimentRow).where(ExperimentRow.experiment_id == key)).first()
         if row is None:

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mloop.core.errors import IntegrityError, InvalidInput
 from mloop.server.mlflow_api import listing, logged_models
-from mloop.server.mlflow_api.protocol import MlflowError, MlflowRoute
+from mloop.server.mlflow_api.protocol import ERRORS, MlflowError, MlflowRoute
 from mloop.store import get_artifacts, get_store
 from mloop.store.artifacts import check_key
 from mloop.tracking import runs
@@ -75,7 +75,7 @@ def _store_upload(key: str, temporary: str) -> None:
 
 
 def create_router(read: Any, write: Any) -> APIRouter:
-    router = APIRouter(route_class=MlflowRoute, tags=["MLflow: artifacts"])
+    router = APIRouter(route_class=MlflowRoute, responses=ERRORS, tags=["MLflow: artifacts"])
     prefix = "/api/2.0/mlflow-artifacts/artifacts"
 
     @router.get(prefix, dependencies=[Depends(read)])

@@ -11,7 +11,9 @@ from mloop.core.errors import NotFound
 from mloop.server.mlflow_api import entities
 from mloop.server.mlflow_api.names import name_filter
 from mloop.server.mlflow_api.protocol import (
+    ERRORS,
     Body,
+    Int64,
     MlflowError,
     MlflowRoute,
     check_max_results,
@@ -60,7 +62,7 @@ class DeleteExperimentTag(Body):
 
 
 class SearchExperiments(Body):
-    max_results: int | None = None
+    max_results: Int64 | None = None
     page_token: str | None = None
     filter: str | None = None
     order_by: list[str] = Field(default_factory=list)
@@ -89,7 +91,7 @@ def _ordered(found: list[Experiment], order_by: list[str]) -> list[Experiment]:
 
 
 def create_router(read: Any, write: Any) -> APIRouter:
-    router = APIRouter(route_class=MlflowRoute, tags=["MLflow: experiments"])
+    router = APIRouter(route_class=MlflowRoute, responses=ERRORS, tags=["MLflow: experiments"])
     prefix = "/api/2.0/mlflow/experiments"
     reads = [Depends(read)]
     writes = [Depends(write)]

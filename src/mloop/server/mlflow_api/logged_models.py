@@ -23,7 +23,9 @@ from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
 from mloop.server.mlflow_api import entities, listing
 from mloop.server.mlflow_api.protocol import (
+    ERRORS,
     Body,
+    Int64,
     MlflowError,
     MlflowRoute,
     check_max_results,
@@ -124,7 +126,7 @@ class Params(Body):
 
 class ModelOutput(Body):
     model_id: str
-    step: int = 0
+    step: Int64 = 0
 
 
 class LogOutputs(Body):
@@ -135,7 +137,7 @@ class LogOutputs(Body):
 class SearchLoggedModels(Body):
     experiment_ids: list[str] = Field(default_factory=list)
     filter: str | None = None
-    max_results: int | None = None
+    max_results: Int64 | None = None
     page_token: str | None = None
 
 
@@ -177,7 +179,7 @@ def link_run(run_id: str, model_id: str) -> None:
 
 
 def create_router(read: Any, write: Any) -> APIRouter:
-    router = APIRouter(route_class=MlflowRoute, tags=["MLflow: logged models"])
+    router = APIRouter(route_class=MlflowRoute, responses=ERRORS, tags=["MLflow: logged models"])
     prefix = "/api/2.0/mlflow/logged-models"
     reads = [Depends(read)]
     writes = [Depends(write)]

@@ -13,13 +13,13 @@ import binascii
 import json
 import math
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from mloop.core.errors import (
     AlreadyExists,
@@ -107,6 +107,26 @@ class MlflowRoute(APIRoute):
                 return error_response(code, str(error))
 
         return answer
+
+
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]  # MLflow's int64 fields
+
+
+class ErrorBody(BaseModel):
+    """MLflow's error answer."""
+
+    error_code: str
+    message: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "INVALID_PARAMETER_VALUE or RESOURCE_ALREADY_EXISTS"),
+        (403, "PERMISSION_DENIED"),
+        (404, "RESOURCE_DOES_NOT_EXIST or ENDPOINT_NOT_FOUND"),
+    )
+}
 
 
 class Body(BaseModel):

@@ -20,7 +20,9 @@ from mloop.registry.entities import ModelVersion
 from mloop.server.mlflow_api import artifacts, entities, logged_models, mlflow_models
 from mloop.server.mlflow_api.names import name_filter
 from mloop.server.mlflow_api.protocol import (
+    ERRORS,
     Body,
+    Int64,
     MlflowError,
     MlflowRoute,
     check_max_results,
@@ -128,7 +130,7 @@ def source_folder(source: str) -> tuple[str, str | None]:
 
 
 def _version(name: str, version: str) -> ModelVersion:
-    if not version.isdigit():
+    if not version.isdigit() or len(version) > 18:
         raise InvalidInput(f"version {version!r} is not a version number; give e.g. '1'.")
     return versions.get_version(name, int(version))
 
@@ -147,7 +149,7 @@ def _model_json(name: str) -> dict[str, Any]:
 
 
 def create_router(read: Any, write: Any) -> APIRouter:
-    router = APIRouter(route_class=MlflowRoute, tags=["MLflow: model registry"])
+    router = APIRouter(route_class=MlflowRoute, responses=ERRORS, tags=["MLflow: model registry"])
     models = "/api/2.0/mlflow/registered-models"
     mvs = "/api/2.0/mlflow/model-versions"
     reads = [Depends(read)]
@@ -166,7 +168,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
     @router.get(f"{models}/search", dependencies=reads)
     def search_registered_models(
         filter: str | None = Query(None),
-        max_results: int | None = Query(None),
+        max_results: Int64 | None = Query(None),
         page_token: str | None = Query(None),
     ) -> dict[str, Any]:
         matches = name_filter(filter, "search_registered_models")
@@ -263,7 +265,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
     @router.get(f"{mvs}/search", dependencies=reads)
     def search_model_versions(
         filter: str | None = Query(None),
-        max_results: int | None = Query(None),
+        max_results: Int64 | None = Query(None),
         page_token: str | None = Query(None),
     ) -> dict[str, Any]:
         criteria: dict[str, str] = {}

@@ -18,7 +18,9 @@ from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
 from mloop.server.mlflow_api import entities, values
 from mloop.server.mlflow_api.protocol import (
+    ERRORS,
     Body,
+    Int64,
     MlflowRoute,
     check_max_results,
     decode_token,
@@ -43,7 +45,7 @@ class CreateRun(Body):
     experiment_id: str = "0"
     user_id: str | None = None  # ignored: the principal is the user
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: Int64 | None = None
     tags: list[Pair] = Field(default_factory=list)
 
 
@@ -62,15 +64,15 @@ def run_id_of(run_id: str | None, run_uuid: str | None) -> str:
 
 class UpdateRun(RunRef):
     status: str | None = None
-    end_time: int | None = None
+    end_time: Int64 | None = None
     run_name: str | None = None
 
 
 class LogMetric(RunRef):
     key: str
     value: float | str
-    timestamp: int | None = None
-    step: int | None = 0
+    timestamp: Int64 | None = None
+    step: Int64 | None = 0
 
 
 class LogParam(RunRef):
@@ -90,8 +92,8 @@ class DeleteTag(RunRef):
 class MetricIn(Body):
     key: str
     value: float | str
-    timestamp: int | None = None
-    step: int | None = 0
+    timestamp: Int64 | None = None
+    step: Int64 | None = 0
     model_id: str | None = None  # MLflow 3 re-logs a run's values to link them to a model
 
 
@@ -128,7 +130,7 @@ def _get_run(run_id: str) -> dict[str, Any]:
 
 
 def create_router(read: Any, write: Any) -> APIRouter:
-    router = APIRouter(route_class=MlflowRoute, tags=["MLflow: runs"])
+    router = APIRouter(route_class=MlflowRoute, responses=ERRORS, tags=["MLflow: runs"])
     prefix = "/api/2.0/mlflow/runs"
     reads = [Depends(read)]
     writes = [Depends(write)]
@@ -275,7 +277,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
         metric_key: str = Query(),
         run_id: str | None = Query(None),
         run_uuid: str | None = Query(None),
-        max_results: int | None = Query(None),
+        max_results: Int64 | None = Query(None),
         page_token: str | None = Query(None),
     ) -> dict[str, Any]:
         store = get_store()

@@ -16,7 +16,9 @@ from pydantic import Field
 
 from mloop.server.mlflow_api import entities
 from mloop.server.mlflow_api.protocol import (
+    ERRORS,
     Body,
+    Int64,
     MlflowError,
     MlflowRoute,
     check_max_results,
@@ -34,13 +36,13 @@ class SearchRuns(Body):
     experiment_ids: list[str] = Field(default_factory=list)
     filter: str | None = None
     run_view_type: str | int | None = None
-    max_results: int | None = None
+    max_results: Int64 | None = None
     order_by: list[str] = Field(default_factory=list)
     page_token: str | None = None
 
 
 def create_router(read: Any, write: Any) -> APIRouter:
-    router = APIRouter(route_class=MlflowRoute, tags=["MLflow: runs"])
+    router = APIRouter(route_class=MlflowRoute, responses=ERRORS, tags=["MLflow: runs"])
 
     @router.post("/api/2.0/mlflow/runs/search", dependencies=[Depends(read)])
     def search_runs(body: SearchRuns) -> dict[str, Any]:
