@@ -1,7 +1,7 @@
 """The MLflow-client benchmark runs end to end at tiny sizes against mloop only.
 
 No MLflow server is started (benchmarks/server measures against it); the stock client
-comes from the tests' own environment (tests/server/mlflow_client.py). What is checked is
+comes from the tests' own environment (tests/server/mlflow_api/client.py). What is checked is
 that the workload runs, finds every value it logged, and reports its figures.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.mlflow_client import client_python
+from tests.server.mlflow_api.client import client_python
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "server" / "bench_mlflow_client.py"
 

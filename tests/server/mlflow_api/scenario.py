@@ -1,6 +1,6 @@
 """A user's MLflow script, run with the stock ``mlflow`` client against mloop's MLflow API.
 
-Runs in the client's own environment (see mlflow_client.py) with ``MLFLOW_TRACKING_URI``
+Runs in the client's own environment (see client.py) with ``MLFLOW_TRACKING_URI``
 set; prints what it saw as one JSON object on its last line for the test to check.
 """
 

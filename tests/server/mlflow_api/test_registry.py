@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +16,9 @@ from sklearn.linear_model import LogisticRegression
 
 import mloop
 from mloop.core.errors import InvalidInput
-from tests.server.mlflow_app import make_app
-from tests.server.test_mlflow_api_tracking import error, experiment, new_run, ok
+from tests.server.mlflow_api.calls import API, error, experiment, new_run, ok
 
-API = "/api/2.0/mlflow"
 FILES = "/api/2.0/mlflow-artifacts/artifacts"
-
-
-@pytest.fixture
-def client() -> Iterator[TestClient]:
-    with TestClient(make_app()) as test_client:
-        yield test_client
 
 
 def mlmodel(model_file: str, fmt: str) -> bytes:

@@ -14,7 +14,7 @@ import venv
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 VENV = ROOT / ".venv-mlflow-client"
 REQUIREMENTS = ["mlflow==3.18.0"]
 

@@ -1,6 +1,6 @@
 """The stock ``mlflow`` client (3.x) against mloop's MLflow API, as a user's script runs it.
 
-One scenario (mlflow_scenario.py) covers the issue's list; this test then checks that what
+One scenario (scenario.py) covers the issue's list; this test then checks that what
 the client stored is ordinary mloop data: the run in ``mloop.search_runs`` under the
 authenticated user, the model loaded by ``mloop.load_model`` with the same predictions.
 """
@@ -15,10 +15,10 @@ import pytest
 
 import mloop
 from mloop.store import get_store, lineage
-from tests.server.mlflow_app import PRINCIPAL, make_app, running
-from tests.server.mlflow_client import run_client
+from tests.server.mlflow_api.app import PRINCIPAL, make_app, running
+from tests.server.mlflow_api.client import run_client
 
-SCENARIO = Path(__file__).with_name("mlflow_scenario.py")
+SCENARIO = Path(__file__).with_name("scenario.py")
 
 
 @pytest.mark.slow
