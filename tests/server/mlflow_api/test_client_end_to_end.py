@@ -2,7 +2,7 @@
 
 One scenario (scenario.py) covers the issue's list; this test then checks that what
 the client stored is ordinary mloop data: the run in ``mloop.search_runs`` under the
-authenticated user, the model loaded by ``mloop.load_model`` with the same predictions.
+authenticated user, the model loaded by ``mloop.load_model`` with the same predictions, and served.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import mloop
+from mloop.serving import Graph
 from mloop.store import get_store, lineage
 from tests.server.mlflow_api.app import PRINCIPAL, make_app, running
 from tests.server.mlflow_api.client import run_client
@@ -61,6 +62,9 @@ def test_the_stock_mlflow_client_logs_registers_and_loads_through_mloop() -> Non
     assert [c.name for c in model.signature.inputs] == ["x1", "x2"]
     proba = model.predict_proba(pd.DataFrame(seen["inputs"]))[:, 1]
     np.testing.assert_allclose(proba, seen["expected"], rtol=1e-12)
+    with Graph.from_model("models:/compat-model@champion").test_client(log=False) as served:
+        answer = served.predict({"records": pd.DataFrame(seen["inputs"]).to_dict("records")})
+    assert answer["predictions"] == model.predict(pd.DataFrame(seen["inputs"])).tolist()
     version = mloop.registry.get_version("compat-model", "champion")
     assert version.run_id == seen["run_id"]
     produced = {
