@@ -2,7 +2,8 @@
 
 The ``read`` and ``write`` dependencies stand in for the server's authentication: they
 act as a fixed principal (``ada``), and a request with ``X-Test-Role: viewer`` is refused
-by ``write``, so the tests can see which routes mutate.
+by ``write``, so the tests can see which routes mutate. With ``token``, every request must
+carry it as a bearer token (``MLFLOW_TRACKING_TOKEN`` on the MLflow client's side).
 """
 
 from __future__ import annotations
@@ -22,19 +23,23 @@ from mloop.server.mlflow_api import create_router
 PRINCIPAL = Principal("ada", workspace="default", role="editor")
 
 
-async def read(request: Request) -> AsyncIterator[Principal]:
-    with acting_as(PRINCIPAL) as principal:
-        yield principal
+def make_app(token: str | None = None) -> FastAPI:
+    def authenticate(request: Request) -> None:
+        if token is not None and request.headers.get("Authorization") != f"Bearer {token}":
+            raise HTTPException(status_code=401, detail="a valid bearer token is required")
 
+    async def read(request: Request) -> AsyncIterator[Principal]:
+        authenticate(request)
+        with acting_as(PRINCIPAL) as principal:
+            yield principal
 
-async def write(request: Request) -> AsyncIterator[Principal]:
-    if request.headers.get("X-Test-Role") == "viewer":
-        raise HTTPException(status_code=403, detail="viewers cannot write")
-    with acting_as(PRINCIPAL) as principal:
-        yield principal
+    async def write(request: Request) -> AsyncIterator[Principal]:
+        authenticate(request)
+        if request.headers.get("X-Test-Role") == "viewer":
+            raise HTTPException(status_code=403, detail="viewers cannot write")
+        with acting_as(PRINCIPAL) as principal:
+            yield principal
 
-
-def make_app() -> FastAPI:
     app = FastAPI()
     app.include_router(create_router(read, write))
     return app

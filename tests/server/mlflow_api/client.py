@@ -36,9 +36,12 @@ def client_python() -> Path:
     return python
 
 
-def run_client(script: Path, tracking_uri: str, *args: str, timeout: float = 600) -> Any:
-    """Run ``script`` with the MLflow client against ``tracking_uri``; return the JSON
-    object it prints on its last line (its stderr is shown when it fails)."""
+def run_client(
+    script: Path, tracking_uri: str, *args: str, token: str | None = None, timeout: float = 600
+) -> Any:
+    """Run ``script`` with the MLflow client against ``tracking_uri`` (sending ``token`` as
+    MLflow's bearer token); return the JSON object it prints on its last line (its stderr
+    is shown when it fails)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -49,6 +52,8 @@ def run_client(script: Path, tracking_uri: str, *args: str, timeout: float = 600
         MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",  # a server error fails the test at once
         GIT_PYTHON_REFRESH="quiet",
     )
+    if token is not None:
+        env["MLFLOW_TRACKING_TOKEN"] = token
     completed = subprocess.run(
         [str(client_python()), str(script), *args],
         capture_output=True,

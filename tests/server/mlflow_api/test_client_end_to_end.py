@@ -24,8 +24,8 @@ SCENARIO = Path(__file__).with_name("scenario.py")
 
 @pytest.mark.slow
 def test_the_stock_mlflow_client_logs_registers_and_loads_through_mloop() -> None:
-    with running(make_app()) as url:
-        seen = run_client(SCENARIO, url, "compat-model")
+    with running(make_app(token="s3cret")) as url:  # every call, uploads included, must carry it
+        seen = run_client(SCENARIO, url, "compat-model", token="s3cret")
 
     # what the client saw
     assert seen["param_change"] == "INVALID_PARAMETER_VALUE"

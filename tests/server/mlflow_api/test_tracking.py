@@ -328,3 +328,11 @@ def test_out_of_range_numbers_are_client_errors_not_server_errors(client: TestCl
     schema = client.get("/openapi.json").json()
     answers = schema["paths"]["/api/2.0/mlflow/runs/log-metric"]["post"]["responses"]
     assert {"400", "404"} <= set(answers)
+
+
+def test_the_servers_dependencies_guard_every_route() -> None:
+    with TestClient(make_app(token="s3cret")) as guarded:
+        assert guarded.post(f"{API}/experiments/search", json={}).status_code == 401
+        assert guarded.get(f"{API}/nope").status_code == 401  # unknown calls too
+        bearer = {"Authorization": "Bearer s3cret"}
+        assert guarded.post(f"{API}/experiments/search", json={}, headers=bearer).status_code == 200
