@@ -336,3 +336,14 @@ def test_the_servers_dependencies_guard_every_route() -> None:
         assert guarded.get(f"{API}/nope").status_code == 401  # unknown calls too
         bearer = {"Authorization": "Bearer s3cret"}
         assert guarded.post(f"{API}/experiments/search", json={}, headers=bearer).status_code == 200
+
+
+def test_experiment_zero_is_the_default_experiment(client: TestClient) -> None:
+    run_id = new_run(client, "0")  # what the MLflow client sends when none is set
+    default = mloop.get_experiment_by_name("Default")
+    assert default is not None
+    assert mloop.get_run(run_id).info.experiment_id == default.experiment_id
+    shown = ok(client.get(f"{API}/experiments/get", params={"experiment_id": "0"}))["experiment"]
+    assert shown["name"] == "Default" and shown["experiment_id"] == default.experiment_id
+    found = ok(client.post(f"{API}/runs/search", json={"experiment_ids": ["0"]}))["runs"]
+    assert [r["info"]["run_id"] for r in found] == [run_id]

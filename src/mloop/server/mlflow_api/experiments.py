@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
+from mloop.core.config import get_settings
 from mloop.core.errors import NotFound
 from mloop.server.mlflow_api import entities
 from mloop.server.mlflow_api.names import name_filter
@@ -22,6 +23,7 @@ from mloop.server.mlflow_api.protocol import (
     required,
 )
 from mloop.store import get_store
+from mloop.store.db import MetadataStore
 from mloop.tracking import experiments
 from mloop.tracking.entities import Experiment
 from mloop.tracking.search import view_type
@@ -69,6 +71,17 @@ class SearchExperiments(Body):
     view_type: str | int | None = None
 
 
+DEFAULT_ID = "0"  # MLflow's client uses it when no experiment is set
+
+
+def resolve(store: MetadataStore, experiment_id: str) -> Experiment:
+    """The experiment an MLflow id names: ``"0"`` is mloop's default experiment (the
+    ``experiment`` setting, created on first use), as MLflow's ``Default`` is id 0."""
+    if str(experiment_id).strip() == DEFAULT_ID:
+        return experiments.get_or_create(store, get_settings().experiment)
+    return experiments.get(store, experiment_id)
+
+
 def _ordered(found: list[Experiment], order_by: list[str]) -> list[Experiment]:
     keys = {
         "name": lambda e: e.name,
@@ -105,7 +118,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
 
     @router.get(f"{prefix}/get", dependencies=reads)
     def get_experiment(experiment_id: str = Query()) -> dict[str, Any]:
-        return {"experiment": entities.experiment(experiments.get(get_store(), experiment_id))}
+        return {"experiment": entities.experiment(resolve(get_store(), experiment_id))}
 
     @router.get(f"{prefix}/get-by-name", dependencies=reads)
     def get_experiment_by_name(experiment_name: str = Query()) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from mloop.core.errors import InvalidInput, NotFound
 from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
 from mloop.server.mlflow_api import entities, listing
+from mloop.server.mlflow_api.experiments import resolve
 from mloop.server.mlflow_api.protocol import (
     ERRORS,
     Body,
@@ -187,7 +188,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
     @router.post(prefix, dependencies=writes)
     def create_logged_model(body: CreateLoggedModel) -> dict[str, Any]:
         store = get_store()
-        experiment = experiments.check_active(experiments.get(store, body.experiment_id))
+        experiment = experiments.check_active(resolve(store, body.experiment_id))
         if body.source_run_id:
             runs.get(store, body.source_run_id)
         model_id = f"m-{new_id()}"

@@ -17,6 +17,7 @@ from mloop.core.errors import InvalidInput
 from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
 from mloop.server.mlflow_api import entities, values
+from mloop.server.mlflow_api.experiments import resolve
 from mloop.server.mlflow_api.protocol import (
     ERRORS,
     Body,
@@ -138,7 +139,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
     @router.post(f"{prefix}/create", dependencies=writes)
     def create_run(body: CreateRun) -> dict[str, Any]:
         store = get_store()
-        experiment = experiments.check_active(experiments.get(store, body.experiment_id))
+        experiment = experiments.check_active(resolve(store, body.experiment_id))
         tags = dict(values.tag_row("", t.key, t.value)[1:] for t in body.tags)
         actor = current_actor()
         tags["mloop.user"] = actor  # never the name the client declares

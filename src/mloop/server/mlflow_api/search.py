@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends
 from pydantic import Field
 
 from mloop.server.mlflow_api import entities
+from mloop.server.mlflow_api.experiments import resolve
 from mloop.server.mlflow_api.protocol import (
     ERRORS,
     Body,
@@ -26,7 +27,6 @@ from mloop.server.mlflow_api.protocol import (
     encode_token,
 )
 from mloop.store import get_store
-from mloop.tracking import experiments
 from mloop.tracking.search import search, view_type
 
 MAX_RESULTS = 50_000  # MLflow's server refuses more in one page, and so does this one
@@ -52,7 +52,7 @@ def create_router(read: Any, write: Any) -> APIRouter:
                 "INVALID_PARAMETER_VALUE",
                 "field 'experiment_ids' is empty; give the ids of the experiments to search.",
             )
-        ids = [int(experiments.get(store, i).experiment_id) for i in body.experiment_ids]
+        ids = [int(resolve(store, i).experiment_id) for i in body.experiment_ids]
         limit = check_max_results(body.max_results, 1000, MAX_RESULTS, "max_results")
         offset = decode_token(body.page_token)
         found = search(
