@@ -341,3 +341,7 @@ def test_artifacts_stream_in_and_out_and_nothing_escapes(client: TestClient) -> 
         404,
         "RESOURCE_DOES_NOT_EXIST",
     )
+    clash = error(client.put(f"{FILES}/{root}/data", content=b"x"), 400, "INVALID_PARAMETER_VALUE")
+    assert "folder" in clash  # a file where a folder is
+    under_a_file = client.put(f"{FILES}/{root}/data/blob.bin/inner", content=b"x")
+    error(under_a_file, 400, "INVALID_PARAMETER_VALUE")

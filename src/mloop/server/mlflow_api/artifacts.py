@@ -71,7 +71,14 @@ def _verified(key: str, expected: str) -> Iterator[bytes]:
 
 
 def _store_upload(key: str, temporary: str) -> None:
-    get_artifacts().put_file(key, temporary)
+    try:
+        get_artifacts().put_file(key, temporary)
+    except (IsADirectoryError, NotADirectoryError, FileExistsError):
+        raise MlflowError(
+            "INVALID_PARAMETER_VALUE",
+            f"artifact path {key!r} clashes with what is stored: it names a folder, or a "
+            "folder on its way is a file. Upload under another name.",
+        ) from None
 
 
 def create_router(read: Any, write: Any) -> APIRouter:
