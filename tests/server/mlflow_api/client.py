@@ -14,6 +14,8 @@ import venv
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+
 ROOT = Path(__file__).resolve().parents[3]
 VENV = ROOT / ".venv-mlflow-client"
 REQUIREMENTS = ["mlflow==3.18.0"]
@@ -24,15 +26,17 @@ def client_python() -> Path:
     python = VENV / "bin" / "python"
     stamp = VENV / ".installed"
     wanted = "\n".join(REQUIREMENTS)
-    if not stamp.exists() or stamp.read_text() != wanted:
-        if not python.exists():
-            venv.EnvBuilder(with_pip=True).create(VENV)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS],
-            check=True,
-            timeout=1800,
-        )
-        stamp.write_text(wanted)
+    # test workers may ask at once: one installs, the others wait for it
+    with FileLock(str(ROOT / ".venv-mlflow-client.lock"), timeout=1800):
+        if not stamp.exists() or stamp.read_text() != wanted:
+            if not python.exists():
+                venv.EnvBuilder(with_pip=True).create(VENV)
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", *REQUIREMENTS],
+                check=True,
+                timeout=1800,
+            )
+            stamp.write_text(wanted)
     return python
 
 
