@@ -18,6 +18,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "server" / "bench_
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the first run installs the MLflow client (minutes)
 def test_the_mlflow_client_benchmark_runs_against_mloop() -> None:
     spec = importlib.util.spec_from_file_location("bench_mlflow_client", SCRIPT)
     assert spec is not None and spec.loader is not None

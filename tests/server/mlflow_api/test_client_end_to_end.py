@@ -23,6 +23,7 @@ SCENARIO = Path(__file__).with_name("scenario.py")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the first run installs the MLflow client (minutes)
 def test_the_stock_mlflow_client_logs_registers_and_loads_through_mloop() -> None:
     with running(make_app(token="s3cret")) as url:  # every call, uploads included, must carry it
         seen = run_client(SCENARIO, url, "compat-model", token="s3cret")
