@@ -45,6 +45,9 @@ _MODULES: list[tuple[str, str | None]] = [
     ("loop", "loop"),
     ("lineage", None),
     ("stream", None),
+    ("server", None),
+    ("users", "users"),
+    ("tokens", "tokens"),
 ]
 
 _state = {"debug": False}

@@ -9,6 +9,7 @@ request validation errors answer 422 naming the field. See docs/server.md.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,7 @@ from mloop.store import get_store
 
 _log = get_logger("mloop.server")
 VERSION = "1"
+INSECURE_ENV = "MLOOP_SERVER_INSECURE"  # set by `mloop server --insecure`
 _CODES = {
     400: "BAD_REQUEST",
     401: "UNAUTHENTICATED",
@@ -84,7 +86,9 @@ def create_app(auth: bool | None = None) -> FastAPI:
     account exists (``mloop users create``).
     """
     store = get_store()
-    required = auth_accounts.any_account(store) if auth is None else auth
+    if auth is None:
+        auth = os.environ.get(INSECURE_ENV) != "1" and auth_accounts.any_account(store)
+    required = auth
     app = FastAPI(
         title="mloop server",
         version=VERSION,
