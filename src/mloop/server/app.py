@@ -130,7 +130,7 @@ def create_app(auth: bool | None = None) -> FastAPI:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     for module in (session, experiments, runs, artifacts, registry, audit):
-        app.include_router(module.router, prefix="/api/v1")
+        app.include_router(module.router)
     _mount_mlflow(app)
     return app
 

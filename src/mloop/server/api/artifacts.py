@@ -26,7 +26,7 @@ from mloop.store import get_artifacts
 from mloop.store.artifacts import check_key
 from mloop.tracking import runs
 
-router = APIRouter(tags=["artifacts"])
+router = APIRouter(prefix="/api/v1", tags=["artifacts"])
 Reader = Annotated[Principal, Depends(read)]
 Writer = Annotated[Principal, Depends(write)]
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")

@@ -14,7 +14,7 @@ from mloop.server.auth import admin, read
 from mloop.store import audit as audit_log
 from mloop.store import get_store
 
-router = APIRouter(tags=["audit and lineage"])
+router = APIRouter(prefix="/api/v1", tags=["audit and lineage"])
 Reader = Annotated[Principal, Depends(read)]
 Admin = Annotated[Principal, Depends(admin)]
 

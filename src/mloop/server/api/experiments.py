@@ -17,7 +17,7 @@ from mloop.tracking.entities import Experiment
 from mloop.tracking.search import view_type
 from mloop.tracking.tracker import check_key
 
-router = APIRouter(tags=["experiments"])
+router = APIRouter(prefix="/api/v1", tags=["experiments"])
 Reader = Annotated[Principal, Depends(read)]
 Writer = Annotated[Principal, Depends(write)]
 

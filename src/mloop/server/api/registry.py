@@ -21,7 +21,7 @@ from mloop.server.auth import owners, read, write
 from mloop.server.auth.errors import Forbidden
 from mloop.store import get_store
 
-router = APIRouter(tags=["registry"])
+router = APIRouter(prefix="/api/v1", tags=["registry"])
 Reader = Annotated[Principal, Depends(read)]
 Writer = Annotated[Principal, Depends(write)]
 

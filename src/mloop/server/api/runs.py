@@ -28,7 +28,7 @@ from mloop.tracking.search import search
 from mloop.tracking.system_tags import RUN_NAME, canonical
 from mloop.tracking.tracker import MAX_PARAM, as_float, check_key
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(prefix="/api/v1", tags=["runs"])
 Reader = Annotated[Principal, Depends(read)]
 Writer = Annotated[Principal, Depends(write)]
 IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER)]

@@ -15,7 +15,7 @@ from mloop.core.principal import Principal
 from mloop.server.auth import AuthState, accounts, read, tokens
 from mloop.server.auth.errors import Forbidden, Unauthenticated
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(prefix="/api/v1", tags=["auth"])
 Reader = Annotated[Principal, Depends(read)]
 LOGIN_TOKEN_MS = 12 * 3_600_000
 
