@@ -1,0 +1,105 @@
+"""The HTTP client of the store (``mloop.store.remote``) against a live server on a free port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from mloop.core.errors import NotFound, StoreUnavailable
+from mloop.server.app import create_app
+from mloop.server.auth import accounts, tokens
+from mloop.store import get_store
+from mloop.store.remote import AccessDenied, RemoteStore
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live() -> Iterator[tuple[str, str]]:
+    """A server with auth on, in a thread; its URL and an editor's token."""
+    accounts.create(get_store(), "ada", password="ada-password-1")
+    secret, _ = tokens.create(get_store(), "ada", ["read", "write"])
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", secret
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _requests(remote: RemoteStore, route: str) -> float:
+    text = remote._http.get("/metrics").text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("mloop_server_requests_total{") and f'route="{route}"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_one_flush_is_one_request_and_the_run_belongs_to_the_token_user(
+    live: tuple[str, str], tmp_path: Path
+) -> None:
+    url, secret = live
+    remote = RemoteStore(url, secret)
+    experiment = remote.create_experiment("remote")
+    run_id = "b" * 32
+    metrics = [(run_id, "loss", 1.0 / (s + 1), s, 1000 + s) for s in range(500)]
+    conflicts = remote.write_batch(
+        created=[{"experiment_id": experiment["experiment_id"], "run_id": run_id, "tags": {}}],
+        params=[(run_id, "lr", "0.1")],
+        metrics=metrics,
+        ended=[(run_id, "FINISHED", 5000)],
+    )
+    assert conflicts == []
+    assert _requests(remote, "/api/v1/runs/batch") == 1
+    run = remote.get_run(run_id)
+    assert run["info"]["user_id"] == "ada" and run["info"]["status"] == "FINISHED"
+    assert len(remote.metric_history(run_id, "loss")) == 500
+    assert [r["info"]["run_id"] for r in remote.search_runs(filter_string="params.lr = '0.1'")] == [
+        run_id
+    ]
+    source = tmp_path / "notes.txt"
+    source.write_text("hello")
+    remote.upload_artifact(run_id, "docs/notes.txt", source)
+    copy = remote.download_artifact(run_id, "docs/notes.txt", tmp_path / "copy.txt")
+    assert copy.read_text() == "hello"
+    with pytest.raises(NotFound, match="nope.txt"):
+        remote.download_artifact(run_id, "nope.txt", tmp_path / "x")
+
+
+def test_search_pages_through_every_match(live: tuple[str, str]) -> None:
+    url, secret = live
+    remote = RemoteStore(url, secret)
+    experiment = remote.create_experiment("paged")["experiment_id"]
+    created = [{"experiment_id": experiment, "run_id": f"{i:032x}"} for i in range(25)]
+    remote.write_batch(created=created)
+    found = list(remote.search_runs([experiment], page_size=10, max_results=1000))
+    assert sorted(r["info"]["run_id"] for r in found) == [f"{i:032x}" for i in range(25)]
+
+
+def test_a_bad_token_and_an_unreachable_server_are_clear_errors(live: tuple[str, str]) -> None:
+    url, _ = live
+    with pytest.raises(AccessDenied, match="not valid"):
+        RemoteStore(url, "mlp_" + "z" * 43).get_run("x")
+    port = _free_port()
+    dead = RemoteStore(f"http://127.0.0.1:{port}", retries=2, backoff=0.01)
+    with pytest.raises(StoreUnavailable, match=f"127.0.0.1:{port} is unreachable"):
+        dead.get_run("x")
