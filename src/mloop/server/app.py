@@ -138,7 +138,7 @@ def create_app(auth: bool | None = None) -> FastAPI:
 def _mount_mlflow(app: FastAPI) -> None:
     """MLflow's REST API (``/api/2.0/mlflow``), when its package is installed."""
     try:
-        from mloop.server.mlflow_api import create_router  # type: ignore[attr-defined]
+        from mloop.server.mlflow_api import create_router
     except ImportError:
         return
     app.include_router(create_router(read=read, write=write))

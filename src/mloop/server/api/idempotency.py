@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, insert, select
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput
@@ -37,6 +37,6 @@ def recorder(key: str) -> Callable[[Connection], None]:
     """A step to run last inside the guarded transaction: it records ``key``."""
 
     def record(conn: Connection) -> None:
-        conn.execute(ServerRequest.__table__.insert(), {"key": key, "created_at": now_ms()})
+        conn.execute(insert(ServerRequest), {"key": key, "created_at": now_ms()})
 
     return record

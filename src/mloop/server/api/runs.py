@@ -118,13 +118,13 @@ def get_run(run_id: str, principal: Reader) -> dict[str, Any]:
 
 def _checked(batch: Batch) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
     params = []
-    for run_id, key, value in batch.params:
+    for run_id, key, text in batch.params:
         check_key(key, "param")
-        if len(value) > MAX_PARAM:
+        if len(text) > MAX_PARAM:
             raise InvalidInput(
-                f"param {key!r} is {len(value)} characters; the limit is {MAX_PARAM}."
+                f"param {key!r} is {len(text)} characters; the limit is {MAX_PARAM}."
             )
-        params.append((run_id, key, value))
+        params.append((run_id, key, text))
     keys: set[str] = set()
     metrics = []
     for run_id, key, value, step, timestamp in batch.metrics:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound, did_you_mean
@@ -100,10 +100,8 @@ def create(
             "created_at": now_ms(),
             "disabled_at": None,
         }
-        conn.execute(AuthUser.__table__.insert(), row)
-        conn.execute(
-            AuthMember.__table__.insert(), {"workspace": workspace, "user": name, "role": role}
-        )
+        conn.execute(insert(AuthUser), row)
+        conn.execute(insert(AuthMember), {"workspace": workspace, "user": name, "role": role})
     return Account(name, kind, admin, int(row["created_at"] or 0), False)
 
 
@@ -155,7 +153,7 @@ def set_role(store: MetadataStore, workspace: str, name: str, role: str | None) 
         )
         if role is not None:
             conn.execute(
-                AuthMember.__table__.insert(),
+                insert(AuthMember),
                 {"workspace": workspace, "user": name, "role": check_role(role)},
             )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from mloop.server.auth.accounts import DEFAULT_WORKSPACE
 from mloop.store.schema.auth import AuthOwner
@@ -27,7 +27,7 @@ def assign(store: MetadataStore, kind: str, object_id: str, workspace: str) -> N
         ).first()
         if taken is None:
             conn.execute(
-                AuthOwner.__table__.insert(),
+                insert(AuthOwner),
                 {"object_kind": kind, "object_id": str(object_id), "workspace": workspace},
             )
 

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
@@ -103,7 +103,7 @@ def create(
         "revoked_at": None,
     }
     with store.write() as conn:
-        token_id = conn.execute(AuthToken.__table__.insert().returning(AuthToken.id), row).scalar()
+        token_id = conn.execute(insert(AuthToken).returning(AuthToken.id), row).scalar()
     info = TokenInfo(
         int(token_id or 0),
         row["prefix"],  # type: ignore[arg-type]
