@@ -103,3 +103,38 @@ def test_a_bad_token_and_an_unreachable_server_are_clear_errors(live: tuple[str,
     dead = RemoteStore(f"http://127.0.0.1:{port}", retries=2, backoff=0.01)
     with pytest.raises(StoreUnavailable, match=f"127\\.0\\.0\\.1:{port} is unreachable"):
         dead.get_run("x")
+
+
+def test_the_fluent_api_works_through_the_server_with_no_code_change(
+    live: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mloop
+
+    url, secret = live
+    monkeypatch.setenv("MLOOP_TRACKING_URI", url)
+    monkeypatch.setenv("MLOOP_TOKEN", secret)
+    monkeypatch.setenv("MLOOP_USER", "mallory")  # a self-declared name the server ignores
+    mloop.set_experiment("through-the-server")
+    with mloop.start_run(run_name="remote", log_system_info=False) as run:
+        mloop.log_params({"model": "rf", "depth": 8})
+        for step in range(1000):
+            mloop.log_metric("loss", 1.0 / (step + 1), step=step)
+        mloop.set_tag("team", "delays")
+        mloop.log_text("hello", "notes/hello.txt")
+    run_id = run.info.run_id
+    stored = mloop.get_run(run_id)
+    assert stored.info.user_id == "ada" and stored.info.status == "FINISHED"
+    assert stored.data.params == {"model": "rf", "depth": "8"}
+    assert stored.data.metrics["loss"] == 1.0 / 1000
+    assert stored.data.tags["team"] == "delays"
+    client = mloop.Client()
+    history = client.get_metric_history(run_id, "loss")
+    assert [m.step for m in history] == list(range(1000))
+    frame = mloop.search_runs(filter_string="params.model = 'rf'", order_by=["metrics.loss"])
+    assert list(frame["run_id"]) == [run_id]
+    assert client.list_artifacts(run_id) == ["notes/hello.txt"]
+    copy = client.download_artifacts(run_id, "notes/hello.txt", tmp_path)
+    assert copy.read_text() == "hello"
+    # 1000 values and the run's creation and end travelled in a few batches, not per call
+    batches = _requests(RemoteStore(url, secret), "/api/v1/runs/batch")
+    assert 1 <= batches <= 5

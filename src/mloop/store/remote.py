@@ -11,9 +11,10 @@ URL and what to check.
 from __future__ import annotations
 
 import random
+import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from mloop.core.errors import (
     NotFound,
     StoreUnavailable,
 )
+from mloop.store.artifacts import ArtifactInfo
 
 if TYPE_CHECKING:
     import httpx
@@ -72,6 +74,7 @@ class RemoteStore:
                 f"tracking_uri {url!r} is not an http(s) URL; use e.g. http://mloop.example:5000."
             )
         self.url = url.rstrip("/")
+        self.display_url = self.url
         self.retries = retries
         self.backoff = backoff
         headers = {WORKSPACE_HEADER: workspace}
@@ -180,6 +183,7 @@ class RemoteStore:
         order_by: Sequence[str] = (),
         max_results: int = 1000,
         page_size: int = 1000,
+        run_view_type: str = "ACTIVE_ONLY",
     ) -> Iterator[dict[str, Any]]:
         """Matching runs, fetched page by page (``max_results`` at most)."""
         token: str | None = None
@@ -191,6 +195,7 @@ class RemoteStore:
                 "order_by": list(order_by),
                 "max_results": min(page_size, max_results - sent),
                 "page_token": token,
+                "run_view_type": run_view_type,
             }
             page = self.request("POST", "/api/v1/runs/search", json=body, idempotency_key=None)
             yield from page["runs"]
@@ -228,3 +233,81 @@ def _is_transport_error(exc: Exception) -> bool:
     import httpx
 
     return isinstance(exc, httpx.TransportError)
+
+
+_RUN_KEY = re.compile(r"^runs/(?P<run_id>[^/]+)/artifacts(?:/(?P<path>.*))?$")
+
+
+class RemoteArtifacts:
+    """The artifact calls of tracking (keys ``runs/<id>/artifacts/<path>``) through the server.
+
+    Only run artifacts travel this way; the bytes never need bucket credentials on the client.
+    """
+
+    def __init__(self, remote: RemoteStore, before: Callable[[], None] | None = None) -> None:
+        self.remote = remote
+        # the tracker's flush: a run still in the write-behind buffer exists on the server
+        # before its artifacts are sent
+        self.before = before
+
+    def _split(self, key: str) -> tuple[str, str]:
+        if self.before is not None:
+            self.before()
+        match = _RUN_KEY.match(key)
+        if match is None:
+            raise InvalidInput(
+                f"artifact key {key!r} is not a run artifact; through an mloop server only "
+                "run artifacts (runs/<run_id>/artifacts/...) are available."
+            )
+        return match["run_id"], match["path"] or ""
+
+    def uri(self, key: str) -> str:
+        run_id, path = self._split(key)
+        return f"{self.remote.url}/api/v1/runs/{run_id}/artifacts/{path}".rstrip("/")
+
+    def put_file(self, key: str, source: str | Path) -> ArtifactInfo:
+        run_id, path = self._split(key)
+        stored = self.remote.upload_artifact(run_id, path, source)
+        return ArtifactInfo(key, stored["sha256"], stored["size"])
+
+    def put_bytes(self, key: str, data: bytes) -> ArtifactInfo:
+        run_id, path = self._split(key)
+        url = f"/api/v1/runs/{run_id}/artifacts/{path}"
+        stored = self.remote.request("PUT", url, content=data)
+        return ArtifactInfo(key, stored["sha256"], stored["size"])
+
+    def put_dir(self, prefix: str, source: str | Path) -> list[ArtifactInfo]:
+        folder = Path(source)
+        if not folder.is_dir():
+            raise NotFound(f"local folder {str(folder)!r} does not exist; check the path.")
+        return [
+            self.put_file(f"{prefix}/{path.relative_to(folder).as_posix()}", path)
+            for path in sorted(folder.rglob("*"))
+            if path.is_file()
+        ]
+
+    def list(self, prefix: str = "") -> list[str]:
+        run_id, path = self._split(prefix)
+        params = {"path": path} if path else None
+        files = self.remote.request("GET", f"/api/v1/runs/{run_id}/artifacts", params=params)
+        return [f"runs/{run_id}/artifacts/{name}" for name in files["files"]]
+
+    def exists(self, key: str) -> bool:
+        return key in self.list(key)
+
+    def download(self, key: str, destination: str | Path, verify: bool = True) -> Path:
+        run_id, path = self._split(key)
+        return self.remote.download_artifact(run_id, path, destination)
+
+    def download_dir(self, prefix: str, destination: str | Path) -> Path:
+        target = Path(destination)
+        for key in self.list(prefix):
+            self.download(key, target / key[len(prefix) :].lstrip("/"))
+        return target
+
+    def get_bytes(self, key: str, verify: bool = True) -> bytes:
+        run_id, path = self._split(key)
+        answer = self.remote._http.get(f"/api/v1/runs/{run_id}/artifacts/{path}")
+        if answer.status_code >= 400:
+            self.remote._decode(answer)
+        return answer.content

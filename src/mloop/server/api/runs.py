@@ -173,6 +173,18 @@ def log_batch(body: Batch, principal: Writer, key: IdempotencyKey = None) -> dic
     return {"conflicts": [{"run_id": r, "message": m} for r, m in refused], "replayed": False}
 
 
+class Heartbeat(BaseModel):
+    run_ids: list[str] = Field(max_length=10_000)
+
+
+@router.post("/runs/heartbeat")
+def heartbeat(body: Heartbeat, principal: Writer) -> dict[str, Any]:
+    """Tell the server a client still works on these RUNNING runs."""
+    scoping.check_runs(principal, body.run_ids)
+    runs.heartbeat(get_store(), body.run_ids)
+    return {"run_ids": body.run_ids}
+
+
 @router.patch("/runs/{run_id}")
 def update_run(run_id: str, body: RunEnd, principal: Writer) -> dict[str, Any]:
     """Set a run's status (a terminal status ends it)."""
