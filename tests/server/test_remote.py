@@ -25,8 +25,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live() -> Iterator[tuple[str, str]]:
-    """A server with auth on, in a thread; its URL and an editor's token."""
+def live(db_url: str) -> Iterator[tuple[str, str]]:
+    """A server with auth on (over SQLite, then PostgreSQL), in a thread; URL and a token."""
     accounts.create(get_store(), "ada", password="ada-password-1")
     secret, _ = tokens.create(get_store(), "ada", ["read", "write"])
     port = _free_port()
@@ -138,3 +138,35 @@ def test_the_fluent_api_works_through_the_server_with_no_code_change(
     # 1000 values and the run's creation and end travelled in a few batches, not per call
     batches = _requests(RemoteStore(url, secret), "/api/v1/runs/batch")
     assert 1 <= batches <= 5
+
+
+def test_32_concurrent_clients_lose_no_value(live: tuple[str, str]) -> None:
+    url, secret = live
+    experiment = RemoteStore(url, secret).create_experiment("crowd")["experiment_id"]
+    errors: list[BaseException] = []
+
+    def client(index: int) -> None:
+        remote = RemoteStore(url, secret)
+        run_id = f"{index:032x}"
+        try:
+            remote.write_batch(created=[{"experiment_id": experiment, "run_id": run_id}])
+            for chunk in range(4):
+                metrics = [
+                    (run_id, "v", float(s), s, 1) for s in range(chunk * 50, chunk * 50 + 50)
+                ]
+                remote.write_batch(metrics=metrics)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            remote.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(32)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    remote = RemoteStore(url, secret)
+    for index in range(32):
+        history = remote.metric_history(f"{index:032x}", "v")
+        assert [m["step"] for m in history] == list(range(200)), index
