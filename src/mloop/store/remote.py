@@ -250,8 +250,8 @@ class RemoteArtifacts:
         # before its artifacts are sent
         self.before = before
 
-    def _split(self, key: str) -> tuple[str, str]:
-        if self.before is not None:
+    def _split(self, key: str, flush: bool = True) -> tuple[str, str]:
+        if flush and self.before is not None:
             self.before()
         match = _RUN_KEY.match(key)
         if match is None:
@@ -262,7 +262,7 @@ class RemoteArtifacts:
         return match["run_id"], match["path"] or ""
 
     def uri(self, key: str) -> str:
-        run_id, path = self._split(key)
+        run_id, path = self._split(key, flush=False)
         return f"{self.remote.url}/api/v1/runs/{run_id}/artifacts/{path}".rstrip("/")
 
     def put_file(self, key: str, source: str | Path) -> ArtifactInfo:

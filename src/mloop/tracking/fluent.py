@@ -225,6 +225,7 @@ def start_run(
         # written behind like its values: a short run is created and ended in one flush;
         # reads (get_run, search_runs) flush first, so they see it
         tracker.writer.create_run((row, {**system, **user_tags}))
+        tracker.new_run(new)
         info = runs.info_of(row)
         # the new run is known in full: no need to read it back
         active = ActiveRun(Run(info=info, data=RunData(tags={**system, **user_tags})), tracker)

@@ -156,6 +156,11 @@ class Tracker:
             known = self._params[run_id] = runs.params_of(self.store, run_id)
         return known
 
+    def new_run(self, run_id: str) -> None:
+        """A run this process just created has no params yet: no need to read them."""
+        with self._params_lock:
+            self._params.setdefault(run_id, {})
+
     def forget_params(self, run_id: str) -> None:
         with self._params_lock:
             self._params.pop(run_id, None)
