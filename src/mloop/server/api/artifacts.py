@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -71,7 +72,10 @@ async def upload(run_id: str, path: str, request: Request, principal: Writer) ->
 
 @router.put("/uploads/{upload_id}/parts/{part}", status_code=201)
 async def upload_part(
-    upload_id: str, part: int, request: Request, principal: Writer
+    upload_id: str,
+    part: Annotated[int, PathParam(ge=1, le=MAX_PARTS)],
+    request: Request,
+    principal: Writer,
 ) -> dict[str, Any]:
     """One part of a large file (joined by ``POST .../artifacts/{path}?upload_id=``)."""
     size = await _receive(request, _part_file(principal, upload_id, part))

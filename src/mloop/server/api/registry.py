@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from mloop.core.config import get_settings
@@ -21,6 +21,7 @@ from mloop.server.auth import owners, read, write
 from mloop.server.auth.errors import Forbidden
 from mloop.store import get_store
 
+VersionNumber = Annotated[int, Path(ge=1, le=2**62, description="version number")]
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 Reader = Annotated[Principal, Depends(read)]
 Writer = Annotated[Principal, Depends(write)]
@@ -36,7 +37,7 @@ class NewVersion(BaseModel):
 
 
 class AliasTarget(BaseModel):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**62)
     reason: str = ""
 
 
@@ -120,7 +121,7 @@ def get_version(name: str, version: str, principal: Reader) -> dict[str, Any]:
 
 @router.patch("/models/{name}/versions/{version}")
 def update_version(
-    name: str, version: int, body: VersionUpdate, principal: Writer
+    name: str, version: VersionNumber, body: VersionUpdate, principal: Writer
 ) -> dict[str, Any]:
     scoping.check_model(principal, name)
     updated = versions.update_version(
@@ -131,7 +132,7 @@ def update_version(
 
 @router.put("/models/{name}/versions/{version}/tags/{key}")
 def set_version_tag(
-    name: str, version: int, key: str, body: TagValue, principal: Writer
+    name: str, version: VersionNumber, key: str, body: TagValue, principal: Writer
 ) -> dict[str, Any]:
     scoping.check_model(principal, name)
     versions.set_version_tag(name, version, key, body.value)

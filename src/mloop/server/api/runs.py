@@ -33,6 +33,7 @@ Reader = Annotated[Principal, Depends(read)]
 Writer = Annotated[Principal, Depends(write)]
 IdempotencyKey = Annotated[str | None, Header(alias=idempotency.HEADER)]
 MAX_PAGE = 1000
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class NewRun(BaseModel):
@@ -42,13 +43,13 @@ class NewRun(BaseModel):
     )
     run_name: str | None = Field(None, max_length=250)
     tags: dict[str, str] = Field(default_factory=dict)
-    start_time: int | None = None
-    parent_run_id: str | None = None
+    start_time: Int64 | None = None
+    parent_run_id: str | None = Field(None, max_length=32)
 
 
 class RunEnd(BaseModel):
     status: str = Field(description=f"one of {', '.join(STATUSES)}")
-    end_time: int | None = None
+    end_time: Int64 | None = None
 
 
 class Batch(BaseModel):
@@ -56,11 +57,11 @@ class Batch(BaseModel):
 
     created: list[NewRun] = Field(default_factory=list, max_length=10_000)
     params: list[tuple[str, str, str]] = Field(default_factory=list, max_length=100_000)
-    metrics: list[tuple[str, str, float | None, int, int]] = Field(
+    metrics: list[tuple[str, str, float | None, Int64, Int64]] = Field(
         default_factory=list, max_length=1_000_000, description="run_id, key, value, step, ms"
     )
     tags: list[tuple[str, str, str]] = Field(default_factory=list, max_length=100_000)
-    ended: list[tuple[str, str, int]] = Field(default_factory=list, max_length=10_000)
+    ended: list[tuple[str, str, Int64]] = Field(default_factory=list, max_length=10_000)
 
 
 class SearchRuns(BaseModel):

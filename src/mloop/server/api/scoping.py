@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from mloop.core.errors import NotFound
+from mloop.core.errors import InvalidInput, NotFound
 from mloop.core.principal import Principal
 from mloop.server.auth import owners
 from mloop.server.auth.accounts import DEFAULT_WORKSPACE
@@ -17,6 +17,7 @@ from mloop.store import get_store
 from mloop.store.schema.auth import AuthOwner
 from mloop.store.schema.tracking import Run as RunRow
 
+INT64 = 2**63 - 1
 EXPERIMENT = "experiment"
 MODEL = "registered_model"
 
@@ -29,7 +30,10 @@ def check_object(principal: Principal, kind: str, object_id: str, label: str) ->
 
 
 def check_experiment(principal: Principal, experiment_id: str) -> None:
-    check_object(principal, EXPERIMENT, str(experiment_id), "experiment")
+    text = str(experiment_id)
+    if not text.isdigit() or int(text) > INT64:
+        raise InvalidInput(f"experiment id {text!r} is not a number; ids are like '1'.")
+    check_object(principal, EXPERIMENT, text, "experiment")
 
 
 def check_model(principal: Principal, name: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -88,7 +88,9 @@ def list_tokens(request: Request, principal: Reader) -> dict[str, Any]:
 
 
 @router.delete("/auth/tokens/{token_id}")
-def revoke_token(token_id: int, request: Request, principal: Reader) -> dict[str, Any]:
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, principal: Reader
+) -> dict[str, Any]:
     """Revoke one of the caller's tokens; it fails from the next request on."""
     state: AuthState = request.app.state.mloop_auth
     tokens.revoke(state.store, token_id, user=principal.name)
