@@ -170,3 +170,34 @@ def test_32_concurrent_clients_lose_no_value(live: tuple[str, str]) -> None:
     for index in range(32):
         history = remote.metric_history(f"{index:032x}", "v")
         assert [m["step"] for m in history] == list(range(200)), index
+
+
+def test_the_registry_works_through_the_server(
+    live: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    import mloop
+
+    url, secret = live
+    monkeypatch.setenv("MLOOP_TRACKING_URI", url)
+    monkeypatch.setenv("MLOOP_TOKEN", secret)
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    model = LogisticRegression().fit(X, [0, 0, 1, 1])
+    mloop.set_experiment("registry-remote")
+    with mloop.start_run(log_system_info=False):
+        info = mloop.log_model(model, "model", registered_model_name="delays")
+    assert info.registered_model_version is not None
+    client = mloop.Client()
+    assert client.get_registered_model("delays").latest_version == 1
+    with pytest.raises(AccessDenied, match="protected"):
+        client.set_registered_model_alias("delays", "champion", 1)  # ada is an editor
+    client.set_registered_model_alias("delays", "candidate", 1)
+    assert client.get_model_version_by_alias("delays", "candidate").version == 1
+    loaded = mloop.load_model("models:/delays@candidate")
+    assert list(loaded.predict(X)) == list(model.predict(X))
+    # what the server stored is ordinary mloop data, with the token's user
+    monkeypatch.delenv("MLOOP_TRACKING_URI")
+    version = mloop.registry.get_version("delays", "candidate")
+    assert version.user_id == "ada" and version.source.endswith("/model")

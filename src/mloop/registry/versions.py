@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.core.principal import current_actor
+from mloop.registry import remote
 from mloop.registry.entities import ModelVersion, RegisteredModel
 from mloop.store import audit, get_store, lineage
 from mloop.store.db import MetadataStore
@@ -57,6 +58,11 @@ def create_version(
     store: MetadataStore | None = None,
 ) -> ModelVersion:
     """Register a new version of ``name`` (the model is created when missing)."""
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.create_version(
+            server, name, source, flavor, run_id, signature, description, tags
+        )
     store = store or get_store()
     _check_name(name)
     actor = current_actor()
@@ -203,6 +209,9 @@ def version_number(
     """The number of the version an alias (or ``latest``, or a number) points to now: one
     light query when the alias exists, for servers that poll it (:func:`get_version` reads
     the whole version, its tags and aliases)."""
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.get_version(server, name, version_or_alias).version
     store = store or get_store()
     text = str(version_or_alias)
     with store.read() as conn:
@@ -217,6 +226,9 @@ def get_version(
     name: str, version_or_alias: int | str, store: MetadataStore | None = None
 ) -> ModelVersion:
     """A version by number, by alias (``champion``) or ``latest``."""
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.get_version(server, name, version_or_alias)
     store = store or get_store()
     with store.read() as conn:
         version = resolve(conn, name, version_or_alias)
@@ -232,6 +244,9 @@ def list_versions(
     name: str | None = None, run_id: str | None = None, store: MetadataStore | None = None
 ) -> list[ModelVersion]:
     """Versions of one model (or of every model), newest first."""
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.list_versions(server, name, run_id)
     store = store or get_store()
     query = select(VersionRow).order_by(VersionRow.name, VersionRow.version.desc())
     if name is not None:
@@ -245,6 +260,9 @@ def list_versions(
 
 
 def get_model(name: str, store: MetadataStore | None = None) -> RegisteredModel:
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.get_model(server, name)
     store = store or get_store()
     with store.read() as conn:
         resolve(conn, name, "0")
@@ -281,6 +299,9 @@ def _model_entity(conn: Connection, row: Any) -> RegisteredModel:
 
 
 def list_models(store: MetadataStore | None = None) -> list[RegisteredModel]:
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.list_models(server)
     store = store or get_store()
     with store.read() as conn:
         rows = conn.execute(select(ModelRow).order_by(ModelRow.name)).all()
@@ -298,6 +319,9 @@ def set_alias(
     store: MetadataStore | None = None,
 ) -> ModelVersion:
     """Point ``alias`` at ``version`` (moving it if it pointed elsewhere), with an audit entry."""
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.set_alias(server, name, alias, version, reason)
     store = store or get_store()
     _check_alias(alias)
     actor = actor or current_actor()
@@ -345,6 +369,10 @@ def set_alias(
 def delete_alias(
     name: str, alias: str, reason: str = "", store: MetadataStore | None = None
 ) -> None:
+    server = remote.remote() if store is None else None
+    if server is not None:
+        remote.delete_alias(server, name, alias)
+        return
     store = store or get_store()
     actor = current_actor()
 
@@ -368,6 +396,10 @@ def delete_alias(
 def set_version_tag(
     name: str, version: int | str, key: str, value: Any, store: MetadataStore | None = None
 ) -> None:
+    server = remote.remote() if store is None else None
+    if server is not None:
+        remote.set_version_tag(server, name, version, key, value)
+        return
     store = store or get_store()
 
     def work(conn: Connection) -> None:
@@ -393,6 +425,9 @@ def update_version(
     store: MetadataStore | None = None,
 ) -> ModelVersion:
     """Change a version's description or status (e.g. ``ARCHIVED``), with an audit entry."""
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.update_version(server, name, version, description, status, reason)
     store = store or get_store()
     actor = current_actor()
 

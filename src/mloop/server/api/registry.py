@@ -74,7 +74,7 @@ def _check_alias_move(principal: Principal, alias: str) -> None:
 @router.get("/models")
 def list_models(principal: Reader) -> dict[str, Any]:
     """The registered models of the caller's workspace."""
-    found = versions.list_models()
+    found = versions.list_models(store=get_store())
     elsewhere = owners.owned_elsewhere(get_store(), scoping.MODEL, principal.workspace)
     chosen = [m for m in found if m.name not in elsewhere]
     if principal.workspace != "default":
@@ -89,13 +89,15 @@ def list_models(principal: Reader) -> dict[str, Any]:
 @router.get("/models/{name}")
 def get_model(name: str, principal: Reader) -> dict[str, Any]:
     scoping.check_model(principal, name)
-    return model_json(versions.get_model(name))
+    return model_json(versions.get_model(name, store=get_store()))
 
 
 @router.get("/models/{name}/versions")
 def list_versions(name: str, principal: Reader) -> dict[str, Any]:
     scoping.check_model(principal, name)
-    return {"versions": [version_json(v) for v in versions.list_versions(name=name)]}
+    return {
+        "versions": [version_json(v) for v in versions.list_versions(name=name, store=get_store())]
+    }
 
 
 @router.post("/models/{name}/versions", status_code=201)
@@ -107,7 +109,14 @@ def create_version(name: str, body: NewVersion, principal: Writer) -> dict[str, 
     if body.run_id is not None:
         scoping.check_runs(principal, [body.run_id])
     version = versions.create_version(
-        name, body.source, body.flavor, body.run_id, body.signature, body.description, body.tags
+        name,
+        body.source,
+        body.flavor,
+        body.run_id,
+        body.signature,
+        body.description,
+        body.tags,
+        store=store,
     )
     return version_json(version)
 
@@ -116,7 +125,7 @@ def create_version(name: str, body: NewVersion, principal: Writer) -> dict[str, 
 def get_version(name: str, version: str, principal: Reader) -> dict[str, Any]:
     """A version by number, alias or ``latest``."""
     scoping.check_model(principal, name)
-    return version_json(versions.get_version(name, version))
+    return version_json(versions.get_version(name, version, store=get_store()))
 
 
 @router.patch("/models/{name}/versions/{version}")
@@ -125,7 +134,12 @@ def update_version(
 ) -> dict[str, Any]:
     scoping.check_model(principal, name)
     updated = versions.update_version(
-        name, version, description=body.description, status=body.status, reason=body.reason
+        name,
+        version,
+        description=body.description,
+        status=body.status,
+        reason=body.reason,
+        store=get_store(),
     )
     return version_json(updated)
 
@@ -135,8 +149,8 @@ def set_version_tag(
     name: str, version: VersionNumber, key: str, body: TagValue, principal: Writer
 ) -> dict[str, Any]:
     scoping.check_model(principal, name)
-    versions.set_version_tag(name, version, key, body.value)
-    return version_json(versions.get_version(name, version))
+    versions.set_version_tag(name, version, key, body.value, store=get_store())
+    return version_json(versions.get_version(name, version, store=get_store()))
 
 
 @router.put("/models/{name}/aliases/{alias}")
@@ -144,12 +158,14 @@ def set_alias(name: str, alias: str, body: AliasTarget, principal: Writer) -> di
     """Point ``alias`` at a version (protected aliases: admins only); audited."""
     scoping.check_model(principal, name)
     _check_alias_move(principal, alias)
-    return version_json(versions.set_alias(name, alias, body.version, reason=body.reason))
+    return version_json(
+        versions.set_alias(name, alias, body.version, reason=body.reason, store=get_store())
+    )
 
 
 @router.delete("/models/{name}/aliases/{alias}")
 def delete_alias(name: str, alias: str, principal: Writer) -> dict[str, Any]:
     scoping.check_model(principal, name)
     _check_alias_move(principal, alias)
-    versions.delete_alias(name, alias)
+    versions.delete_alias(name, alias, store=get_store())
     return {"name": name, "alias": alias, "deleted": True}
