@@ -25,7 +25,11 @@ OWN = {
     ("POST", "/api/v1/auth/tokens"),
     ("DELETE", "/api/v1/auth/tokens/{token_id}"),
 }
-ADMIN_ONLY = {("GET", "/api/v1/audit")}
+ADMIN_ONLY = {
+    ("GET", "/api/v1/audit"),
+    ("POST", "/api/v1/loop/decisions/{decision_id}/approve"),
+    ("POST", "/api/v1/loop/decisions/{decision_id}/reject"),
+}
 READS = {("POST", "/api/v1/runs/search")}  # a read with a body
 
 

@@ -61,6 +61,8 @@ def server(
     from mloop.server.auth import accounts
     from mloop.store import get_store
 
+    if os.environ.pop("MLOOP_TRACKING_URI", None):  # the server works on the stores themselves
+        typer.echo("ignoring MLOOP_TRACKING_URI: the server opens the configured stores itself")
     configured = accounts.any_account(get_store())
     check_exposure(host, configured, insecure)
     if insecure:

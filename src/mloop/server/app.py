@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mloop.core.errors import MloopError
 from mloop.core.log import get_logger
-from mloop.server.api import artifacts, audit, experiments, registry, runs, session
+from mloop.server.api import artifacts, audit, experiments, loop, registry, runs, session
 from mloop.server.auth import AuthState, read, write
 from mloop.server.auth import accounts as auth_accounts
 from mloop.server.auth.errors import TooManyRequests
@@ -129,7 +129,7 @@ def create_app(auth: bool | None = None) -> FastAPI:
         """Prometheus metrics: requests, latency and errors per route template."""
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    for module in (session, experiments, runs, artifacts, registry, audit):
+    for module in (session, experiments, runs, artifacts, registry, audit, loop):
         app.include_router(module.router)
     _mount_mlflow(app)
     return app
