@@ -47,6 +47,9 @@ _MODULES: list[tuple[str, str | None]] = [
     ("stream", None),
     ("prompts", "prompts"),
     ("traces", "traces"),
+    ("server", None),
+    ("users", "users"),
+    ("tokens", "tokens"),
 ]
 
 _state = {"debug": False}

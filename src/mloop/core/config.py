@@ -74,6 +74,20 @@ SETTINGS: tuple[Setting, ...] = (
         "busy_timeout", float, "Seconds a SQLite writer waits for the lock before retrying.", 30.0
     ),
     Setting("log_level", str, "Logging level of the mloop logger.", "WARNING"),
+    Setting(
+        "tracking_uri",
+        str,
+        "URL of an mloop server (http://host:port); empty: use the local stores directly.",
+        "",
+    ),
+    Setting("token", str, "API token sent to the mloop server (MLOOP_TOKEN).", ""),
+    Setting("workspace", str, "Workspace the remote client works in.", "default"),
+    Setting(
+        "protected_aliases",
+        str,
+        "Comma-separated model aliases only admins (or a gate) may move on the server.",
+        "champion",
+    ),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 _ENV_NAMES = tuple(s.env for s in SETTINGS)
@@ -97,6 +111,10 @@ class Settings:
     heartbeat_timeout: float
     busy_timeout: float
     log_level: str
+    tracking_uri: str = ""
+    token: str = field(default="", repr=False)  # a secret: never in a repr or a log
+    workspace: str = "default"
+    protected_aliases: str = "champion"
     sections: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def section(self, name: str) -> dict[str, Any]:

@@ -19,9 +19,12 @@ from mloop.registry import flavors, versions
 from mloop.registry.entities import ModelInfo, ModelVersion
 from mloop.registry.flavors import environment
 from mloop.registry.signature import Signature, infer_signature
-from mloop.store import get_artifacts
+from mloop.store import get_artifacts, get_remote
+from mloop.store.artifacts import ArtifactStore
+from mloop.store.remote import RemoteArtifacts
 from mloop.tracking import active_run, start_run
 from mloop.tracking.runs import artifact_prefix
+from mloop.tracking.tracker import get_tracker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +107,7 @@ def log_model(
         "metadata": metadata or {},
     }
     folder = f"{artifact_prefix(run_id)}/{name.strip('/')}"
-    store = get_artifacts()
+    store = _artifacts()
     for file_name, content in saved.files.items():
         key = f"{folder}/{file_name}"
         if isinstance(content, bytes):
@@ -133,6 +136,11 @@ def log_model(
         version,
         saved.meta.get("conversion"),
     )
+
+
+def _artifacts() -> ArtifactStore | RemoteArtifacts:
+    """The artifact store: the server's (run artifacts, proxied) when ``tracking_uri`` is set."""
+    return get_tracker().artifacts if get_remote() is not None else get_artifacts()
 
 
 def register_model(model_uri: str, name: str, description: str = "") -> ModelVersion:
@@ -240,7 +248,7 @@ def _folder_of(uri: str) -> tuple[str, str]:
 
 
 def _read_meta(folder: str) -> dict[str, Any]:
-    artifacts = get_artifacts()
+    artifacts = _artifacts()
     try:
         raw = artifacts.get_bytes(f"{folder}/{META_FILE}")
     except NotFound:
@@ -281,7 +289,7 @@ def load_model(model_uri: str) -> LoadedModel:
     """
     folder, version = resolve_uri(model_uri)
     meta = _read_meta(folder)
-    files = flavors.ModelFiles(get_artifacts(), folder)
+    files = flavors.ModelFiles(_artifacts(), folder)
     native = flavors.load(meta["flavor"], files, meta, f"model {model_uri}")
     signature = Signature.from_dict(meta["signature"]) if meta.get("signature") else None
     return LoadedModel(native, meta["flavor"], signature, meta, model_uri, version)

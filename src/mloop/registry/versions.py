@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.core.principal import current_actor
+from mloop.registry import remote
 from mloop.registry.entities import ModelVersion, RegisteredModel
 from mloop.store import audit, get_store, lineage
 from mloop.store.db import MetadataStore
@@ -57,6 +58,11 @@ def create_version(
     store: MetadataStore | None = None,
 ) -> ModelVersion:
     """Register a new version of ``name`` (the model is created when missing)."""
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.create_version(
+            server, name, source, flavor, run_id, signature, description, tags
+        )
     store = store or get_store()
     _check_name(name)
     actor = current_actor()
@@ -223,6 +229,9 @@ def version_number(
     Raises:
         NotFound: the model does not exist, has no such alias, or has no version yet.
     """
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.get_version(server, name, version_or_alias).version
     store = store or get_store()
     text = str(version_or_alias)
     with store.read() as conn:
@@ -242,6 +251,9 @@ def get_version(
         NotFound: the model does not exist (the message suggests the nearest name), or
             has no such version or alias.
     """
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.get_version(server, name, version_or_alias)
     store = store or get_store()
     with store.read() as conn:
         version = resolve(conn, name, version_or_alias)
@@ -261,6 +273,9 @@ def list_versions(
     Raises:
         NotFound: ``name`` is given and no model has it.
     """
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.list_versions(server, name, run_id)
     store = store or get_store()
     query = select(VersionRow).order_by(VersionRow.name, VersionRow.version.desc())
     if name is not None:
@@ -279,6 +294,9 @@ def get_model(name: str, store: MetadataStore | None = None) -> RegisteredModel:
     Raises:
         NotFound: no model is registered under ``name`` (the message suggests the nearest).
     """
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.get_model(server, name)
     store = store or get_store()
     with store.read() as conn:
         resolve(conn, name, "0")
@@ -316,6 +334,9 @@ def _model_entity(conn: Connection, row: Any) -> RegisteredModel:
 
 def list_models(store: MetadataStore | None = None) -> list[RegisteredModel]:
     """Every registered model, by name."""
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.list_models(server)
     store = store or get_store()
     with store.read() as conn:
         rows = conn.execute(select(ModelRow).order_by(ModelRow.name)).all()
@@ -347,6 +368,9 @@ def set_alias(
         InvalidInput: ``alias`` is not a valid alias name.
         NotFound: the model, the version or the alias given as ``version`` does not exist.
     """
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.set_alias(server, name, alias, version, reason)
     store = store or get_store()
     _check_alias(alias)
     actor = actor or current_actor()
@@ -400,6 +424,10 @@ def delete_alias(
         InvalidInput: ``alias`` is not a valid alias name.
         NotFound: the model does not exist or has no such alias.
     """
+    server = remote.remote() if store is None else None
+    if server is not None:
+        remote.delete_alias(server, name, alias)
+        return
     store = store or get_store()
     actor = current_actor()
 
@@ -428,6 +456,10 @@ def set_version_tag(
     Raises:
         NotFound: the model does not exist, or has no such version or alias.
     """
+    server = remote.remote() if store is None else None
+    if server is not None:
+        remote.set_version_tag(server, name, version, key, value)
+        return
     store = store or get_store()
 
     def work(conn: Connection) -> None:
@@ -459,6 +491,9 @@ def update_version(
         NotFound: the model does not exist, or has no such version, or ``version`` is an
             alias or ``latest`` that points nowhere.
     """
+    server = remote.remote() if store is None else None
+    if server is not None:
+        return remote.update_version(server, name, version, description, status, reason)
     store = store or get_store()
     actor = current_actor()
 

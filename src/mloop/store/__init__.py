@@ -15,12 +15,14 @@ from mloop.core.config import get_settings, on_settings_change
 if TYPE_CHECKING:
     from mloop.store.artifacts import ArtifactStore
     from mloop.store.db import MetadataStore
+    from mloop.store.remote import RemoteStore
 
-__all__ = ["get_artifacts", "get_store", "reset"]
+__all__ = ["get_artifacts", "get_remote", "get_store", "reset"]
 
 _lock = threading.RLock()
 _stores: dict[tuple[int, str], MetadataStore] = {}
 _artifacts: dict[tuple[int, str, str], ArtifactStore] = {}
+_remotes: dict[tuple[int, str, str, str], RemoteStore] = {}
 
 
 def get_store() -> MetadataStore:
@@ -55,6 +57,24 @@ def get_artifacts() -> ArtifactStore:
     return artifacts
 
 
+def get_remote() -> RemoteStore | None:
+    """The client of the mloop server named by ``tracking_uri`` (None when it is empty)."""
+    settings = get_settings()
+    if not settings.tracking_uri:
+        return None
+    key = (os.getpid(), settings.tracking_uri, settings.token, settings.workspace)
+    remote = _remotes.get(key)
+    if remote is None:
+        with _lock:
+            remote = _remotes.get(key)
+            if remote is None:
+                from mloop.store.remote import RemoteStore
+
+                remote = RemoteStore(settings.tracking_uri, settings.token, settings.workspace)
+                _remotes[key] = remote
+    return remote
+
+
 def reset() -> None:
     """Forget the opened stores (they reopen from the configuration on next use)."""
     with _lock:
@@ -62,6 +82,9 @@ def reset() -> None:
             store.dispose()
         _stores.clear()
         _artifacts.clear()
+        for remote in _remotes.values():
+            remote.close()
+        _remotes.clear()
 
 
 on_settings_change(reset)

@@ -75,8 +75,6 @@ class TrackingClient:
         tags: dict[str, Any] | None = None,
         run_name: str | None = None,
     ) -> Run:
-        from mloop.store import get_artifacts
-
         run_id = new_id()
         user_tags = {canonical(check_key(k, "tag")): str(v) for k, v in (tags or {}).items()}
         name = run_name or user_tags.get(RUN_NAME) or names.run_name()
@@ -88,7 +86,7 @@ class TrackingClient:
             ).experiment_id,
             run_name=name,
             user=current_actor(),
-            artifact_uri=get_artifacts().uri(runs.artifact_prefix(run_id)),
+            artifact_uri=self.tracker.artifacts.uri(runs.artifact_prefix(run_id)),
             parent_run_id=None,
             tags={**user_tags, RUN_NAME: name},
             start_time=start_time,

@@ -10,9 +10,11 @@ from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from mloop.core.clock import now_ms
 from mloop.core.errors import AlreadyExists, Conflict, InvalidInput, NotFound, did_you_mean
 from mloop.store.db import MetadataStore
+from mloop.store.remote import RemoteStore
 from mloop.store.schema.tracking import Experiment as ExperimentRow
 from mloop.store.schema.tracking import ExperimentTag
 from mloop.store.schema.tracking import Run as RunRow
+from mloop.tracking import remote
 from mloop.tracking.entities import Experiment
 
 
@@ -46,12 +48,14 @@ def _to_entity(conn: Connection, row: Any) -> Experiment:
 
 
 def create(
-    store: MetadataStore,
+    store: MetadataStore | RemoteStore,
     name: str,
     artifact_location: str | None = None,
     tags: dict[str, str] | None = None,
 ) -> Experiment:
     """Create an experiment; its name must be new."""
+    if isinstance(store, RemoteStore):
+        return remote.create_experiment(store, _check_name(name), artifact_location, tags)
     _check_name(name)
 
     def work(conn: Connection) -> int:
@@ -91,7 +95,9 @@ def create(
     return get(store, str(experiment_id))
 
 
-def get(store: MetadataStore, experiment_id: str | int) -> Experiment:
+def get(store: MetadataStore | RemoteStore, experiment_id: str | int) -> Experiment:
+    if isinstance(store, RemoteStore):
+        return remote.get_experiment(store, experiment_id)
     try:
         key = int(experiment_id)
     except (TypeError, ValueError):
@@ -107,7 +113,9 @@ def get(store: MetadataStore, experiment_id: str | int) -> Experiment:
         return _to_entity(conn, row)
 
 
-def get_by_name(store: MetadataStore, name: str) -> Experiment | None:
+def get_by_name(store: MetadataStore | RemoteStore, name: str) -> Experiment | None:
+    if isinstance(store, RemoteStore):
+        return remote.experiment_by_name(store, name)
     with store.read() as conn:
         row = conn.execute(select(ExperimentRow).where(ExperimentRow.name == name)).first()
         return None if row is None else _to_entity(conn, row)
@@ -123,7 +131,7 @@ def check_active(experiment: Experiment) -> Experiment:
     return experiment
 
 
-def get_or_create(store: MetadataStore, name: str) -> Experiment:
+def get_or_create(store: MetadataStore | RemoteStore, name: str) -> Experiment:
     """The active experiment called ``name``, created when missing (safe under concurrency)."""
     found = get_by_name(store, name)
     if found is not None:
@@ -136,14 +144,24 @@ def get_or_create(store: MetadataStore, name: str) -> Experiment:
         return found
 
 
-def search(store: MetadataStore) -> list[Experiment]:
+def search(store: MetadataStore | RemoteStore) -> list[Experiment]:
+    if isinstance(store, RemoteStore):
+        return remote.list_experiments(store)
     with store.read() as conn:
         rows = conn.execute(select(ExperimentRow).order_by(ExperimentRow.experiment_id)).all()
         return [_to_entity(conn, row) for row in rows]
 
 
-def ids_for_names(store: MetadataStore, names: list[str]) -> list[int]:
+def ids_for_names(store: MetadataStore | RemoteStore, names: list[str]) -> list[int]:
     """Experiment ids of ``names``; an unknown name is an error that suggests the nearest."""
+    if isinstance(store, RemoteStore):
+        named = {e.name: e.experiment_id for e in remote.list_experiments(store)}
+        missing = [n for n in names if n not in named]
+        if missing:
+            raise NotFound(
+                f"experiment {missing[0]!r} does not exist." + did_you_mean(missing[0], named)
+            )
+        return [int(named[n]) for n in names]
     with store.read() as conn:
         known = dict(conn.execute(select(ExperimentRow.name, ExperimentRow.experiment_id)).all())
     ids = []
@@ -154,8 +172,11 @@ def ids_for_names(store: MetadataStore, names: list[str]) -> list[int]:
     return ids
 
 
-def set_lifecycle(store: MetadataStore, experiment_id: str, stage: str) -> None:
+def set_lifecycle(store: MetadataStore | RemoteStore, experiment_id: str, stage: str) -> None:
     """Delete (``"deleted"``) or restore (``"active"``) an experiment with its runs, as MLflow."""
+    if isinstance(store, RemoteStore):
+        remote.experiment_lifecycle(store, experiment_id, stage)
+        return
     key = int(get(store, experiment_id).experiment_id)
 
     def work(conn: Connection) -> None:
@@ -171,8 +192,11 @@ def set_lifecycle(store: MetadataStore, experiment_id: str, stage: str) -> None:
     store.transaction(work)
 
 
-def set_tags(store: MetadataStore, experiment_id: str, tags: dict[str, str]) -> None:
+def set_tags(store: MetadataStore | RemoteStore, experiment_id: str, tags: dict[str, str]) -> None:
     """Set (or replace) tags of an experiment."""
+    if isinstance(store, RemoteStore):
+        remote.experiment_tags(store, experiment_id, tags)
+        return
     key = int(get(store, experiment_id).experiment_id)
     rows = [{"experiment_id": key, "key": k, "value": str(v)} for k, v in tags.items()]
     if not rows:

@@ -29,7 +29,8 @@ from mloop.core.config import get_settings
 from mloop.core.errors import Conflict, InvalidInput
 from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
-from mloop.store import get_artifacts, lineage
+from mloop.store import lineage
+from mloop.store.remote import RemoteStore
 from mloop.tracking import context, experiments, inputs, names, runs, system_tags
 from mloop.tracking.entities import (
     FAILED,
@@ -263,12 +264,13 @@ def start_run(
             experiment_id=_experiment_id(tracker, experiment_id),
             run_name=name,
             user=current_actor(),
-            artifact_uri=get_artifacts().uri(runs.artifact_prefix(new)),
+            artifact_uri=tracker.artifacts.uri(runs.artifact_prefix(new)),
             parent_run_id=parent,
         )
         # written behind like its values: a short run is created and ended in one flush;
         # reads (get_run, search_runs) flush first, so they see it
         tracker.writer.create_run((row, {**system, **user_tags}))
+        tracker.new_run(new)
         info = runs.info_of(row)
         # the new run is known in full: no need to read it back
         active = ActiveRun(Run(info=info, data=RunData(tags={**system, **user_tags})), tracker)
@@ -352,7 +354,11 @@ def _finish(active: ActiveRun, status: str) -> None:
     tracker = active.tracker
     if active.capture is not None:
         active.capture.join(timeout=30)
-    if active.synchronous:
+    if active.synchronous and tracker.remote:  # the end travels in the same request
+        runs.check_status(status)
+        tracker.writer.end_run(active.info.run_id, status, now_ms())
+        tracker.writer.flush()
+    elif active.synchronous:
         tracker.writer.flush(then=runs.status_update(active.info.run_id, status))
     else:
         runs.check_status(status)
@@ -560,6 +566,11 @@ def log_input(dataset: Any, context: str | None = None, name: str | None = None)
     run = _current()
     node = inputs.as_lineage_node(dataset)
     properties = inputs.describe(node, dataset, name, context)
+    if isinstance(run.tracker.store, RemoteStore):
+        raise InvalidInput(
+            "log_input through an mloop server is not supported yet; log the dataset's "
+            "name and digest as params, or run with the local stores."
+        )
     lineage.add_edge(
         run.tracker.store, node, "input_of", lineage.Node("run", run.info.run_id), properties
     )

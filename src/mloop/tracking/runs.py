@@ -14,9 +14,11 @@ from mloop.core.clock import now_ms
 from mloop.core.errors import Conflict, InvalidInput, NotFound
 from mloop.core.log import get_logger
 from mloop.store.db import MetadataStore
+from mloop.store.remote import RemoteStore
 from mloop.store.schema.lineage import LineageEdge
 from mloop.store.schema.tracking import LatestMetric, MetricChunk, Param, Tag
 from mloop.store.schema.tracking import Run as RunRow
+from mloop.tracking import remote
 from mloop.tracking.entities import (
     FAILED,
     RUNNING,
@@ -86,7 +88,7 @@ def insert_runs(conn: Connection, created: Sequence[NewRun]) -> None:
 
 
 def create(
-    store: MetadataStore,
+    store: MetadataStore | RemoteStore,
     *,
     run_id: str,
     experiment_id: str,
@@ -106,6 +108,9 @@ def create(
         parent_run_id=parent_run_id,
         start_time=start_time,
     )
+    if isinstance(store, RemoteStore):
+        remote.write_batch(store, (), (), (), [(row, tags)], ())
+        return remote.get_run(store, run_id).info
     store.transaction(lambda conn: insert_runs(conn, [(row, tags)]))
     return info_of(row)
 
@@ -134,8 +139,10 @@ def metric_value(value: float | None, is_nan: bool) -> float:
     return math.nan if is_nan or value is None else float(value)
 
 
-def get(store: MetadataStore, run_id: str) -> Run:
+def get(store: MetadataStore | RemoteStore, run_id: str) -> Run:
     """The run with its params, latest metrics, tags and inputs."""
+    if isinstance(store, RemoteStore):
+        return remote.get_run(store, run_id)
     expire_stale(store)
     with store.read() as conn:
         row = conn.execute(select(RunRow).where(RunRow.run_id == run_id)).first()
@@ -172,14 +179,25 @@ def get(store: MetadataStore, run_id: str) -> Run:
     )
 
 
-def exists(store: MetadataStore, run_id: str) -> bool:
+def exists(store: MetadataStore | RemoteStore, run_id: str) -> bool:
+    if isinstance(store, RemoteStore):
+        try:
+            remote.get_run(store, run_id)
+        except NotFound:
+            return False
+        return True
     with store.read() as conn:
         return (
             conn.execute(select(RunRow.run_id).where(RunRow.run_id == run_id)).first() is not None
         )
 
 
-def params_of(store: MetadataStore, run_id: str) -> dict[str, str]:
+def params_of(store: MetadataStore | RemoteStore, run_id: str) -> dict[str, str]:
+    if isinstance(store, RemoteStore):
+        try:
+            return dict(remote.get_run(store, run_id).data.params)
+        except NotFound:  # a new run still in the write-behind buffer has no params yet
+            return {}
     with store.read() as conn:
         return dict(
             conn.execute(select(Param.key, Param.value).where(Param.run_id == run_id)).all()
@@ -219,12 +237,22 @@ def apply_ends(conn: Connection, ended: Sequence[Ended]) -> None:
             log.warning("run %s ended as %s but no longer exists", run_id, status)
 
 
-def set_status(store: MetadataStore, run_id: str, status: str, end_time: int | None = None) -> None:
+def set_status(
+    store: MetadataStore | RemoteStore, run_id: str, status: str, end_time: int | None = None
+) -> None:
+    if isinstance(store, RemoteStore):
+        check_status(status)
+        remote.set_status(store, run_id, status, end_time)
+        return
     store.transaction(status_update(run_id, status, end_time))
 
 
-def heartbeat(store: MetadataStore, run_ids: Sequence[str]) -> None:
+def heartbeat(store: MetadataStore | RemoteStore, run_ids: Sequence[str]) -> None:
     """Tell readers these runs' processes are alive."""
+    if isinstance(store, RemoteStore):
+        if run_ids:
+            remote.heartbeat(store, run_ids)
+        return
     if not run_ids:
         return
     now = now_ms()
@@ -237,12 +265,14 @@ def heartbeat(store: MetadataStore, run_ids: Sequence[str]) -> None:
     )
 
 
-def expire_stale(store: MetadataStore) -> int:
+def expire_stale(store: MetadataStore | RemoteStore) -> int:
     """Mark FAILED every RUNNING run whose heartbeat is older than the timeout.
 
     A process killed without a chance to end its run (SIGKILL, power loss) leaves it
     RUNNING; readers call this so no run stays RUNNING forever. Returns the number marked.
     """
+    if isinstance(store, RemoteStore):
+        return 0  # the server expires its runs when it reads them
     from mloop.core.config import get_settings
 
     cutoff = now_ms() - int(get_settings().heartbeat_timeout * 1000)
@@ -268,7 +298,7 @@ def expire_stale(store: MetadataStore) -> int:
 
 
 def write_batch(
-    store: MetadataStore,
+    store: MetadataStore | RemoteStore,
     params: Sequence[ParamRow],
     metrics: Sequence[MetricRow],
     tags: Sequence[TagRow],
@@ -282,6 +312,10 @@ def write_batch(
     runs get their final status after their values; ``then`` runs last in the same
     transaction (ending a run commits with its values).
     """
+    if isinstance(store, RemoteStore):
+        if then is not None:
+            raise InvalidInput("a remote flush cannot run a SQL step; end runs with `ended`.")
+        return remote.write_batch(store, params, metrics, tags, created, ended)
     refused: list[tuple[str, str]] = []
 
     def work(conn: Connection) -> None:
@@ -444,8 +478,10 @@ def _update_latest(
     )
 
 
-def metric_history(store: MetadataStore, run_id: str, key: str) -> list[MetricEntity]:
+def metric_history(store: MetadataStore | RemoteStore, run_id: str, key: str) -> list[MetricEntity]:
     """Every logged value of ``key``, by step, then timestamp, then logging order."""
+    if isinstance(store, RemoteStore):
+        return remote.metric_history(store, run_id, key)
     with store.read() as conn:
         chunks = conn.execute(
             select(MetricChunk.steps, MetricChunk.timestamps, MetricChunk.values)
@@ -468,15 +504,18 @@ def metric_history(store: MetadataStore, run_id: str, key: str) -> list[MetricEn
     return [MetricEntity(key, value, timestamp, step) for step, timestamp, _, value in points]
 
 
-def check_resumable(store: MetadataStore, run_id: str) -> Run:
+def check_resumable(store: MetadataStore | RemoteStore, run_id: str) -> Run:
     run = get(store, run_id)
     if run.info.lifecycle_stage != "active":
         raise Conflict(f"run {run_id} is deleted and cannot be resumed.")
     return run
 
 
-def set_lifecycle(store: MetadataStore, run_id: str, stage: str) -> None:
+def set_lifecycle(store: MetadataStore | RemoteStore, run_id: str, stage: str) -> None:
     """Delete (``"deleted"``: hidden from searches) or restore (``"active"``) a run."""
+    if isinstance(store, RemoteStore):
+        remote.run_lifecycle(store, run_id, stage)
+        return
 
     def work(conn: Connection) -> None:
         result = conn.execute(
@@ -488,8 +527,11 @@ def set_lifecycle(store: MetadataStore, run_id: str, stage: str) -> None:
     store.transaction(work)
 
 
-def delete_tag(store: MetadataStore, run_id: str, key: str) -> None:
+def delete_tag(store: MetadataStore | RemoteStore, run_id: str, key: str) -> None:
     """Remove a tag of a run; a tag that is not there is an error, as in MLflow."""
+    if isinstance(store, RemoteStore):
+        remote.delete_tag(store, run_id, key)
+        return
 
     def work(conn: Connection) -> None:
         result = conn.execute(delete(Tag).where(Tag.run_id == run_id, Tag.key == key))

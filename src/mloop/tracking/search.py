@@ -20,9 +20,10 @@ from sqlalchemy.orm import aliased
 
 from mloop.core.errors import InvalidInput
 from mloop.store.db import MetadataStore
+from mloop.store.remote import RemoteStore
 from mloop.store.schema.tracking import LatestMetric, Param, Tag
 from mloop.store.schema.tracking import Run as RunRow
-from mloop.tracking import inputs, results, runs
+from mloop.tracking import inputs, remote, results, runs
 from mloop.tracking.entities import Run
 from mloop.tracking.filter import And, Comparison, Node, Or, OrderBy, parse, parse_order_by
 
@@ -296,7 +297,7 @@ def _no_gc() -> Iterator[None]:
 
 
 def search(
-    store: MetadataStore,
+    store: MetadataStore | RemoteStore,
     experiment_ids: list[int] | None,
     filter_string: str | None = None,
     order_by: list[str] | None = None,
@@ -304,12 +305,16 @@ def search(
     run_view_type: str = "ACTIVE_ONLY",
 ) -> list[Run]:
     """Runs matching the filter, in the requested order, with params, metrics and tags."""
+    if isinstance(store, RemoteStore):
+        return remote.search(
+            store, experiment_ids, filter_string, order_by, max_results, run_view_type
+        )
     found = _find(store, experiment_ids, filter_string, order_by, max_results, run_view_type)
     return results.as_runs(found)
 
 
 def search_frame(
-    store: MetadataStore,
+    store: MetadataStore | RemoteStore,
     experiment_ids: list[int] | None,
     filter_string: str | None = None,
     order_by: list[str] | None = None,
@@ -317,6 +322,11 @@ def search_frame(
     run_view_type: str = "ACTIVE_ONLY",
 ) -> pd.DataFrame:
     """Like :func:`search`, as a DataFrame shaped like MLflow's ``search_runs`` result."""
+    if isinstance(store, RemoteStore):
+        found_runs = remote.search(
+            store, experiment_ids, filter_string, order_by, max_results, run_view_type
+        )
+        return remote.as_frame(found_runs)
     found = _find(store, experiment_ids, filter_string, order_by, max_results, run_view_type)
     with _no_gc():
         return results.as_frame(found)

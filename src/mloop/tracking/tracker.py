@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from mloop.core.clock import now_ms
 from mloop.core.config import get_settings, on_settings_change
 from mloop.core.errors import Conflict, InvalidInput
-from mloop.store import get_artifacts, get_store
+from mloop.store import get_artifacts, get_remote, get_store
+from mloop.store.remote import RemoteArtifacts, RemoteStore
 from mloop.tracking import runs
 from mloop.tracking.system_tags import canonical
 from mloop.tracking.writer import Writer
@@ -84,7 +85,7 @@ def as_timestamp(value: Any) -> int:
 class Tracker:
     """Validated, buffered logging into one metadata store."""
 
-    def __init__(self, store: MetadataStore) -> None:
+    def __init__(self, store: MetadataStore | RemoteStore) -> None:
         settings = get_settings()
         self.store = store
         self.writer = Writer(store, settings.flush_interval, settings.heartbeat_interval)
@@ -92,12 +93,20 @@ class Tracker:
         self._keys: set[str] = set()
         self._params: dict[str, dict[str, str]] = {}
         self._params_lock = threading.Lock()
-        self._artifacts: ArtifactStore | None = None
+        self._artifacts: ArtifactStore | RemoteArtifacts | None = None
 
     @property
-    def artifacts(self) -> ArtifactStore:
+    def remote(self) -> bool:
+        """Whether this tracker works through an mloop server (``tracking_uri``)."""
+        return isinstance(self.store, RemoteStore)
+
+    @property
+    def artifacts(self) -> ArtifactStore | RemoteArtifacts:
         if self._artifacts is None:
-            self._artifacts = get_artifacts()
+            if isinstance(self.store, RemoteStore):
+                self._artifacts = RemoteArtifacts(self.store, before=self.flush)
+            else:
+                self._artifacts = get_artifacts()
         return self._artifacts
 
     # -- values ------------------------------------------------------------------------
@@ -147,6 +156,11 @@ class Tracker:
             known = self._params[run_id] = runs.params_of(self.store, run_id)
         return known
 
+    def new_run(self, run_id: str) -> None:
+        """A run this process just created has no params yet: no need to read them."""
+        with self._params_lock:
+            self._params.setdefault(run_id, {})
+
     def forget_params(self, run_id: str) -> None:
         with self._params_lock:
             self._params.pop(run_id, None)
@@ -186,13 +200,14 @@ _trackers: dict[tuple[int, str], Tracker] = {}
 
 def get_tracker() -> Tracker:
     """The tracker of the configured metadata store in this process."""
-    key = (os.getpid(), get_settings().db_url)
+    settings = get_settings()
+    key = (os.getpid(), settings.tracking_uri or settings.db_url)
     tracker = _trackers.get(key)
     if tracker is None:
         with _lock:
             tracker = _trackers.get(key)
             if tracker is None:
-                tracker = _trackers[key] = Tracker(get_store())
+                tracker = _trackers[key] = Tracker(get_remote() or get_store())
     return tracker
 
 

@@ -20,7 +20,9 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
+from mloop.core.errors import InvalidInput
 from mloop.core.log import get_logger
+from mloop.store.remote import RemoteStore
 from mloop.tracking import runs
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ class Writer:
     """The write-behind buffer of one metadata store in one process."""
 
     def __init__(
-        self, store: MetadataStore, flush_interval: float, heartbeat_interval: float
+        self, store: MetadataStore | RemoteStore, flush_interval: float, heartbeat_interval: float
     ) -> None:
         self.store = store
         self.flush_interval = flush_interval
@@ -137,6 +139,8 @@ class Writer:
             drained = [_drain(buffer) for buffer in buffers]
             if not any(drained):
                 if then is not None:
+                    if isinstance(self.store, RemoteStore):
+                        raise InvalidInput("a remote flush cannot run a SQL step.")
                     self.store.transaction(then)
                 return
             params, metrics, tags, created, ended = drained

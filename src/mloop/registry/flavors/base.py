@@ -8,6 +8,7 @@ from typing import Any
 
 from mloop.core.errors import InvalidInput, NotFound
 from mloop.store.artifacts import ArtifactStore
+from mloop.store.remote import RemoteArtifacts
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Saved:
 class ModelFiles:
     """The files of one logged model, each checked against its recorded sha256 on read."""
 
-    store: ArtifactStore
+    store: ArtifactStore | RemoteArtifacts
     folder: str
 
     def read(self, name: str) -> bytes:
