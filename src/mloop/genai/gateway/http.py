@@ -1,0 +1,214 @@
+"""The gateway over HTTP: OpenAI's API, mounted by ``mloop server`` or served alone.
+
+    router = create_gateway_router(load_config("routes.yaml"), authenticate)
+    app.include_router(router)          # POST /v1/chat/completions, /v1/embeddings, GET /v1/models
+
+Bodies are read raw and decoded with orjson (no per-request pydantic model). Every error
+is an OpenAI-style body (``{"error": {"message", "type", "param", "code"}}``): 4xx for the
+client's mistakes (400 malformed, 401 no or bad key, 404 unknown model, 429 a limit),
+502/503 when the upstreams failed. Streams: see :mod:`.streaming`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import Response, StreamingResponse
+from orjson import dumps
+
+from mloop.core.errors import MloopError, NotFound
+from mloop.core.log import get_logger
+from mloop.core.principal import Principal
+from mloop.genai.gateway import openai_api as wire
+from mloop.genai.gateway.config import GatewayConfig
+from mloop.genai.gateway.engine import Gateway
+from mloop.genai.gateway.errors import AuthenticationFailed, RateLimited, error_body
+from mloop.genai.providers.base import ChatChunk, ProviderError
+
+__all__ = ["Authenticate", "create_gateway_app", "create_gateway_router"]
+
+Authenticate = Callable[[str], Principal]
+_log = get_logger("mloop.genai.gateway")
+_JSON = "application/json"
+
+
+def _error(exc: BaseException) -> Response:
+    """The OpenAI-style response for any error of a call."""
+    headers: dict[str, str] = {}
+    param = getattr(exc, "param", None)
+    code: str | None = None
+    if isinstance(exc, ProviderError):
+        # the upstream refused the request itself (400/413/422): the client's to fix
+        status = (
+            exc.status if exc.status in (400, 413, 422) else (504 if exc.status == 504 else 502)
+        )
+    elif isinstance(exc, MloopError):
+        status = exc.http_status
+    else:
+        _log.exception("gateway: unexpected error", exc_info=exc)
+        status = 500
+    if isinstance(exc, RateLimited):
+        headers["retry-after"] = str(max(1, round(exc.retry_after)))
+        code = exc.limit
+    if isinstance(exc, NotFound):
+        code = "model_not_found"
+        param = "model"
+    message = (
+        str(exc)
+        if status < 500 or isinstance(exc, MloopError)
+        else "Internal error; see the server log."
+    )
+    return Response(
+        dumps(error_body(status, message, param=param, code=code)), status, headers, _JSON
+    )
+
+
+def key_id(token: str) -> str:
+    """A short id of an API key that can be logged and counted (not the key)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def create_gateway_router(
+    config: GatewayConfig | Gateway, authenticate: Authenticate | None = None, *, prefix: str = ""
+) -> APIRouter:
+    """The OpenAI-compatible routes over ``config`` (or a ready :class:`Gateway`).
+
+    ``authenticate(token) -> Principal`` checks the bearer token of each request (and raises
+    an mloop error to refuse it); None accepts every request as ``anonymous`` (for a gateway
+    on the loopback interface only).
+    """
+    gateway = config if isinstance(config, Gateway) else Gateway(config)
+    router = APIRouter(prefix=prefix, tags=["gateway"])
+    router.gateway = gateway  # type: ignore[attr-defined]  # the app's lifespan closes it
+
+    def who(request: Request) -> tuple[Principal | None, str]:
+        if authenticate is None:
+            return None, ""
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed(
+                "This gateway needs an API key: send 'Authorization: Bearer <key>' "
+                "(the openai client's api_key)."
+            )
+        token = token.strip()
+        return authenticate(token), key_id(token)
+
+    @router.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        try:
+            principal, kid = who(request)
+            body = wire.parse_json(await request.body())
+            route, messages, params, stream = wire.check_chat(body)
+            call = gateway.context(
+                route,
+                messages=messages,
+                params=params,
+                stream=stream,
+                principal=principal,
+                key_id=kid,
+            )
+            call_id = wire.new_id()
+            if not stream:
+                response = await gateway.complete(call)
+                return Response(wire.chat_body(route, response, call_id), media_type=_JSON)
+            options = body.get("stream_options")
+            include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+            chunks = gateway.stream_call(call)
+            first = await anext(chunks)  # failures before the first chunk are plain errors
+        except Exception as exc:
+            return _error(exc)
+        return StreamingResponse(
+            _events(route, first, chunks, call_id, include_usage),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+
+    @router.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        try:
+            principal, kid = who(request)
+            route, inputs, params = wire.check_embeddings(wire.parse_json(await request.body()))
+            call = gateway.context(
+                route,
+                operation="embeddings",
+                inputs=inputs,
+                params=params,
+                principal=principal,
+                key_id=kid,
+            )
+            result = await gateway.embed_call(call)
+            return Response(
+                wire.embeddings_body(route, result, params["encoding_format"]), media_type=_JSON
+            )
+        except Exception as exc:
+            return _error(exc)
+
+    @router.get("/v1/models")
+    async def models(request: Request) -> Response:
+        try:
+            who(request)
+        except Exception as exc:
+            return _error(exc)
+        return Response(wire.models_body(gateway.models()), media_type=_JSON)
+
+    return router
+
+
+async def _events(
+    route: str,
+    first: ChatChunk,
+    chunks: AsyncIterator[ChatChunk],
+    call_id: str,
+    include_usage: bool,
+) -> AsyncIterator[bytes]:
+    created = int(time.time())
+    usage = first.usage
+    try:
+        yield wire.chunk_event(route, first, call_id, created)
+        async for chunk in chunks:
+            if chunk.usage is not None:
+                usage = chunk.usage
+            if chunk.delta or chunk.finish_reason or chunk.role:
+                yield wire.chunk_event(route, chunk, call_id, created)
+    except Exception as exc:  # after a partial answer: one error event, then the end
+        status = getattr(exc, "status", getattr(exc, "http_status", 500))
+        yield b"data: " + dumps(error_body(status, str(exc), code="stream_interrupted")) + b"\n\n"
+        return
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]  # the client may have gone
+    if include_usage and usage is not None:
+        yield wire.usage_event(route, usage, call_id, created)
+    yield b"data: [DONE]\n\n"
+
+
+def create_gateway_app(
+    config: GatewayConfig | Gateway, authenticate: Authenticate | None = None
+) -> FastAPI:
+    """A standalone app: the gateway's routes plus ``/healthz`` and ``/metrics``."""
+    router = create_gateway_router(config, authenticate)
+    gateway: Gateway = router.gateway  # type: ignore[attr-defined]
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await gateway.aclose()
+
+    app = FastAPI(title="mloop gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(router)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mloop.genai.gateway.hooks import register_guardrail_factory
+from tests.genai.upstream import FakeUpstream
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeUpstream]:
+    server = FakeUpstream("primary").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def backup() -> Iterator[FakeUpstream]:
+    server = FakeUpstream("backup").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_guardrail_factory() -> Iterator[None]:
+    yield
+    register_guardrail_factory(None)
