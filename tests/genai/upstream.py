@@ -2,7 +2,7 @@
 
 ``FakeUpstream().start()`` serves on a free loopback port in a thread. Each request pops
 the next behaviour from ``behaviours`` (default ``ok``): ``ok``, ``429``, ``500``, ``400``,
-``timeout`` (answers after 3 s), ``cut`` (a stream closed after two chunks), ``stall`` (a
+``timeout`` (answers after 1.5 s), ``cut`` (a stream closed after two chunks), ``stall`` (a
 stream that stops sending after one chunk), ``empty`` (a stream with no chunk).
 The answer echoes the last user message, so tests know what to expect.
 """
@@ -96,7 +96,7 @@ class FakeUpstream:
             await self._json(send, int(behaviour), error)
             return
         if behaviour == "timeout":
-            await asyncio.sleep(3)
+            await asyncio.sleep(1.5)
         if scope["path"].endswith("/embeddings"):
             inputs = request["input"]
             data = [
@@ -158,7 +158,7 @@ class FakeUpstream:
             if behaviour == "cut" and i == 1:
                 raise RuntimeError("cut")  # uvicorn drops the connection mid-body
             if behaviour == "stall":
-                await asyncio.sleep(5)
+                await asyncio.sleep(2)
         final = {
             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
             "usage": {
