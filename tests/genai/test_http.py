@@ -102,10 +102,14 @@ def test_a_stream_cut_midway_raises_in_the_client_after_the_partial_text(gateway
     stream = client(gateway_url).chat.completions.create(
         model="chat", messages=[{"role": "user", "content": "a b c d"}], stream=True
     )
-    seen = []
-    with pytest.raises(openai.APIError, match="stopped after"):
+    seen: list[str] = []
+
+    def read() -> None:
         for chunk in stream:
             seen.append(chunk.choices[0].delta.content or "")
+
+    with pytest.raises(openai.APIError, match="stopped after"):
+        read()
     assert "".join(seen) == "primary: a"
 
 

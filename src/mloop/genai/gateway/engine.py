@@ -21,6 +21,7 @@ from mloop.core.log import get_logger
 from mloop.core.principal import Principal
 from mloop.genai.gateway.cache import ResponseCache, cache_key
 from mloop.genai.gateway.config import Deployment, GatewayConfig, Price, Route
+from mloop.genai.gateway.embeddings import embed
 from mloop.genai.gateway.errors import NoDeployment, RateLimited
 from mloop.genai.gateway.hooks import CallContext, HookSet, Outcome, guardrail_factory
 from mloop.genai.gateway.limits import (
@@ -37,7 +38,6 @@ from mloop.genai.providers.base import (
     ChatChunk,
     ChatRequest,
     ChatResponse,
-    EmbeddingRequest,
     EmbeddingResponse,
     Provider,
     ProviderError,
@@ -402,46 +402,7 @@ class Gateway:
         return await self.embed_call(call)
 
     async def embed_call(self, call: CallContext) -> EmbeddingResponse:
-        reservation: Reservation | None = None
-        outcome = Outcome(status="error", http_status=500)
-        try:
-            self.run_before(call)
-            reservation = await self.reserve(call)
-            last: ProviderError | None = None
-            for name, candidate, attempt in self.attempts(call):
-                await self.backoff(attempt if last is not None else 0)
-                call.attempts = attempt + 1
-                started = time.perf_counter()
-                try:
-                    result = await candidate.provider.embed(
-                        EmbeddingRequest(candidate.deployment.model, call.inputs, call.params)
-                    )
-                except ProviderError as exc:
-                    if not exc.retryable:
-                        raise
-                    self.failed(call, candidate, exc)
-                    last = exc
-                    continue
-                candidate.record_success(time.perf_counter() - started)
-                self.served(call, name, candidate)
-                outcome = Outcome(
-                    status="ok", usage=result.usage, cost=self.cost(call, result.usage)
-                )
-                return result
-            raise NoDeployment(
-                f"No deployment of route {call.route!r} could embed after {call.attempts} attempts; "
-                f"the last error: {last}"
-            )
-        except RateLimited as exc:
-            outcome = Outcome(status="rate_limited", error=str(exc), http_status=429)
-            raise
-        except Exception as exc:
-            outcome = Outcome(
-                status="error", error=str(exc), http_status=getattr(exc, "http_status", 500)
-            )
-            raise
-        finally:
-            await self.finish(call, reservation, outcome)
+        return await embed(self, call)
 
     async def aclose(self) -> None:
         for provider in self._providers.values():

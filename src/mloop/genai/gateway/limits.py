@@ -132,6 +132,15 @@ class MemoryLimiter:
                 slot[1] += tokens - reservation.tokens
                 slot[2] += micro - reservation.micro_cost
 
+    def seed(self, counter: Counter, requests: int, tokens: int, micro_cost: int) -> None:
+        """Start ``counter`` at what was already spent in its window (after a restart)."""
+        slot = self._slot(counter)
+        slot[0], slot[1], slot[2] = (
+            max(slot[0], requests),
+            max(slot[1], tokens),
+            max(slot[2], micro_cost),
+        )
+
     async def ausage(self, counter: Counter) -> tuple[int, int, int]:
         """(requests, tokens, micro-dollars) counted so far in ``counter``'s window."""
         slot = self._counts.get(counter.key, [0, 0, 0])

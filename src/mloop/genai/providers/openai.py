@@ -9,6 +9,7 @@ so a stalled upstream raises :class:`ProviderError` instead of hanging a client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -246,7 +247,5 @@ class OpenAICompatible:
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
-            try:
+            with contextlib.suppress(RuntimeError):  # its loop is closed: nothing to release
                 await client.aclose()
-            except RuntimeError:  # its loop is closed already; nothing left to release
-                pass
