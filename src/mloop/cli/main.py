@@ -45,6 +45,7 @@ _MODULES: list[tuple[str, str | None]] = [
     ("loop", "loop"),
     ("lineage", None),
     ("stream", None),
+    ("gateway", None),
 ]
 
 _state = {"debug": False}

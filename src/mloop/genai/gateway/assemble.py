@@ -49,7 +49,7 @@ def open_gateway(
     The response cache opens when a route turns it on; in-process limits start from what the
     ledger recorded in their current window. Returns the gateway and its ledger (close it).
     """
-    ledger = UsageLedger(store)
+    ledger = UsageLedger(store)  # closed by Gateway.aclose (it has a close method)
     cache = None
     if any(route.cache.exact for route in config.routes.values()):
         cache = open_cache(config.cache.url, config.cache.max_entries)

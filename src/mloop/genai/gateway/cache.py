@@ -115,7 +115,9 @@ class RedisCache:
     def __init__(self, url: str, prefix: str = "mloop:gw:cache:") -> None:
         import redis.asyncio as redis_asyncio
 
-        self._redis: Any = redis_asyncio.from_url(url)
+        # a blocking pool: a burst waits for a connection instead of failing
+        pool = redis_asyncio.BlockingConnectionPool.from_url(url, max_connections=64, timeout=10)
+        self._redis: Any = redis_asyncio.Redis(connection_pool=pool)
         self._prefix = prefix
 
     async def get(self, key: str) -> ChatResponse | None:
@@ -126,7 +128,7 @@ class RedisCache:
         await self._redis.set(self._prefix + key, _encode(response), px=int(ttl_seconds * 1000))
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        await self._redis.aclose(close_connection_pool=True)
 
 
 def open_cache(url: str, max_entries: int = 100_000) -> ResponseCache:

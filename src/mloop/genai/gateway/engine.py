@@ -116,6 +116,7 @@ class Gateway:
             limiter = RedisLimiter(config.limits_url) if config.limits_url else MemoryLimiter()
         self.limiter = limiter
         self.cache = cache
+        self._all_hooks = list(hooks)
 
     def _candidate(
         self, deployment: Deployment, factory: Callable[[Deployment], Provider]
@@ -405,5 +406,14 @@ class Gateway:
         return await embed(self, call)
 
     async def aclose(self) -> None:
+        """Close the providers' connections, the cache, the limiter and hooks that hold any."""
         for provider in self._providers.values():
             await provider.aclose()
+        for part in (self.cache, self.limiter):
+            close = getattr(part, "aclose", None)
+            if close is not None:
+                await close()
+        for hook in self._all_hooks:
+            close = getattr(hook, "close", None)
+            if callable(close):
+                close()

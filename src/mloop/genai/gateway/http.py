@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
@@ -24,10 +24,12 @@ from mloop.core.errors import MloopError, NotFound
 from mloop.core.log import get_logger
 from mloop.core.principal import Principal
 from mloop.genai.gateway import openai_api as wire
+from mloop.genai.gateway.assemble import open_gateway
 from mloop.genai.gateway.config import GatewayConfig
 from mloop.genai.gateway.engine import Gateway
 from mloop.genai.gateway.errors import AuthenticationFailed, RateLimited, error_body
 from mloop.genai.providers.base import ChatChunk, ProviderError
+from mloop.store.db import MetadataStore
 
 __all__ = ["Authenticate", "create_gateway_app", "create_gateway_router"]
 
@@ -73,15 +75,25 @@ def key_id(token: str) -> str:
 
 
 def create_gateway_router(
-    config: GatewayConfig | Gateway, authenticate: Authenticate | None = None, *, prefix: str = ""
+    config: GatewayConfig | Gateway,
+    authenticate: Authenticate | None = None,
+    *,
+    store: MetadataStore | None = None,
+    hooks: Sequence[object] = (),
+    prefix: str = "",
 ) -> APIRouter:
     """The OpenAI-compatible routes over ``config`` (or a ready :class:`Gateway`).
 
     ``authenticate(token) -> Principal`` checks the bearer token of each request (and raises
     an mloop error to refuse it); None accepts every request as ``anonymous`` (for a gateway
-    on the loopback interface only).
+    on the loopback interface only). From a config, the gateway gets metrics and a usage
+    ledger (in ``store`` if given) and ``hooks`` (guardrails, tracing). The router's
+    ``gateway`` attribute is the :class:`Gateway`: ``await router.gateway.aclose()`` at
+    shutdown flushes the ledger and closes connections.
     """
-    gateway = config if isinstance(config, Gateway) else Gateway(config)
+    gateway = (
+        config if isinstance(config, Gateway) else open_gateway(config, store=store, hooks=hooks)[0]
+    )
     router = APIRouter(prefix=prefix, tags=["gateway"])
     router.gateway = gateway  # type: ignore[attr-defined]  # the app's lifespan closes it
 

@@ -174,7 +174,9 @@ class RedisLimiter:
     def __init__(self, url: str, prefix: str = "mloop:gw:limit:") -> None:
         import redis.asyncio as redis_asyncio
 
-        self._redis: Any = redis_asyncio.from_url(url)
+        # a blocking pool: a burst waits for a connection instead of failing
+        pool = redis_asyncio.BlockingConnectionPool.from_url(url, max_connections=64, timeout=10)
+        self._redis: Any = redis_asyncio.Redis(connection_pool=pool)
         self._prefix = prefix
         self._script = self._redis.register_script(_RESERVE)
 
@@ -208,4 +210,4 @@ class RedisLimiter:
         return tuple(int(v or 0) for v in raw)  # type: ignore[return-value]
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        await self._redis.aclose(close_connection_pool=True)
