@@ -51,7 +51,7 @@ def open_gateway(
     """
     ledger = UsageLedger(store)  # closed by Gateway.aclose (it has a close method)
     cache = None
-    if any(route.cache.exact for route in config.routes.values()):
+    if any(r.cache.exact or r.cache.semantic for r in config.routes.values()):
         cache = open_cache(config.cache.url, config.cache.max_entries)
     limiter = None
     if config.limits_url is None:

@@ -1,20 +1,27 @@
-"""The exact-match response cache: SQLite by default, Redis at scale.
+"""Response caches, exact and semantic: SQLite by default, Redis at scale.
 
-A key hashes the route, the messages, the parameters *and* the user and workspace, so one
-user's cached answer is never served to another. Entries expire after the route's
-``cache.ttl_seconds``; the SQLite cache also keeps at most ``max_entries`` (oldest go first).
-Caching is off unless a route sets ``cache: {exact: true}``.
+- Exact: the key hashes the route, the messages, the parameters *and* the user and
+  workspace, so one user's cached answer is never served to another.
+- Semantic: answers are stored with the embedding of their prompt under a scope that hashes
+  the route, user, workspace and parameters; a new prompt whose embedding has a cosine
+  similarity of at least the route's threshold with a stored one gets that answer. Only the
+  newest :data:`SEMANTIC_SCAN` entries of a scope are compared (a bounded scan).
+
+Entries expire after the route's ``cache.ttl_seconds``; the SQLite cache keeps at most
+``max_entries`` of each kind (oldest go first). Both are off unless a route turns them on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 
 from mloop.core.config import get_settings
@@ -22,7 +29,46 @@ from mloop.core.errors import ConfigError
 from mloop.genai.gateway.hooks import CallContext
 from mloop.genai.providers.base import ChatResponse, Usage
 
-__all__ = ["RedisCache", "ResponseCache", "SQLiteCache", "cache_key", "open_cache"]
+__all__ = [
+    "RedisCache",
+    "ResponseCache",
+    "SQLiteCache",
+    "cache_key",
+    "open_cache",
+    "prompt_text",
+    "semantic_scope",
+]
+
+
+SEMANTIC_SCAN = 1000
+
+
+def semantic_scope(call: CallContext) -> str:
+    """Who may share semantic hits: same route, user, workspace and parameters."""
+    material = orjson.dumps(
+        [call.route, call.principal.workspace, call.principal.name, call.params],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return hashlib.sha256(material).hexdigest()
+
+
+def prompt_text(call: CallContext) -> str:
+    """The text whose embedding stands for the prompt: every message, with its role."""
+    return "\n".join(f"{m.get('role')}: {m.get('content')}" for m in call.messages)
+
+
+def _best(vectors: list[bytes], vector: np.ndarray, threshold: float) -> int | None:
+    """Index of the stored vector most similar to ``vector`` if at least ``threshold``."""
+    if not vectors:
+        return None
+    matrix = np.frombuffer(b"".join(vectors), dtype=np.float32).reshape(len(vectors), -1)
+    if matrix.shape[1] != vector.shape[0]:
+        return None
+    query = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    norms = np.clip(np.linalg.norm(matrix, axis=1), 1e-12, None)
+    scores = matrix @ query / norms
+    best = int(np.argmax(scores))
+    return best if scores[best] >= threshold else None
 
 
 def cache_key(call: CallContext) -> str:
@@ -57,6 +103,14 @@ class ResponseCache(Protocol):
 
     async def put(self, key: str, response: ChatResponse, ttl_seconds: float) -> None: ...
 
+    async def nearest(
+        self, scope: str, vector: np.ndarray, threshold: float
+    ) -> ChatResponse | None: ...
+
+    async def add(
+        self, scope: str, vector: np.ndarray, response: ChatResponse, ttl_seconds: float
+    ) -> None: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -74,7 +128,54 @@ class SQLiteCache:
             "CREATE TABLE IF NOT EXISTS gateway_cache "
             "(key TEXT PRIMARY KEY, value BLOB NOT NULL, expires REAL NOT NULL, stored REAL NOT NULL)"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS gateway_semantic_cache (scope TEXT NOT NULL, "
+            "vector BLOB NOT NULL, value BLOB NOT NULL, expires REAL NOT NULL, stored REAL NOT NULL)"
+        )
+        self._db.execute(
+            "CREATE INDEX IF NOT EXISTS ix_gateway_semantic_scope ON gateway_semantic_cache (scope, stored)"
+        )
         self._lock = asyncio.Lock()
+
+    def _nearest(self, scope: str, vector: np.ndarray, threshold: float) -> bytes | None:
+        rows = self._db.execute(
+            "SELECT vector, value FROM gateway_semantic_cache WHERE scope = ? AND expires > ? "
+            "ORDER BY stored DESC LIMIT ?",
+            (scope, time.time(), SEMANTIC_SCAN),
+        ).fetchall()
+        best = _best([bytes(r[0]) for r in rows], vector, threshold)
+        return None if best is None else bytes(rows[best][1])
+
+    def _add(self, scope: str, vector: bytes, value: bytes, ttl: float) -> None:
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO gateway_semantic_cache VALUES (?, ?, ?, ?, ?)",
+            (scope, vector, value, now + ttl, now),
+        )
+        (count,) = self._db.execute("SELECT count(*) FROM gateway_semantic_cache").fetchone()
+        if count > self.max_entries:
+            self._db.execute("DELETE FROM gateway_semantic_cache WHERE expires <= ?", (now,))
+            self._db.execute(
+                "DELETE FROM gateway_semantic_cache WHERE rowid IN "
+                "(SELECT rowid FROM gateway_semantic_cache ORDER BY stored LIMIT ?)",
+                (max(0, count - self.max_entries),),
+            )
+
+    async def nearest(
+        self, scope: str, vector: np.ndarray, threshold: float
+    ) -> ChatResponse | None:
+        async with self._lock:
+            raw = await asyncio.to_thread(
+                self._nearest, scope, vector.astype(np.float32), threshold
+            )
+        return None if raw is None else _decode(raw)
+
+    async def add(
+        self, scope: str, vector: np.ndarray, response: ChatResponse, ttl_seconds: float
+    ) -> None:
+        blob = vector.astype(np.float32).tobytes()
+        async with self._lock:
+            await asyncio.to_thread(self._add, scope, blob, _encode(response), ttl_seconds)
 
     def _get(self, key: str) -> bytes | None:
         row = self._db.execute(
@@ -126,6 +227,33 @@ class RedisCache:
 
     async def put(self, key: str, response: ChatResponse, ttl_seconds: float) -> None:
         await self._redis.set(self._prefix + key, _encode(response), px=int(ttl_seconds * 1000))
+
+    async def nearest(
+        self, scope: str, vector: np.ndarray, threshold: float
+    ) -> ChatResponse | None:
+        entries = await self._redis.lrange(self._prefix + "sem:" + scope, 0, SEMANTIC_SCAN - 1)
+        now = time.time()
+        live = [orjson.loads(e) for e in entries]
+        live = [e for e in live if e["expires"] > now]
+        best = _best(
+            [base64.b64decode(e["vector"]) for e in live], vector.astype(np.float32), threshold
+        )
+        return None if best is None else _decode(base64.b64decode(live[best]["value"]))
+
+    async def add(
+        self, scope: str, vector: np.ndarray, response: ChatResponse, ttl_seconds: float
+    ) -> None:
+        entry = {
+            "vector": base64.b64encode(vector.astype(np.float32).tobytes()).decode(),
+            "value": base64.b64encode(_encode(response)).decode(),
+            "expires": time.time() + ttl_seconds,
+        }
+        key = self._prefix + "sem:" + scope
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(key, orjson.dumps(entry))
+            pipe.ltrim(key, 0, SEMANTIC_SCAN - 1)
+            pipe.expire(key, int(ttl_seconds) + 1)
+            await pipe.execute()
 
     async def aclose(self) -> None:
         await self._redis.aclose(close_connection_pool=True)

@@ -19,7 +19,8 @@ from typing import Any
 from mloop.core.errors import ConfigError, NotFound, did_you_mean
 from mloop.core.log import get_logger
 from mloop.core.principal import Principal
-from mloop.genai.gateway.cache import ResponseCache, cache_key
+from mloop.genai.gateway.cache import ResponseCache
+from mloop.genai.gateway.caching import lookup, remember
 from mloop.genai.gateway.config import Deployment, GatewayConfig, Price, Route
 from mloop.genai.gateway.embeddings import embed
 from mloop.genai.gateway.errors import NoDeployment, RateLimited
@@ -310,13 +311,10 @@ class Gateway:
         outcome = Outcome(status="error", http_status=500)
         try:
             self.run_before(call)
-            key = None
-            if self.cache is not None and self.config.routes[call.route].cache.exact:
-                key = cache_key(call)
-                hit = await self.cache.get(key)
-                if hit is not None:
-                    outcome = Outcome(status="ok", cache_hit=True, response=hit)
-                    return hit
+            hit, slot = await lookup(self, call)
+            if hit is not None:
+                outcome = Outcome(status="ok", cache_hit=True, response=hit)
+                return hit
             reservation = await self.reserve(call)
             response = await self._call_chat(call)
             self.run_after(call, response)
@@ -326,10 +324,8 @@ class Gateway:
                 cost=self.cost(call, response.usage),
                 response=response,
             )
-            if key is not None and self.cache is not None:
-                await self.cache.put(
-                    key, response, self.config.routes[call.route].cache.ttl_seconds
-                )
+            if slot is not None:
+                await remember(self, call, slot, response)
             return response
         except RateLimited as exc:
             outcome = Outcome(status="rate_limited", error=str(exc), http_status=429)
