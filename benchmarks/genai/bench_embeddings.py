@@ -22,10 +22,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from peer_env import save  # noqa: E402
+from peer_env import save
 
-from mloop.genai.providers import EmbeddingRequest, LocalProvider  # noqa: E402
-from mloop.genai.providers.local import package_file  # noqa: E402
+from mloop.genai.providers import EmbeddingRequest, LocalProvider
+from mloop.genai.providers.local import package_file
 
 
 def texts(n: int) -> list[str]:
@@ -64,7 +64,13 @@ def torch_rate(batch: list[str], batch_size: int) -> tuple[float, float, np.ndar
     started = time.perf_counter()
     with torch.inference_mode():
         for i in range(0, len(batch), batch_size):
-            enc = tokenizer(batch[i : i + batch_size], padding=True, truncation=True, max_length=256, return_tensors="pt")
+            enc = tokenizer(
+                batch[i : i + batch_size],
+                padding=True,
+                truncation=True,
+                max_length=256,
+                return_tensors="pt",
+            )
             hidden = model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).float()
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

@@ -27,7 +27,11 @@ def test_a_chat_model_makes_no_embeddings():
 def test_minilm_embeddings_are_unit_vectors_that_rank_meaning(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     provider = LocalProvider("all-minilm-l6-v2")
-    texts = ["The flight was delayed by a storm.", "Bad weather held the plane at the gate.", "I like pasta with basil."]
+    texts = [
+        "The flight was delayed by a storm.",
+        "Bad weather held the plane at the gate.",
+        "I like pasta with basil.",
+    ]
     result = asyncio.run(provider.embed(EmbeddingRequest("all-minilm-l6-v2", texts)))
     vectors = np.asarray(result.vectors)
     assert vectors.shape == (3, 384)
@@ -40,12 +44,19 @@ def test_minilm_embeddings_are_unit_vectors_that_rank_meaning(monkeypatch):
 @pytest.mark.slow
 def test_smollm2_answers_through_the_gateway_and_streams(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    gateway = Gateway(load_config({"routes": {"local": {"deployments": [{"provider": "local", "model": "smollm2-135m"}]}}}))
+    gateway = Gateway(
+        load_config(
+            {"routes": {"local": {"deployments": [{"provider": "local", "model": "smollm2-135m"}]}}}
+        )
+    )
     question = [{"role": "user", "content": "What is the capital of France?"}]
 
     async def go():
         answer = await gateway.chat("local", question, max_tokens=12, temperature=0)
-        parts = [c.delta async for c in gateway.stream_chat("local", question, max_tokens=12, temperature=0)]
+        parts = [
+            c.delta
+            async for c in gateway.stream_chat("local", question, max_tokens=12, temperature=0)
+        ]
         return answer, "".join(parts)
 
     answer, streamed = asyncio.run(go())

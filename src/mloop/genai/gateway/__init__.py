@@ -7,6 +7,7 @@ answer = await gateway.chat("chat", [{"role": "user", "content": "Hello"}])
 
 from __future__ import annotations
 
+from mloop.genai.gateway.app import create_gateway_app
 from mloop.genai.gateway.config import GatewayConfig, load_config
 from mloop.genai.gateway.engine import Gateway
 from mloop.genai.gateway.errors import NoDeployment, RateLimited
@@ -16,7 +17,7 @@ from mloop.genai.gateway.hooks import (
     Outcome,
     register_guardrail_factory,
 )
-from mloop.genai.gateway.http import create_gateway_app, create_gateway_router
+from mloop.genai.gateway.http import create_gateway_router
 
 __all__ = [
     "CallContext",

@@ -14,9 +14,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from orjson import dumps
 
@@ -31,7 +30,7 @@ from mloop.genai.gateway.errors import AuthenticationFailed, RateLimited, error_
 from mloop.genai.providers.base import ChatChunk, ProviderError
 from mloop.store.db import MetadataStore
 
-__all__ = ["Authenticate", "create_gateway_app", "create_gateway_router"]
+__all__ = ["Authenticate", "GatewayAPI", "create_gateway_router", "key_id"]
 
 Authenticate = Callable[[str], Principal]
 _log = get_logger("mloop.genai.gateway")
@@ -94,27 +93,50 @@ def create_gateway_router(
     gateway = (
         config if isinstance(config, Gateway) else open_gateway(config, store=store, hooks=hooks)[0]
     )
+    api = GatewayAPI(gateway, authenticate)
     router = APIRouter(prefix=prefix, tags=["gateway"])
     router.gateway = gateway  # type: ignore[attr-defined]  # the app's lifespan closes it
+    router.api = api  # type: ignore[attr-defined]  # the standalone app's fast path uses it
 
-    def who(request: Request) -> tuple[Principal | None, str]:
-        if authenticate is None:
+    @router.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        return await api.chat(await request.body(), request.headers.get("authorization", ""))
+
+    @router.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        return await api.embeddings(await request.body(), request.headers.get("authorization", ""))
+
+    @router.get("/v1/models")
+    async def models(request: Request) -> Response:
+        return api.models(request.headers.get("authorization", ""))
+
+    return router
+
+
+class GatewayAPI:
+    """The three endpoints as plain functions of (body, Authorization header) -> Response."""
+
+    def __init__(self, gateway: Gateway, authenticate: Authenticate | None) -> None:
+        self.gateway = gateway
+        self.authenticate = authenticate
+
+    def who(self, authorization: str) -> tuple[Principal | None, str]:
+        if self.authenticate is None:
             return None, ""
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
+        scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed(
                 "This gateway needs an API key: send 'Authorization: Bearer <key>' "
                 "(the openai client's api_key)."
             )
         token = token.strip()
-        return authenticate(token), key_id(token)
+        return self.authenticate(token), key_id(token)
 
-    @router.post("/v1/chat/completions")
-    async def chat_completions(request: Request) -> Response:
+    async def chat(self, raw: bytes, authorization: str) -> Response:
+        gateway = self.gateway
         try:
-            principal, kid = who(request)
-            body = wire.parse_json(await request.body())
+            principal, kid = self.who(authorization)
+            body = wire.parse_json(raw)
             route, messages, params, stream = wire.check_chat(body)
             call = gateway.context(
                 route,
@@ -140,12 +162,11 @@ def create_gateway_router(
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
-    @router.post("/v1/embeddings")
-    async def embeddings(request: Request) -> Response:
+    async def embeddings(self, raw: bytes, authorization: str) -> Response:
         try:
-            principal, kid = who(request)
-            route, inputs, params = wire.check_embeddings(wire.parse_json(await request.body()))
-            call = gateway.context(
+            principal, kid = self.who(authorization)
+            route, inputs, params = wire.check_embeddings(wire.parse_json(raw))
+            call = self.gateway.context(
                 route,
                 operation="embeddings",
                 inputs=inputs,
@@ -153,22 +174,19 @@ def create_gateway_router(
                 principal=principal,
                 key_id=kid,
             )
-            result = await gateway.embed_call(call)
+            result = await self.gateway.embed_call(call)
             return Response(
                 wire.embeddings_body(route, result, params["encoding_format"]), media_type=_JSON
             )
         except Exception as exc:
             return _error(exc)
 
-    @router.get("/v1/models")
-    async def models(request: Request) -> Response:
+    def models(self, authorization: str) -> Response:
         try:
-            who(request)
+            self.who(authorization)
         except Exception as exc:
             return _error(exc)
-        return Response(wire.models_body(gateway.models()), media_type=_JSON)
-
-    return router
+        return Response(wire.models_body(self.gateway.models()), media_type=_JSON)
 
 
 async def _events(
@@ -196,31 +214,3 @@ async def _events(
     if include_usage and usage is not None:
         yield wire.usage_event(route, usage, call_id, created)
     yield b"data: [DONE]\n\n"
-
-
-def create_gateway_app(
-    config: GatewayConfig | Gateway, authenticate: Authenticate | None = None
-) -> FastAPI:
-    """A standalone app: the gateway's routes plus ``/healthz`` and ``/metrics``."""
-    router = create_gateway_router(config, authenticate)
-    gateway: Gateway = router.gateway  # type: ignore[attr-defined]
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await gateway.aclose()
-
-    app = FastAPI(title="mloop gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.include_router(router)
-
-    @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    return app

@@ -2,8 +2,8 @@
 
 The translation is pure (:func:`chat_payload`, :func:`parse_chat`, :func:`parse_stream_line`,
 :func:`embedding_payload`, :func:`parse_embeddings`); :class:`OpenAICompatible` adds the
-transport: one pooled ``httpx.AsyncClient`` per event loop, with connect and read timeouts,
-so a stalled upstream raises :class:`ProviderError` instead of hanging a client.
+transport: one pooled aiohttp session per event loop, with connect and read timeouts, so a
+stalled upstream raises :class:`ProviderError` instead of hanging a client.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import orjson
 
+from mloop.core.errors import ConfigError
 from mloop.genai.providers.base import (
     ChatChunk,
     ChatRequest,
@@ -155,7 +155,12 @@ def _upstream_message(status: int, body: bytes) -> str:
 
 
 class OpenAICompatible:
-    """A provider over an OpenAI-compatible HTTP API at ``api_base`` (ending in ``/v1``)."""
+    """A provider over an OpenAI-compatible HTTP API at ``api_base`` (ending in ``/v1``).
+
+    The transport is aiohttp: one pooled session per event loop (decision record 0221 has
+    the figures that chose it over httpx). ``timeout`` bounds each read (a stalled stream
+    fails after it), ``connect_timeout`` the connection.
+    """
 
     name = "openai"
 
@@ -172,60 +177,81 @@ class OpenAICompatible:
         self._headers = {"content-type": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
-        self._timeout = httpx.Timeout(timeout, connect=connect_timeout)
-        self._limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
-        self._clients: dict[int, httpx.AsyncClient] = {}
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._max_connections = max_connections
+        self._sessions: dict[int, Any] = {}
 
-    def _client(self) -> httpx.AsyncClient:
-        # a client's pool belongs to the event loop it was first used on
+    def _session(self) -> Any:
+        # a session's pool belongs to the event loop it was made on
         key = id(asyncio.get_running_loop())
-        client = self._clients.get(key)
-        if client is None:
-            client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
-            self._clients[key] = client
-        return client
+        session = self._sessions.get(key)
+        if session is None:
+            try:
+                import aiohttp
+            except ImportError as exc:
+                raise ConfigError(
+                    "The OpenAI-compatible provider needs aiohttp: pip install 'mloop[genai]'."
+                ) from exc
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=300),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=self._connect_timeout, sock_read=self._timeout
+                ),
+                headers=self._headers,
+                skip_auto_headers=("User-Agent",),
+            )
+            self._sessions[key] = session
+        return session
+
+    def _failure(self, exc: BaseException, doing: str) -> ProviderError:
+        if isinstance(exc, asyncio.TimeoutError):
+            return ProviderError(
+                f"The upstream {self.api_base} timed out {doing} (no data for {self._timeout:g} s).",
+                status=504,
+            )
+        return ProviderError(f"The upstream {self.api_base} failed {doing}: {exc!r}")
 
     async def _post(self, path: str, body: dict[str, Any]) -> bytes:
+        import aiohttp
+
         try:
-            response = await self._client().post(
-                self.api_base + path, content=orjson.dumps(body), headers=self._headers
-            )
-        except httpx.TimeoutException as exc:
+            async with self._session().post(
+                self.api_base + path, data=orjson.dumps(body)
+            ) as response:
+                content: bytes = await response.read()
+                status = response.status
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise self._failure(exc, "to answer") from exc
+        if status >= 400:
             raise ProviderError(
-                f"The upstream {self.api_base} timed out ({type(exc).__name__}).", status=504
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"The upstream {self.api_base} is unreachable: {exc}") from exc
-        if response.status_code >= 400:
-            raise ProviderError(
-                _upstream_message(response.status_code, response.content),
-                status=response.status_code,
-                retryable=is_retryable_status(response.status_code),
+                _upstream_message(status, content),
+                status=status,
+                retryable=is_retryable_status(status),
             )
-        return response.content
+        return content
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         return parse_chat(await self._post("/chat/completions", chat_payload(request)))
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        import aiohttp
+
         body = orjson.dumps(chat_payload(request, stream=True))
-        url = self.api_base + "/chat/completions"
         try:
-            async with self._client().stream(
-                "POST", url, content=body, headers=self._headers
+            async with self._session().post(
+                self.api_base + "/chat/completions", data=body
             ) as response:
-                if response.status_code >= 400:
-                    content = await response.aread()
+                if response.status >= 400:
+                    content = await response.read()
                     raise ProviderError(
-                        _upstream_message(response.status_code, content),
-                        status=response.status_code,
-                        retryable=is_retryable_status(response.status_code),
+                        _upstream_message(response.status, content),
+                        status=response.status,
+                        retryable=is_retryable_status(response.status),
                     )
                 finished = False
-                async for line in response.aiter_lines():
-                    chunk = parse_stream_line(line)
+                async for raw in response.content:
+                    chunk = parse_stream_line(raw.decode("utf-8", "replace").rstrip("\r\n"))
                     if chunk is DONE:
                         finished = True
                         break
@@ -233,19 +259,14 @@ class OpenAICompatible:
                         yield chunk
                 if not finished:
                     raise ProviderError(f"The upstream {self.api_base} ended the stream early.")
-        except httpx.TimeoutException as exc:
-            raise ProviderError(
-                f"The upstream {self.api_base} timed out mid-stream ({type(exc).__name__}).",
-                status=504,
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"The upstream {self.api_base} cut the stream: {exc}") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise self._failure(exc, "mid-stream") from exc
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         return parse_embeddings(await self._post("/embeddings", embedding_payload(request)))
 
     async def aclose(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
             with contextlib.suppress(RuntimeError):  # its loop is closed: nothing to release
-                await client.aclose()
+                await session.close()
