@@ -38,6 +38,7 @@ from load import chat_body, paced, wrk  # noqa: E402
 from peer_env import peer_python, save  # noqa: E402
 
 LITELLM = ["litellm[proxy]==1.108.7"]
+KEY = "sk-bench-0123456789abcdef"  # every gateway that has keys checks one
 MLFLOW = ["mlflow[gateway]==3.18.0"]
 
 
@@ -69,9 +70,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def wait_answer(
-    url: str, body: dict[str, Any], process: subprocess.Popen[bytes], timeout: float = 300
+    url: str,
+    body: dict[str, Any],
+    process: subprocess.Popen[bytes],
+    timeout: float = 300,
+    token: str | None = None,
 ) -> float:
     """Seconds until ``url`` answers ``body`` with 200 (one real answer before measuring)."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
     started = time.monotonic()
     last = ""
     while time.monotonic() - started < timeout:
@@ -81,7 +87,7 @@ def wait_answer(
                 f"the server exited ({process.returncode}) before {url} answered: {err}"
             )
         try:
-            response = httpx.post(url, json=body, timeout=10)
+            response = httpx.post(url, json=body, timeout=10, headers=headers)
             if response.status_code == 200 and response.json()["choices"][0]["message"]["content"]:
                 return time.monotonic() - started
             last = f"{response.status_code} {response.text[:200]}"
@@ -98,10 +104,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def measure(name: str, url: str, body: dict[str, Any], seconds: float) -> dict[str, Any]:
-    wrk(url, body, 16, min(3.0, seconds))  # warm-up
-    busy = wrk(url, body, 16, seconds)
-    steady = paced(url, body, 200, seconds)
+def measure(
+    name: str, url: str, body: dict[str, Any], seconds: float, token: str | None = None
+) -> dict[str, Any]:
+    wrk(url, body, 16, min(3.0, seconds), token=token)  # warm-up
+    busy = wrk(url, body, 16, seconds, token=token)
+    steady = paced(url, body, 200, seconds, token=token)
     print(
         f"{name}: 16 conns {busy['rps']} req/s p50 {busy['p50_ms']} p99 {busy['p99_ms']} ms; "
         f"paced {steady['rps']} req/s p99 {steady['p99_ms']} ms",
@@ -129,9 +137,22 @@ def main() -> None:
             "upstream", base + "/chat/completions", chat_body("bench-model"), args.seconds
         )
 
+        def keep() -> None:
+            summarize(results)
+            if not args.no_save:
+                save("genai_gateway", results)
+
+        if not args.skip_peers:
+            for name, run in (("litellm", run_litellm), ("mlflow", run_mlflow)):
+                try:
+                    results[name] = run(work, base, args.seconds)
+                except Exception as exc:  # a peer that cannot start is reported, not fatal
+                    results[name] = {"error": str(exc)[-500:]}
+                keep()
+
         config = work / "routes.yaml"
         config.write_text(
-            "routes:\n  chat:\n    deployments:\n"
+            "api_keys:\n  - {env: GW_BENCH_KEY, user: bench}\nroutes:\n  chat:\n    deployments:\n"
             f'      - {{provider: openai, model: bench-model, api_base: "{base}"}}\n'
         )
         port = free_port()
@@ -146,35 +167,37 @@ def main() -> None:
                 "--port",
                 str(port),
             ],
-            env={"MLOOP_HOME": str(work / "home"), "PYTHONPATH": str(ROOT / "src")},
+            env={
+                "MLOOP_HOME": str(work / "home"),
+                "PYTHONPATH": str(ROOT / "src"),
+                "GW_BENCH_KEY": KEY,
+            },
         )
         url = f"http://127.0.0.1:{port}/v1/chat/completions"
         try:
-            results["mloop_start_s"] = round(wait_answer(url, chat_body("chat"), mloop_proc), 2)
-            results["mloop"] = measure("mloop", url, chat_body("chat"), args.seconds)
+            results["mloop_start_s"] = round(
+                wait_answer(url, chat_body("chat"), mloop_proc, token=KEY), 2
+            )
+            results["mloop"] = measure("mloop", url, chat_body("chat"), args.seconds, token=KEY)
             results["mloop"]["rss_mb"] = round(rss_mb(mloop_proc.pid), 1)
+            keep()
             if args.soak_seconds:
                 results["soak"] = soak(
                     url, mloop_proc.pid, results["mloop"]["busy"]["rps"] / 2, args.soak_seconds
                 )
+                keep()
         finally:
             stop(mloop_proc)
-
-        if not args.skip_peers:
-            results["litellm"] = run_litellm(work, base, args.seconds)
-            results["mlflow"] = run_mlflow(work, base, args.seconds)
     finally:
         stop(upstream)
-    summarize(results)
     print(results)
-    if not args.no_save:
-        save("genai_gateway", results)
 
 
 def run_litellm(work: Path, base: str, seconds: float) -> dict[str, Any]:
     python = peer_python("litellm", LITELLM)
     config = work / "litellm.yaml"
     config.write_text(
+        f"general_settings:\n  master_key: {KEY}\n"
         "model_list:\n  - model_name: chat\n    litellm_params:\n"
         f"      model: openai/bench-model\n      api_base: {base}\n      api_key: sk-bench\n"
     )
@@ -194,8 +217,8 @@ def run_litellm(work: Path, base: str, seconds: float) -> dict[str, Any]:
     )
     url = f"http://127.0.0.1:{port}/v1/chat/completions"
     try:
-        start_s = wait_answer(url, chat_body("chat"), process)
-        out = measure("litellm", url, chat_body("chat"), seconds)
+        start_s = wait_answer(url, chat_body("chat"), process, token=KEY)
+        out = measure("litellm", url, chat_body("chat"), seconds, token=KEY)
         out["start_s"] = round(start_s, 2)
         out["rss_mb"] = round(rss_mb(process.pid), 1)
         return out
@@ -249,9 +272,10 @@ def soak(url: str, pid: int, rate: float, seconds: float) -> dict[str, Any]:
         while not done.wait(10):
             samples.append((round(time.monotonic() - started), round(rss_mb(pid), 1)))
 
+    tuned = paced(url, chat_body("chat"), rate, 5, token=KEY)  # short runs find the wait
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    run = paced(url, chat_body("chat"), rate, seconds)
+    run = wrk(url, chat_body("chat"), tuned["connections"], seconds, tuned["wait_ms"], token=KEY)
     done.set()
     sampler.join()
     warm = [mb for t, mb in samples if t >= seconds / 5]
@@ -272,17 +296,19 @@ def summarize(results: dict[str, Any]) -> None:
     up = results["upstream"]
     ratios: dict[str, Any] = {}
     for name in ("mloop", "litellm", "mlflow"):
-        if name not in results:
+        if "busy" not in results.get(name, {}):
             continue
         r = results[name]
         r["overhead_p50_ms_busy"] = round(r["busy"]["p50_ms"] - up["busy"]["p50_ms"], 3)
         r["overhead_p99_ms_paced"] = round(r["paced_200"]["p99_ms"] - up["paced_200"]["p99_ms"], 3)
         r["overhead_p50_ms_paced"] = round(r["paced_200"]["p50_ms"] - up["paced_200"]["p50_ms"], 3)
-    if "litellm" in results:
+    if "busy" not in results.get("mloop", {}):
+        return
+    if "busy" in results.get("litellm", {}):
         ratios["mloop_over_litellm_rps"] = round(
             results["mloop"]["busy"]["rps"] / results["litellm"]["busy"]["rps"], 1
         )
-    if "mlflow" in results:
+    if "busy" in results.get("mlflow", {}):
         ratios["mloop_over_mlflow_rps"] = round(
             results["mloop"]["busy"]["rps"] / results["mlflow"]["busy"]["rps"], 2
         )

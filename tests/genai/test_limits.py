@@ -75,12 +75,12 @@ async def burst(gw: Gateway, n: int, **kwargs: Any) -> tuple[int, list[RateLimit
 
 def test_many_concurrent_calls_never_overspend_a_small_budget():
     provider = Echo()
-    worst = 1000.0 * estimate_input_tokens(USER) / 1e6 + 2000.0 * 20 / 1e6  # what a call reserves
+    worst = 100.0 * estimate_input_tokens(USER) / 1e6 + 200.0 * 20 / 1e6  # what a call reserves
     budget = 0.25
     gw, ledger = gateway([{"scope": "user", "period": "day", "cost": budget}], provider)
     ok, refused = asyncio.run(burst(gw, 200))
     # reservations are upper bounds: exactly floor(budget / worst) calls fit at once
-    assert ok == int(budget // worst) == provider.calls
+    assert ok == int(budget // worst) == provider.calls == 47
     assert ledger.totals(user="anonymous").cost <= budget
     assert refused and "Limit user:*/day reached for user 'anonymous'" in str(refused[0])
     assert "USD" in str(refused[0]) and refused[0].limit == "user:*/day"
@@ -88,15 +88,15 @@ def test_many_concurrent_calls_never_overspend_a_small_budget():
 
 def test_settling_returns_the_unused_reservation():
     provider = Echo(input_tokens=1, output_tokens=1)  # answers far smaller than reserved
-    gw, ledger = gateway([{"scope": "user", "period": "day", "cost": 0.25}], provider)
+    gw, ledger = gateway([{"scope": "user", "period": "day", "cost": 0.025}], provider)
 
     async def sequential():
         for _ in range(60):
             await gw.chat("chat", USER)
 
-    asyncio.run(sequential())  # 60 calls x 0.003 USD = 0.18: under budget once settled
-    assert ledger.totals().calls == 60
-    assert ledger.totals().cost == pytest.approx(60 * 0.003)
+    asyncio.run(sequential())  # 60 calls x 0.0003 USD = 0.018: under budget once settled
+    assert ledger.totals().calls == 60  # without settling, the 5th reservation would fail
+    assert ledger.totals().cost == pytest.approx(60 * 0.0003)
 
 
 def test_a_request_rate_limit_per_workspace_counts_requests():
@@ -165,7 +165,7 @@ def redis_limiter():
 @pytest.mark.redis
 def test_redis_limits_hold_under_concurrency(redis_limiter):
     provider = Echo()
-    worst = 1000.0 * estimate_input_tokens(USER) / 1e6 + 2000.0 * 20 / 1e6
+    worst = 100.0 * estimate_input_tokens(USER) / 1e6 + 200.0 * 20 / 1e6
     gw, ledger = gateway(
         [{"scope": "user", "period": "day", "cost": 0.25}], provider, limiter=redis_limiter
     )
@@ -177,5 +177,5 @@ def test_redis_limits_hold_under_concurrency(redis_limiter):
             await redis_limiter.aclose()
 
     ok, refused = asyncio.run(go())
-    assert ok == int(0.25 // worst) == provider.calls
+    assert ok == int(0.25 // worst) == provider.calls == 47
     assert ledger.totals().cost <= 0.25 and "user:*/day" in str(refused[0])

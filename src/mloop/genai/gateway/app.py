@@ -8,6 +8,7 @@ FastAPI keeps ``GET /v1/models``, ``/healthz``, ``/metrics`` and the lifespan.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -87,6 +88,10 @@ def create_gateway_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # what start-up made lives as long as the process: out of the collector's sight,
+        # a full collection no longer walks it (tens of ms on the hot path otherwise)
+        gc.collect()
+        gc.freeze()
         yield
         await gateway.aclose()
 
