@@ -34,7 +34,9 @@ def upstream_url():
     process = bench.start([sys.executable, str(FOLDER / "upstream.py"), "--port", str(port)])
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        bench.wait_answer(url + "/chat/completions", {"model": "m", "messages": []}, process, timeout=60)
+        bench.wait_answer(
+            url + "/chat/completions", {"model": "m", "messages": []}, process, timeout=60
+        )
         yield url
     finally:
         bench.stop(process)
@@ -42,7 +44,10 @@ def upstream_url():
 
 def test_the_fast_upstream_answers_chat_and_embeddings_on_one_connection(upstream_url):
     with httpx.Client() as client:  # keep-alive: several requests on one connection
-        answers = [client.post(upstream_url + "/chat/completions", json={"model": "m"}).json() for _ in range(3)]
+        answers = [
+            client.post(upstream_url + "/chat/completions", json={"model": "m"}).json()
+            for _ in range(3)
+        ]
         embedding = client.post(upstream_url + "/embeddings", json={"input": "x"}).json()
     assert [a["choices"][0]["message"]["content"] for a in answers] == ["Paris."] * 3
     assert embedding["data"][0]["embedding"] == [0.1, 0.2, 0.3]
@@ -51,15 +56,32 @@ def test_the_fast_upstream_answers_chat_and_embeddings_on_one_connection(upstrea
 def test_the_gateway_forwards_to_the_fast_upstream(upstream_url, tmp_path):
     bench = _script("bench_gateway")
     config = tmp_path / "routes.yaml"
-    config.write_text(f'routes:\n  chat:\n    deployments:\n      - {{provider: openai, model: bench-model, api_base: "{upstream_url}"}}\n')
+    config.write_text(
+        f'routes:\n  chat:\n    deployments:\n      - {{provider: openai, model: bench-model, api_base: "{upstream_url}"}}\n'
+    )
     port = bench.free_port()
     root = FOLDER.parent.parent
     process = bench.start(
-        [sys.executable, "-m", "mloop", "gateway", "--config", str(config), "--port", str(port), "--no-ledger"],
+        [
+            sys.executable,
+            "-m",
+            "mloop",
+            "gateway",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--no-ledger",
+        ],
         env={"MLOOP_HOME": str(tmp_path / "home"), "PYTHONPATH": str(root / "src")},
     )
     try:
-        seconds = bench.wait_answer(f"http://127.0.0.1:{port}/v1/chat/completions", bench.chat_body("chat"), process, timeout=120)
+        seconds = bench.wait_answer(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            bench.chat_body("chat"),
+            process,
+            timeout=120,
+        )
         assert seconds < 120
         assert bench.rss_mb(process.pid) > 10
     finally:
@@ -70,9 +92,17 @@ def test_the_summary_computes_overheads_and_ratios():
     bench = _script("bench_gateway")
 
     def run(rps: float, p50: float, p99: float) -> dict:
-        return {"busy": {"rps": rps, "p50_ms": p50, "p99_ms": p99}, "paced_200": {"rps": 200, "p50_ms": p50, "p99_ms": p99}}
+        return {
+            "busy": {"rps": rps, "p50_ms": p50, "p99_ms": p99},
+            "paced_200": {"rps": 200, "p50_ms": p50, "p99_ms": p99},
+        }
 
-    results = {"upstream": run(20000, 0.2, 0.5), "mloop": run(3000, 1.2, 1.5), "litellm": run(100, 150, 600), "mlflow": run(1000, 15, 100)}
+    results = {
+        "upstream": run(20000, 0.2, 0.5),
+        "mloop": run(3000, 1.2, 1.5),
+        "litellm": run(100, 150, 600),
+        "mlflow": run(1000, 15, 100),
+    }
     bench.summarize(results)
     assert results["ratios"] == {"mloop_over_litellm_rps": 30.0, "mloop_over_mlflow_rps": 3.0}
     assert results["mloop"]["overhead_p99_ms_paced"] == pytest.approx(1.0)

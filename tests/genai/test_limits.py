@@ -52,8 +52,8 @@ def gateway(
                 }
             },
             "prices": {
-                "m": {"input_per_1m": 1000.0, "output_per_1m": 2000.0}
-            },  # 0.001 + 0.002 per token
+                "m": {"input_per_1m": 100.0, "output_per_1m": 200.0}
+            },  # USD per million tokens
             "limits": limits,
         }
     )
@@ -80,7 +80,7 @@ def test_many_concurrent_calls_never_overspend_a_small_budget():
     gw, ledger = gateway([{"scope": "user", "period": "day", "cost": budget}], provider)
     ok, refused = asyncio.run(burst(gw, 200))
     # reservations are upper bounds: exactly floor(budget / worst) calls fit at once
-    assert ok == int(budget // worst) == provider.calls == 47
+    assert ok == int(budget // worst) == provider.calls == 44
     assert ledger.totals(user="anonymous").cost <= budget
     assert refused and "Limit user:*/day reached for user 'anonymous'" in str(refused[0])
     assert "USD" in str(refused[0]) and refused[0].limit == "user:*/day"
@@ -177,5 +177,8 @@ def test_redis_limits_hold_under_concurrency(redis_limiter):
             await redis_limiter.aclose()
 
     ok, refused = asyncio.run(go())
-    assert ok == int(0.25 // worst) == provider.calls == 47
+    # over the network, early calls settle (0.005 USD used of 0.0056 reserved) while later
+    # ones reserve: a few more fit than in one burst, but never more than the budget holds
+    actual = (10 * 100.0 + 20 * 200.0) / 1e6
+    assert int(0.25 // worst) <= ok == provider.calls <= int(0.25 // actual)
     assert ledger.totals().cost <= 0.25 and "user:*/day" in str(refused[0])

@@ -14,17 +14,27 @@ from mloop.genai.gateway.auth import config_authenticator
 from tests.genai.upstream import FakeUpstream, Served
 
 
-def test_the_router_mounted_in_another_app_answers_with_its_principal(upstream: FakeUpstream, monkeypatch):
+def test_the_router_mounted_in_another_app_answers_with_its_principal(
+    upstream: FakeUpstream, monkeypatch
+):
     monkeypatch.setenv("GW_TEST_KEY", "sk-mounted-0123456789")
     config = load_config(
         {
-            "routes": {"chat": {"deployments": [{"provider": "openai", "model": "m", "api_base": upstream.base}]}},
+            "routes": {
+                "chat": {
+                    "deployments": [{"provider": "openai", "model": "m", "api_base": upstream.base}]
+                }
+            },
             "api_keys": [{"env": "GW_TEST_KEY", "user": "ada", "workspace": "fraud"}],
         }
     )
     app = FastAPI()
     seen = []
-    router = create_gateway_router(config, config_authenticator(config), hooks=[type("H", (), {"on_complete": lambda self, c, o: seen.append(c.principal)})()])
+    router = create_gateway_router(
+        config,
+        config_authenticator(config),
+        hooks=[type("H", (), {"on_complete": lambda self, c, o: seen.append(c.principal)})()],
+    )
     app.include_router(router, prefix="/gateway")
     with Served(app) as served:
         ok = httpx.post(
@@ -32,7 +42,9 @@ def test_the_router_mounted_in_another_app_answers_with_its_principal(upstream: 
             json={"model": "chat", "messages": [{"role": "user", "content": "hi"}]},
             headers={"authorization": "Bearer sk-mounted-0123456789"},
         )
-        wrong = httpx.get(served.url + "/gateway/v1/models", headers={"authorization": "Bearer nope"})
+        wrong = httpx.get(
+            served.url + "/gateway/v1/models", headers={"authorization": "Bearer nope"}
+        )
     assert ok.status_code == 200 and ok.json()["choices"][0]["message"]["content"] == "primary: hi"
     assert seen[0].name == "ada" and seen[0].workspace == "fraud" and "gateway" in seen[0].scopes
     assert wrong.status_code == 401 and wrong.json()["error"]["type"] == "authentication_error"
@@ -52,7 +64,9 @@ def test_a_configured_key_whose_variable_is_unset_is_named(monkeypatch):
 
 def test_the_command_refuses_to_expose_a_gateway_without_keys(tmp_path):
     routes = tmp_path / "routes.yaml"
-    routes.write_text("routes:\n  chat:\n    deployments: [{provider: local, model: smollm2-135m}]\n")
+    routes.write_text(
+        "routes:\n  chat:\n    deployments: [{provider: local, model: smollm2-135m}]\n"
+    )
     result = CliRunner().invoke(cli, ["gateway", "--config", str(routes), "--host", "0.0.0.0"])
     assert result.exit_code != 0
     assert "would expose a gateway without keys" in str(result.exception) + result.output

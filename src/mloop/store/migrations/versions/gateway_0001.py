@@ -19,7 +19,12 @@ depends_on = "core_0001"
 def upgrade() -> None:
     op.create_table(
         "gateway_usage",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
         sa.Column("at", sa.BigInteger(), nullable=False),
         sa.Column("route", sa.String(length=256), nullable=False),
         sa.Column("served_route", sa.String(length=256), nullable=False),
@@ -42,9 +47,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_gateway_usage")),
     )
     with op.batch_alter_table("gateway_usage", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_gateway_usage_workspace_at"), ["workspace", "at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_gateway_usage_workspace_at"), ["workspace", "at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_gateway_usage_user_at"), ["user", "at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_gateway_usage_route_at"), ["route", "at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_gateway_usage_route_at"), ["route", "at"], unique=False
+        )
 
 
 def downgrade() -> None:
