@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 
 from mloop.core.log import get_logger
 from mloop.genai.gateway.hooks import CallContext, Outcome
@@ -28,7 +28,7 @@ __all__ = ["Totals", "UsageLedger", "spent", "spent_by"]
 _SCOPE_COLUMN = {"key": "key_id", "user": "user", "workspace": "workspace", "route": "route"}
 
 _log = get_logger("mloop.genai.gateway")
-_TABLE = GatewayUsage.__table__
+_TABLE: Table = GatewayUsage.__table__  # type: ignore[assignment]
 
 
 @dataclass

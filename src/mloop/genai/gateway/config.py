@@ -99,7 +99,7 @@ class Route(_Strict):
     guardrails: list[Any] = Field(default_factory=list)  # specs handed to the guardrail factory
     retries: int = Field(2, ge=0, le=10)  # further tries after the first, across deployments
     max_tokens: int = Field(1024, gt=0)  # output tokens reserved when the request sets none
-    cache: RouteCache = Field(default_factory=RouteCache)
+    cache: RouteCache = Field(default_factory=lambda: RouteCache.model_validate({}))
 
 
 class Limit(_Strict):
@@ -151,7 +151,7 @@ class GatewayConfig(_Strict):
     limits: list[Limit] = Field(default_factory=list)
     limits_url: str | None = None  # redis://... to share limits between processes
     api_keys: list[ApiKey] = Field(default_factory=list)
-    cache: CacheConfig = Field(default_factory=CacheConfig)
+    cache: CacheConfig = Field(default_factory=lambda: CacheConfig.model_validate({}))
     cooldown_seconds: float = Field(30.0, ge=0)
     backoff_seconds: float = Field(0.05, ge=0)  # first retry's wait, doubled each time
 
@@ -178,7 +178,7 @@ class GatewayConfig(_Strict):
         return self.prices.get(deployment.model, _FREE)
 
 
-_FREE = Price()
+_FREE = Price(input_per_1m=0.0, output_per_1m=0.0)
 
 
 def _explain(error: ValidationError, origin: str) -> str:

@@ -115,7 +115,7 @@ class _Chat:
             output = self.model.generate(**inputs, **settings)
         prompt = int(inputs["input_ids"].shape[1])
         new = output[0][prompt:]
-        text = self.tokenizer.decode(new, skip_special_tokens=True)
+        text = str(self.tokenizer.decode(new, skip_special_tokens=True))
         finish = "length" if len(new) >= settings["max_new_tokens"] else "stop"
         return text, Usage(prompt, len(new)), finish
 
@@ -177,14 +177,14 @@ class LocalProvider:
             raise InvalidInput(
                 f"The local model {self.model!r} makes embeddings, not chat answers."
             )
-        return _once(self.model, lambda: _Chat(self.model))  # type: ignore[no-any-return]
+        return _once(self.model, lambda: _Chat(self.model))
 
     def _embedder(self) -> _Embedder:
         if self.model not in EMBEDDING_MODELS:
             raise InvalidInput(
                 f"The local model {self.model!r} answers chats; it makes no embeddings."
             )
-        return _once(self.model, lambda: _Embedder(self.model))  # type: ignore[no-any-return]
+        return _once(self.model, lambda: _Embedder(self.model))
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         model = await asyncio.to_thread(self._chat_model)
