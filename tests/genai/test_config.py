@@ -171,3 +171,16 @@ def test_route_guardrails_come_from_the_registered_factory_and_rewrite_both_ways
     assert made == [("chat", {"pii": "redact"})]
     assert provider.seen[0].messages[0]["content"] == "mail <EMAIL>"  # redacted before it left
     assert answer.content == "call me at <PHONE>"
+
+
+def test_the_documented_configuration_is_valid():
+    import re
+
+    import yaml
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "genai-gateway.md").read_text()
+    block = next(b for b in re.findall(r"^```yaml\n(.*?)^```", page, re.MULTILINE | re.DOTALL) if "routes:" in b)
+    config = load_config(yaml.safe_load(block))
+    assert set(config.routes) == {"chat", "chat-local", "embed"}
+    assert config.routes["chat"].cache.semantic.embed_route == "embed"
+    assert config.limits[1].requests == 600 and config.api_keys[0].user == "ada"
