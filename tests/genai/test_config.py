@@ -179,7 +179,11 @@ def test_the_documented_configuration_is_valid():
     import yaml
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "genai-gateway.md").read_text()
-    block = next(b for b in re.findall(r"^```yaml\n(.*?)^```", page, re.MULTILINE | re.DOTALL) if "routes:" in b)
+    block = next(
+        b
+        for b in re.findall(r"^```yaml\n(.*?)^```", page, re.MULTILINE | re.DOTALL)
+        if "routes:" in b
+    )
     config = load_config(yaml.safe_load(block))
     assert set(config.routes) == {"chat", "chat-local", "embed"}
     assert config.routes["chat"].cache.semantic.embed_route == "embed"
