@@ -124,6 +124,7 @@ def main() -> None:
     parser.add_argument("--soak-seconds", type=float, default=0)
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--name", default="genai_gateway", help="results/<name>.json")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="gw-bench-"))
@@ -140,7 +141,7 @@ def main() -> None:
         def keep() -> None:
             summarize(results)
             if not args.no_save:
-                save("genai_gateway", results)
+                save(args.name, results)
 
         if not args.skip_peers:
             for name, run in (("litellm", run_litellm), ("mlflow", run_mlflow)):

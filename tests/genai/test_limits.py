@@ -182,3 +182,17 @@ def test_redis_limits_hold_under_concurrency(redis_limiter):
     actual = (10 * 100.0 + 20 * 200.0) / 1e6
     assert int(0.25 // worst) <= ok == provider.calls <= int(0.25 // actual)
     assert ledger.totals().cost <= 0.25 and "user:*/day" in str(refused[0])
+
+
+def test_tool_definitions_count_in_the_reservation():
+    provider = Echo()
+    gw, _ = gateway(
+        [{"scope": "route", "key": "chat", "period": "hour", "tokens": 10_000}], provider
+    )
+    tools = [{"type": "function", "function": {"name": "lookup_flight", "description": "x" * 500}}]
+
+    async def go():
+        reservation = await gw.reserve(gw.context("chat", messages=USER, params={"tools": tools}))
+        return reservation.tokens
+
+    assert asyncio.run(go()) > estimate_input_tokens(USER) + 20 + 500

@@ -16,6 +16,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
+import orjson
+
 from mloop.core.errors import ConfigError, NotFound, did_you_mean
 from mloop.core.log import get_logger
 from mloop.core.principal import Principal
@@ -206,6 +208,9 @@ class Gateway:
         route = self.config.routes[call.route]
         if call.operation == "chat":
             input_tokens = estimate_input_tokens(call.messages)
+            for extra in ("tools", "response_format"):  # sent to the model as prompt too
+                if call.params.get(extra):
+                    input_tokens += len(orjson.dumps(call.params[extra]))
             output_tokens = int(
                 call.params.get("max_tokens")
                 or call.params.get("max_completion_tokens")
