@@ -12,8 +12,13 @@ import pytest
 from mloop.genai.gateway import Gateway, RateLimited, load_config
 from mloop.genai.gateway.accounting import UsageLedger
 from mloop.genai.gateway.config import Limit
-from mloop.genai.gateway.engine import estimate_input_tokens
-from mloop.genai.gateway.limits import Counter, MemoryLimiter, RedisLimiter, counters_for
+from mloop.genai.gateway.limits import (
+    Counter,
+    MemoryLimiter,
+    RedisLimiter,
+    counters_for,
+    estimate_input_tokens,
+)
 from mloop.genai.providers import ChatRequest, ChatResponse, Usage
 from tests.conftest import IN_CI, REDIS_URL
 

@@ -33,8 +33,9 @@ from mloop.genai.gateway.limits import (
     RedisLimiter,
     Reservation,
     counters_for,
+    estimate_input_tokens,
 )
-from mloop.genai.gateway.routing import Candidate, choose
+from mloop.genai.gateway.routing import Candidate, choose, fallback_chain
 from mloop.genai.gateway.streaming import stream
 from mloop.genai.providers import make_provider
 from mloop.genai.providers.base import (
@@ -62,23 +63,6 @@ def provider_for(deployment: Deployment) -> Provider:
         api_key=deployment.api_key(),
         timeout=deployment.timeout,
     )
-
-
-def estimate_input_tokens(messages: Sequence[dict[str, Any]]) -> int:
-    """An upper bound of the prompt's tokens: its UTF-8 bytes plus a few per message.
-
-    Byte-level tokenizers never make more tokens than bytes, so a reservation built on this
-    can only be too large (and is settled down afterwards), never too small.
-    """
-    total = 0
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, str):
-            total += len(content.encode())
-        elif content is not None:
-            total += len(str(content).encode())
-        total += 8
-    return total + 3
 
 
 class Gateway:
@@ -132,16 +116,7 @@ class Gateway:
         return Candidate(deployment, provider, price.input_per_1m + price.output_per_1m)
 
     def _chain(self, name: str) -> list[str]:
-        """The route and its fallbacks, depth first, each once."""
-        order: list[str] = []
-        stack = [name]
-        while stack:
-            current = stack.pop(0)
-            if current in order:
-                continue
-            order.append(current)
-            stack[:0] = self.config.routes[current].fallbacks
-        return order
+        return fallback_chain(self.config.routes, name)
 
     def _chain_price(self, name: str) -> Price:
         prices = [

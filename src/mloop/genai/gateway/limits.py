@@ -19,9 +19,34 @@ from typing import Any, Protocol
 from mloop.genai.gateway.config import Limit
 from mloop.genai.gateway.errors import RateLimited
 
-__all__ = ["Counter", "Limiter", "MemoryLimiter", "RedisLimiter", "Reservation", "counters_for"]
+__all__ = [
+    "Counter",
+    "Limiter",
+    "MemoryLimiter",
+    "RedisLimiter",
+    "Reservation",
+    "counters_for",
+    "estimate_input_tokens",
+]
 
 MICRO = 1_000_000
+
+
+def estimate_input_tokens(messages: Sequence[dict[str, Any]]) -> int:
+    """An upper bound of the prompt's tokens: its UTF-8 bytes plus a few per message.
+
+    Byte-level tokenizers never make more tokens than bytes, so a reservation built on this
+    can only be too large (and is settled down afterwards), never too small.
+    """
+    total = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            total += len(content.encode())
+        elif content is not None:
+            total += len(str(content).encode())
+        total += 8
+    return total + 3
 
 
 @dataclass(frozen=True)

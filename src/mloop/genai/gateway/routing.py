@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from mloop.genai.gateway.config import Deployment
 from mloop.genai.providers.base import Provider
 
-__all__ = ["Candidate", "choose"]
+__all__ = ["Candidate", "choose", "fallback_chain"]
 
 _EWMA = 0.2
 
@@ -69,3 +70,16 @@ def choose(
             return rng.choice(unmeasured)  # measure each one before preferring
         return min(fresh, key=lambda c: c.latency_s or 0.0)
     return rng.choices(fresh, weights=[c.deployment.weight for c in fresh])[0]
+
+
+def fallback_chain(routes: Mapping[str, Any], name: str) -> list[str]:
+    """The route and its fallbacks (and theirs), depth first, each once."""
+    order: list[str] = []
+    stack = [name]
+    while stack:
+        current = stack.pop(0)
+        if current in order:
+            continue
+        order.append(current)
+        stack[:0] = routes[current].fallbacks
+    return order
