@@ -78,3 +78,18 @@ def test_the_command_names_a_bad_config(tmp_path):
     result = CliRunner().invoke(cli, ["gateway", "--config", str(routes)])
     assert result.exit_code != 0
     assert "routes.chat.deployments.0.provider = 'openia'" in str(result.exception) + result.output
+
+
+def test_without_config_the_command_reads_mloop_toml_or_says_what_is_missing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mloop.toml").write_text("[mloop]\n")
+    result = CliRunner().invoke(cli, ["gateway"])
+    assert (
+        "add a [gateway] section with routes to mloop.toml" in str(result.exception) + result.output
+    )
+    (tmp_path / "mloop.toml").write_text(
+        '[gateway.routes.chat]\ndeployments = [{provider = "local", model = "smollm2-135m"}]\n'
+    )
+    result = CliRunner().invoke(cli, ["gateway", "--host", "0.0.0.0"])
+    # the section was read (it got as far as refusing to listen without keys)
+    assert "would expose a gateway without keys" in str(result.exception) + result.output

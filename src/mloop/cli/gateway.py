@@ -14,8 +14,10 @@ def register(app: typer.Typer) -> None:
 
 
 def gateway(
-    config: Path = typer.Option(
-        ..., "--config", help="The routes file (YAML); see docs/genai-gateway.md."
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        help="The routes file (YAML); without it, the [gateway] section of mloop.toml.",
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", help="Port to listen on."),
@@ -29,16 +31,27 @@ def gateway(
     """
     import uvicorn
 
-    from mloop.core.errors import InvalidInput
+    from mloop.core.config import get_settings
+    from mloop.core.errors import ConfigError, InvalidInput
     from mloop.genai.gateway import create_gateway_app, load_config
     from mloop.genai.gateway.auth import config_authenticator
     from mloop.store import get_store
 
-    parsed = load_config(config)
+    if config is not None:
+        parsed = load_config(config)
+    else:
+        section = get_settings().section("gateway")
+        if not section:
+            raise ConfigError(
+                "No gateway configuration: pass --config routes.yaml, or add a [gateway] "
+                "section with routes to mloop.toml (docs/genai-gateway.md)."
+            )
+        parsed = load_config(section)
     authenticate = config_authenticator(parsed)
     if authenticate is None and host not in _LOOPBACK:
         raise InvalidInput(
-            f"--host {host} would expose a gateway without keys; add api_keys to {config} "
+            f"--host {host} would expose a gateway without keys; add api_keys to "
+            f"{config or 'the [gateway] section of mloop.toml'} "
             "(docs/genai-gateway.md), or listen on 127.0.0.1."
         )
     app = create_gateway_app(parsed, authenticate, store=get_store() if ledger else None)
