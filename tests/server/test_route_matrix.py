@@ -30,7 +30,16 @@ ADMIN_ONLY = {
     ("POST", "/api/v1/loop/decisions/{decision_id}/approve"),
     ("POST", "/api/v1/loop/decisions/{decision_id}/reject"),
 }
-READS = {("POST", "/api/v1/runs/search")}  # a read with a body
+READS = {  # reads with a body
+    ("POST", "/api/v1/runs/search"),
+    ("POST", "/api/2.0/mlflow/runs/search"),
+    ("POST", "/api/2.0/mlflow/experiments/search"),
+    ("POST", "/api/2.0/mlflow/logged-models/search"),
+    ("POST", "/api/2.0/mlflow/registered-models/get-latest-versions"),
+}
+
+
+RUN = "0123456789abcdef0123456789abcdef"  # a well-formed run id no run has
 
 
 def _routes(team: Team) -> list[tuple[str, str]]:
@@ -41,11 +50,22 @@ def _routes(team: Team) -> list[tuple[str, str]]:
 def _call(team: Team, method: str, path: str, headers: dict[str, str]) -> int:
     concrete = re.sub(
         r"\{(\w+)(:path)?\}",
-        lambda m: "1" if m[1] in ("token_id", "version", "part") else "x1",
+        lambda m: (
+            "1"
+            if m[1] in ("token_id", "version", "part")
+            else f"runs/{RUN}/artifacts/x1"
+            if m[1] == "path" or m[2]
+            else "x1"
+        ),
         path,
     )
     body = {} if method in ("POST", "PUT", "PATCH") else None
-    params = {"uri": "runs:/0123", "upload_id": "abcdefgh", "parts": 1}
+    params = {
+        "uri": "runs:/0123",
+        "upload_id": "abcdefgh",
+        "parts": 1,
+        "path": f"runs/{RUN}/artifacts",
+    }
     return team.client.request(
         method, concrete, json=body, headers=headers, params=params
     ).status_code
