@@ -48,6 +48,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.monitoring.statistics import js_noise
 
 __all__ = ["DISTANCES", "P_VALUES", "STATISTICS", "DriftDefaults", "defaults"]
 
@@ -120,8 +121,6 @@ class DriftDefaults:
         if kind == "numeric":
             return self.numeric_small if small else self.numeric
         if not small:
-            from mloop.monitoring.statistics import js_noise
-
             noise = js_noise(categories, reference_rows, current_rows)
             small = noise >= self.threshold_for(self.categorical) / 2
         return self.categorical_small if small else self.categorical
