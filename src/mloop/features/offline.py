@@ -5,6 +5,8 @@ The point-in-time join itself lives in :mod:`mloop.features.point_in_time`.
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from typing import TYPE_CHECKING
 
 from mloop.features.feature_view import FeatureView
@@ -57,10 +59,8 @@ def __getattr__(name: str) -> object:
     """``mloop.features.offline.point_in_time_join`` moved to ``mloop.features.point_in_time``
     (deprecated alias, removed in the next release)."""
     if name in _MOVED:
-        import warnings
-
-        from mloop.features import point_in_time  # deprecated alias; point_in_time imports us
-
+        # the alias goes away next release: imported by name, not a dependency of this module
+        point_in_time = importlib.import_module("mloop.features.point_in_time")
         warnings.warn(
             f"mloop.features.offline.{name} moved to mloop.features.point_in_time.{name}; "
             "import it from there.",
