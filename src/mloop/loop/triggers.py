@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from mloop.core.errors import InvalidInput
+from mloop.evaluation.metrics import GREATER_IS_BETTER
 
 if TYPE_CHECKING:
     from mloop.monitoring import Reference, Window
@@ -180,8 +181,6 @@ class AccuracyDrop:
     kind: str = "accuracy"
 
     def __post_init__(self) -> None:
-        from mloop.evaluation.metrics import GREATER_IS_BETTER
-
         if self.metric not in GREATER_IS_BETTER:
             raise InvalidInput(
                 f"AccuracyDrop metric {self.metric!r} is not known; use one of "
@@ -191,8 +190,6 @@ class AccuracyDrop:
             raise InvalidInput(f"AccuracyDrop drop = {self.drop!r} must be a positive number.")
 
     def check(self, context: TriggerContext) -> Fired | None:
-        from mloop.evaluation.metrics import GREATER_IS_BETTER
-
         labelled = [
             w
             for w in context.windows

@@ -13,12 +13,16 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from mloop.core.config import get_settings
 from mloop.core.errors import InvalidInput, NotFound
-
-if TYPE_CHECKING:
-    from mloop.store.lineage import Node
+from mloop.core.hashing import sha256_file
+from mloop.core.ids import new_id
+from mloop.data import get_version, load, register
+from mloop.features import FeatureStore
+from mloop.registry import load_model, log_model, resolve_uri, set_alias
+from mloop.store.lineage import Node
 
 __all__ = [
     "CSVDataset",
@@ -106,8 +110,6 @@ class _FileDataset(CatalogEntry):
     save_args: dict[str, Any] = field(default_factory=dict)
 
     def _resolved(self) -> Path:
-        from mloop.core.config import get_settings
-
         path = Path(self.path).expanduser()
         return path if path.is_absolute() else get_settings().root / path
 
@@ -129,14 +131,10 @@ class _FileDataset(CatalogEntry):
         memo = (str(path), stat.st_mtime_ns, stat.st_size)
         digest = _hash_memo.get(memo)
         if digest is None:
-            from mloop.core.hashing import sha256_file
-
             digest = _hash_memo[memo] = sha256_file(path)
         return digest
 
     def lineage_node(self) -> Node | None:
-        from mloop.store.lineage import Node
-
         return Node("external", f"file:{self._resolved()}")
 
     def _target(self) -> Path:
@@ -218,18 +216,12 @@ class MloopDataset(CatalogEntry):
         return f"{self.dataset}@{self.version}" if self.version else self.dataset
 
     def _version(self) -> Any:
-        from mloop.data import get_version
-
         return get_version(self._ref())
 
     def load(self) -> Any:
-        from mloop.data import load
-
         return load(self._version(), columns=self.columns)
 
     def save(self, data: Any) -> None:
-        from mloop.data import register
-
         if self.version is not None:
             raise InvalidInput(
                 f"{self._where()} pins version {self.version}; a pinned version is read-only. "
@@ -270,8 +262,6 @@ class TrainingSetDataset(CatalogEntry):
     type: ClassVar[str] = "training_set"
 
     def load(self) -> Any:
-        from mloop.features import FeatureStore
-
         store = FeatureStore()
         try:
             return store.get_training_set(
@@ -291,7 +281,6 @@ class TrainingSetDataset(CatalogEntry):
             )
             entry.name = self.name
             return entry.load()
-        from mloop.data import load
 
         return load(self.entities)
 
@@ -316,13 +305,9 @@ class ModelDataset(CatalogEntry):
         return f"models:/{self.model}/latest"
 
     def load(self) -> Any:
-        from mloop.registry import load_model
-
         return load_model(self._uri())
 
     def save(self, data: Any) -> None:
-        from mloop.registry import log_model, set_alias
-
         model = getattr(data, "native", data)
         info = log_model(model, "model", registered_model_name=self.model)
         version = info.registered_model_version
@@ -331,23 +316,16 @@ class ModelDataset(CatalogEntry):
 
     def exists(self) -> bool:
         try:
-            from mloop.registry import resolve_uri
-
             resolve_uri(self._uri())
         except NotFound:
             return False
         return True
 
     def lineage_node(self) -> Node | None:
-        from mloop.registry import resolve_uri
-        from mloop.store.lineage import Node
-
         _, version = resolve_uri(self._uri())
         return Node("model_version", f"{self.model}/{version.version}") if version else None
 
     def fingerprint(self) -> str | None:
-        from mloop.registry import resolve_uri
-
         source, version = resolve_uri(self._uri())
         return f"model:{self.model}/{version.version if version else ''}:{source}"
 
@@ -364,6 +342,4 @@ def _require_frame(entry: CatalogEntry, data: Any) -> None:
 
 
 def _tmp(path: Path) -> Path:
-    from mloop.core.ids import new_id
-
     return path.with_name(f"{path.name}.tmp-{new_id()[:8]}")

@@ -14,11 +14,12 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.clock import now_ms
+from mloop.core.clock import ms_to_datetime, now_ms
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound, did_you_mean
 from mloop.core.principal import current_actor
 from mloop.pipelines.triggers import Trigger, check_pipeline, new_trigger_row, trigger_from_row
-from mloop.store import get_store
+from mloop.store import audit, get_store
+from mloop.store.schema.pipelines import PipelineSchedule, PipelineTrigger
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -58,8 +59,6 @@ def next_fire(cron: str, after_ms: int) -> int:
     """
     from croniter import croniter
 
-    from mloop.core.clock import ms_to_datetime
-
     if not isinstance(cron, str) or not croniter.is_valid(cron):
         raise InvalidInput(
             f"cron expression {cron!r} is not valid; use 5 fields 'minute hour day month "
@@ -88,8 +87,6 @@ def add_schedule(
     """
     from sqlalchemy import insert, select
 
-    from mloop.store.schema.pipelines import PipelineSchedule
-
     check_pipeline(pipeline)
     now = now_ms()
     row = {
@@ -108,8 +105,6 @@ def add_schedule(
     store = get_store()
 
     def work(conn: Connection) -> None:
-        from mloop.store import audit
-
         exists = conn.execute(
             select(PipelineSchedule.name).where(PipelineSchedule.name == row["name"])
         ).first()
@@ -152,8 +147,6 @@ def _schedule(row: Any) -> Schedule:
 def list_schedules() -> list[Schedule]:
     from sqlalchemy import select
 
-    from mloop.store.schema.pipelines import PipelineSchedule
-
     with get_store().read() as conn:
         rows = conn.execute(select(PipelineSchedule).order_by(PipelineSchedule.name)).all()
     return [_schedule(r) for r in rows]
@@ -167,14 +160,10 @@ def remove_schedule(name: str) -> None:
     """
     from sqlalchemy import select
 
-    from mloop.store.schema.pipelines import PipelineSchedule
-
     store = get_store()
 
     def work(conn: Connection) -> None:
         from sqlalchemy import delete
-
-        from mloop.store import audit
 
         result = conn.execute(delete(PipelineSchedule).where(PipelineSchedule.name == name))
         if result.rowcount == 0:
@@ -198,8 +187,6 @@ def remove_schedule(name: str) -> None:
 def fire_due(now: int | None = None) -> list[Trigger]:
     """Queue one trigger per due schedule and move each schedule to its next time."""
     from sqlalchemy import select, update
-
-    from mloop.store.schema.pipelines import PipelineSchedule, PipelineTrigger
 
     now = now or now_ms()
     store = get_store()

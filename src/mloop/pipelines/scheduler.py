@@ -17,8 +17,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from mloop.core.config import get_settings
+from mloop.core.errors import MloopError
 from mloop.core.log import get_logger
 from mloop.pipelines.schedule import fire_due
+from mloop.pipelines.session import NodeFailed, run
 from mloop.pipelines.triggers import (
     FAILED,
     SUCCEEDED,
@@ -98,9 +101,6 @@ class Scheduler:
 
 def run_trigger(item: Trigger, isolated: bool = True) -> Trigger:
     """Run a claimed trigger's pipeline (in a child ``mloop run`` process when ``isolated``)."""
-    from mloop.core.errors import MloopError
-    from mloop.pipelines.session import NodeFailed, run
-
     if isolated:
         status, run_id, error = _run_process(item)
         finish_trigger(item.id, status, run_id, error)
@@ -133,8 +133,6 @@ def _run_process(item: Trigger) -> tuple[str, str | None, str | None]:
     import json
     import subprocess
     import sys
-
-    from mloop.core.config import get_settings
 
     command = [sys.executable, "-m", "mloop", "run", item.pipeline, "--json"]
     for key, value in _flat(item.params).items():

@@ -19,7 +19,9 @@ from mloop.core.clock import now_ms
 from mloop.core.errors import ConfigError, InvalidInput, NotFound
 from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
-from mloop.store import get_store
+from mloop.pipelines.project import find_pipeline
+from mloop.store import audit, get_store
+from mloop.store.schema.pipelines import PipelineTrigger
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -64,8 +66,6 @@ class Trigger:
 
 def check_pipeline(pipeline: str) -> None:
     """Refuse names the project does not register (skipped when there is no project)."""
-    from mloop.pipelines.project import find_pipeline
-
     try:
         find_pipeline(pipeline)
     except ConfigError:
@@ -91,8 +91,6 @@ def trigger(
     """
     from sqlalchemy import insert
 
-    from mloop.store.schema.pipelines import PipelineTrigger
-
     check_pipeline(pipeline)
     if params is not None and not isinstance(params, dict):
         raise InvalidInput(f"trigger params must be a dict, got {type(params).__name__}.")
@@ -100,8 +98,6 @@ def trigger(
     store = get_store()
 
     def work(conn: Connection) -> None:
-        from mloop.store import audit
-
         conn.execute(insert(PipelineTrigger), row)
         audit.record(
             conn,
@@ -170,8 +166,6 @@ def trigger_from_row(row: Any) -> Trigger:
 def get_trigger(trigger_id: str) -> Trigger:
     from sqlalchemy import select
 
-    from mloop.store.schema.pipelines import PipelineTrigger
-
     with get_store().read() as conn:
         row = conn.execute(select(PipelineTrigger).where(PipelineTrigger.id == trigger_id)).first()
     if row is None:
@@ -181,8 +175,6 @@ def get_trigger(trigger_id: str) -> Trigger:
 
 def list_triggers(status: str | None = None, limit: int = 50) -> list[Trigger]:
     from sqlalchemy import select
-
-    from mloop.store.schema.pipelines import PipelineTrigger
 
     query = select(PipelineTrigger).order_by(PipelineTrigger.created_at.desc()).limit(limit)
     if status:
@@ -198,8 +190,6 @@ def _worker_id() -> str:
 def claim_next(worker: str | None = None) -> Trigger | None:
     """Take the oldest queued trigger for this process (None when the queue is empty)."""
     from sqlalchemy import select, update
-
-    from mloop.store.schema.pipelines import PipelineTrigger
 
     store = get_store()
     worker = worker or _worker_id()
@@ -231,8 +221,6 @@ def claim_next(worker: str | None = None) -> Trigger | None:
 def finish_trigger(trigger_id: str, status: str, run_id: str | None, error: str | None) -> None:
     from sqlalchemy import update
 
-    from mloop.store.schema.pipelines import PipelineTrigger
-
     get_store().transaction(
         lambda conn: conn.execute(
             update(PipelineTrigger)
@@ -245,8 +233,6 @@ def finish_trigger(trigger_id: str, status: str, run_id: str | None, error: str 
 def recover() -> int:
     """Mark FAILED the triggers this host's dead scheduler processes left running."""
     from sqlalchemy import select
-
-    from mloop.store.schema.pipelines import PipelineTrigger
 
     host = socket.gethostname()
     with get_store().read() as conn:
