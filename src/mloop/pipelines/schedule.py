@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Schedule",
     "add_schedule",
+    "check_cron",
     "fire_due",
+    "last_fire",
     "list_schedules",
     "next_fire",
     "remove_schedule",
@@ -51,8 +53,11 @@ class Schedule:
         return asdict(self)
 
 
-def next_fire(cron: str, after_ms: int) -> int:
-    """The first time (epoch ms, UTC) strictly after ``after_ms`` that ``cron`` matches.
+def check_cron(cron: str) -> str:
+    """``cron`` when it is a 5-field cron expression (UTC).
+
+    The one cron mechanism of mloop: pipeline schedules and the retraining loop's
+    ``Schedule`` trigger both read their expressions through this module.
 
     Raises:
         InvalidInput: ``cron`` is not a 5-field cron expression.
@@ -61,10 +66,34 @@ def next_fire(cron: str, after_ms: int) -> int:
 
     if not isinstance(cron, str) or not croniter.is_valid(cron):
         raise InvalidInput(
-            f"cron expression {cron!r} is not valid; use 5 fields 'minute hour day month "
-            "weekday', e.g. '0 3 * * *' for every day at 03:00 UTC."
+            f"cron expression {cron!r} is not valid; use 5 fields "
+            "'minute hour day month weekday', e.g. '0 3 * * *' for every day at 03:00 UTC."
         )
+    return cron
+
+
+def next_fire(cron: str, after_ms: int) -> int:
+    """The first time (epoch ms, UTC) strictly after ``after_ms`` that ``cron`` matches.
+
+    Raises:
+        InvalidInput: ``cron`` is not a 5-field cron expression.
+    """
+    from croniter import croniter
+
+    check_cron(cron)
     return int(croniter(cron, ms_to_datetime(after_ms)).get_next(float) * 1000)
+
+
+def last_fire(cron: str, at_ms: int) -> int:
+    """The latest time (epoch ms, UTC) strictly before ``at_ms`` that ``cron`` matches.
+
+    Raises:
+        InvalidInput: ``cron`` is not a 5-field cron expression.
+    """
+    from croniter import croniter
+
+    check_cron(cron)
+    return int(croniter(cron, ms_to_datetime(at_ms)).get_prev(float) * 1000)
 
 
 def add_schedule(
