@@ -28,7 +28,7 @@ from typing import Any
 
 from mloop.core.config import get_settings
 from mloop.core.errors import ConfigError, InvalidInput, NotFound, did_you_mean
-from mloop.pipelines.datasets import (
+from mloop.pipelines.catalog_entries import (
     CatalogEntry,
     CSVDataset,
     JSONDataset,

@@ -19,7 +19,7 @@ from typing import Any
 from mloop.core.config import SETTINGS, get_settings
 from mloop.core.errors import InvalidInput
 from mloop.pipelines.cache import CachedOutput, hash_value, load_value, store_value
-from mloop.pipelines.datasets import CatalogEntry
+from mloop.pipelines.catalog_entries import CatalogEntry
 from mloop.pipelines.node import Node
 from mloop.tracking import active_run, flush, log_metric, log_param, set_tag, start_run
 

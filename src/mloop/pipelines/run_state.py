@@ -14,7 +14,7 @@ from typing import Any
 from mloop.core.errors import MloopError, NotFound, did_you_mean
 from mloop.pipelines import cache as node_cache
 from mloop.pipelines.catalog import DataCatalog
-from mloop.pipelines.datasets import CatalogEntry, MemoryDataset
+from mloop.pipelines.catalog_entries import CatalogEntry, MemoryDataset
 from mloop.pipelines.execute import CACHE, ENTRY, VALUE, Task
 from mloop.pipelines.fingerprint import code_fingerprint
 from mloop.pipelines.node import ALL_PARAMS, PARAMS_PREFIX, Node

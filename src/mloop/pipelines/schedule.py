@@ -3,7 +3,7 @@
 >>> add_schedule("training", "0 3 * * *")                    # every day at 03:00 UTC
 
 ``mloop scheduler`` (:class:`~mloop.pipelines.scheduler.Scheduler`) turns due schedules
-into triggers (:mod:`mloop.pipelines.triggers`) and runs them. A schedule's firing for
+into triggers (:mod:`mloop.pipelines.run_requests`) and runs them. A schedule's firing for
 one due time has a unique key, so restarts or a second scheduler never fire it twice.
 Firings missed while no scheduler ran are collapsed into one.
 """
@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 from mloop.core.clock import ms_to_datetime, now_ms
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound, did_you_mean
 from mloop.core.principal import current_actor
-from mloop.pipelines.triggers import Trigger, check_pipeline, new_trigger_row, trigger_from_row
+from mloop.pipelines.run_requests import (
+    RunRequest,
+    check_pipeline,
+    new_request_row,
+    request_from_row,
+)
 from mloop.store import audit, get_store
 from mloop.store.schema.pipelines import PipelineSchedule, PipelineTrigger
 
@@ -213,8 +218,8 @@ def remove_schedule(name: str) -> None:
     store.transaction(work)
 
 
-def fire_due(now: int | None = None) -> list[Trigger]:
-    """Queue one trigger per due schedule and move each schedule to its next time."""
+def fire_due(now: int | None = None) -> list[RunRequest]:
+    """Queue one run request per due schedule and move each schedule to its next time."""
     from sqlalchemy import select, update
 
     now = now or now_ms()
@@ -225,10 +230,10 @@ def fire_due(now: int | None = None) -> list[Trigger]:
                 PipelineSchedule.enabled.is_(True), PipelineSchedule.next_fire_at <= now
             )
         ).all()
-    fired: list[Trigger] = []
+    fired: list[RunRequest] = []
     for row in due:
         schedule = _schedule(row)
-        new = new_trigger_row(
+        new = new_request_row(
             schedule.pipeline,
             schedule.params,
             f"schedule {schedule.name} ({schedule.cron})",
@@ -256,5 +261,5 @@ def fire_due(now: int | None = None) -> list[Trigger]:
             return True
 
         if store.transaction(work):
-            fired.append(trigger_from_row(new))
+            fired.append(request_from_row(new))
     return fired
