@@ -148,6 +148,10 @@ def upstream(uri: str | Node, depth: int = DEFAULT_DEPTH) -> Lineage:
     """What ``uri`` was made from, up to ``depth`` steps back (runs, training sets, data).
 
     >>> mloop.lineage.upstream("models:/delays@champion").nodes("dataset_version")
+
+    Raises:
+        InvalidInput: the URI has none of the accepted forms, or ``depth`` is not 1 or more.
+        NotFound: a ``models:/`` URI names no registered version or alias.
     """
     root = node_of(uri)
     edges = graph.upstream(get_store(), root, max_depth=_check_depth(depth))
@@ -155,7 +159,12 @@ def upstream(uri: str | Node, depth: int = DEFAULT_DEPTH) -> Lineage:
 
 
 def downstream(uri: str | Node, depth: int = DEFAULT_DEPTH) -> Lineage:
-    """What was made from ``uri``, up to ``depth`` steps on (runs, models, deployments...)."""
+    """What was made from ``uri``, up to ``depth`` steps on (runs, models, deployments...).
+
+    Raises:
+        InvalidInput: the URI has none of the accepted forms, or ``depth`` is not 1 or more.
+        NotFound: a ``models:/`` URI names no registered version or alias.
+    """
     root = node_of(uri)
     edges = graph.downstream(get_store(), root, max_depth=_check_depth(depth))
     return Lineage(root, DOWNSTREAM, tuple(edges))

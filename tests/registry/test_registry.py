@@ -118,6 +118,10 @@ def test_unknown_models_versions_and_aliases_are_clear_errors() -> None:
         mloop.load_model("models:/delays@champoin")
     with pytest.raises(NotFound, match="no version 7"):
         mloop.registry.set_alias("delays", "x", 7)
+    with pytest.raises(NotFound, match="no version 99; its latest is 1"):
+        mloop.registry.update_version("delays", 99, description="x")
+    with pytest.raises(NotFound, match="no version 99"):
+        mloop.registry.set_version_tag("delays", 99, "k", "v")
     with pytest.raises(InvalidInput, match="models:/<name>@<alias>"):
         mloop.load_model("delays")
     with pytest.raises(InvalidInput, match="not a number"):

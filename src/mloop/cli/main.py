@@ -48,6 +48,8 @@ _MODULES: list[tuple[str, str | None]] = [
     ("loop", "loop"),
     ("lineage", None),
     ("stream", None),
+    ("prompts", "prompts"),
+    ("traces", "traces"),
 ]
 
 _state = {"debug": False}

@@ -51,7 +51,11 @@ def results(
 
 
 def get_result(result_id: str) -> ValidationResult:
-    """A stored validation result (its samples, not its full failing index)."""
+    """A stored validation result (its samples, not its full failing index).
+
+    Raises:
+        NotFound: no validation result has this id.
+    """
     return _records.get_result(result_id)
 
 

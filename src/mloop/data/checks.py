@@ -14,6 +14,12 @@ given), a severity (``error`` fails the validation, ``warn`` only reports) and, 
 row-level checks, ``mostly``: the fraction of rows that must pass (1.0 by default).
 Nulls never fail a value check (``between``, ``in_set``, ``regex``, ``unique``...);
 ``not_null`` is the check for them.
+
+Every constructor checks its arguments when it is called, not when the suite runs: a
+column that is not a non-empty string, an unknown severity, ``mostly`` outside [0, 1], or
+arguments of the check that do not fit (``between`` without bounds or with ``min > max``,
+an empty ``in_set``, a regex that does not compile...) raise
+:class:`~mloop.errors.InvalidInput` naming the check and the fix.
 """
 
 from __future__ import annotations
@@ -222,6 +228,10 @@ def between(
     """Values lie in ``[min, max]`` (numbers, timestamps or strings; either bound may be None).
 
     ``inclusive``: True (both bounds), False (neither), ``"min"`` or ``"max"``.
+
+    Raises:
+        InvalidInput: no bound, ``min > max``, a bound of another type, or an unknown
+            ``inclusive``.
     """
     label = f"between({column})"
     if min is None and max is None:
@@ -251,7 +261,11 @@ def in_set(
     severity: str = "error",
     name: str | None = None,
 ) -> Check:
-    """Values are among ``values``."""
+    """Values are among ``values``.
+
+    Raises:
+        InvalidInput: ``values`` is not a list (a string is not), or is empty.
+    """
     if isinstance(values, str) or not isinstance(values, Iterable):
         raise InvalidInput(
             f"in_set({column}): values must be a list such as ['EWR', 'JFK'], not {values!r}."

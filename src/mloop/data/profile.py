@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from mloop.core import display
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.data._categorical import CategoricalProfile
 from mloop.data._columns import ColumnProfile, kind_of
@@ -65,7 +66,11 @@ class Profile:
         return f"Profile(num_rows={self.num_rows}, columns={list(self.columns)})"
 
     def merge(self, other: Profile) -> Profile:
-        """The profile of both data sets together (columns missing on one side count as nulls)."""
+        """The profile of both data sets together (columns missing on one side count as nulls).
+
+        Raises:
+            InvalidInput: a column is numeric in one profile and categorical in the other.
+        """
         columns: dict[str, ColumnProfile] = {}
         for name in dict.fromkeys([*self.columns, *other.columns]):
             mine, theirs = self.columns.get(name), other.columns.get(name)
@@ -111,9 +116,23 @@ class Profile:
         """One flat row per column, for tables."""
         return [{"column": name, **column.summary()} for name, column in self.columns.items()]
 
+    def _repr_html_(self) -> str:
+        """One row per column (type, count, nulls, range or top values), for notebooks."""
+        rows = self.summary()
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        return display.block(
+            "Profile",
+            display.facts({"rows": self.num_rows, "columns": len(self.columns)}),
+            display.table(columns, ([row.get(c) for c in columns] for row in rows), limit=50),
+        )
+
 
 def merge(first: Profile, *others: Profile) -> Profile:
-    """The profile of the concatenated data of every argument."""
+    """The profile of the concatenated data of every argument.
+
+    Raises:
+        InvalidInput: a column is numeric in one profile and categorical in another.
+    """
     result = first
     for other in others:
         result = result.merge(other)

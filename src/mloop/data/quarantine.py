@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["FAILED_CHECKS", "ROW_COLUMN", "split", "store"]
 
 FAILED_CHECKS = "_failed_checks"
+"""The column of a quarantined row that names the checks it failed."""
 ROW_COLUMN = "_row"
 SEPARATOR = "; "
 

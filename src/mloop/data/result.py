@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.core import display
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.data._report import render
 
@@ -235,6 +236,41 @@ class ValidationResult:
         if path is not None:
             Path(path).write_text(html)
         return html
+
+    def _repr_html_(self) -> str:
+        """The verdict and one row per check, for notebooks (the full report: ``to_html``)."""
+        verdict = display.badge("passed", "ok") if self.success else display.badge("failed", "fail")
+        head = {
+            "result": verdict,
+            "rows": self.num_rows,
+            "checks": len(self.checks),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "quarantined rows": self.quarantined_rows if self.quarantined_rows else None,
+            "quarantine": self.quarantine_dataset,
+        }
+        rows = [
+            (
+                c.name,
+                c.column,
+                c.severity,
+                display.badge("ok", "ok")
+                if c.success
+                else display.badge("failed", "fail" if c.severity == "error" else "warn"),
+                c.failed_count,
+                display.percent(c.failed_fraction),
+                c.error or c.message,
+            )
+            for c in sorted(self.checks, key=lambda c: (c.success, c.severity != "error"))
+        ]
+        columns = ("check", "column", "severity", "status", "failed rows", "failed", "detail")
+        title = f"Validation of {self.dataset or 'a frame'} by suite {self.suite!r}"
+        return display.block(
+            title,
+            display.facts(head),
+            display.table(columns, rows),
+            note="Failed checks first. The full report: result.to_html(path).",
+        )
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per check, for tables."""

@@ -52,7 +52,17 @@ __all__ = ["Suite"]
 
 
 class Suite:
-    """A named list of checks. ``version`` is set once the suite is stored."""
+    """A named list of checks. ``version`` is set once the suite is stored.
+
+    Args:
+        name: letters, digits, ``_``, ``-`` or ``.`` (``"weather"``).
+        checks: checks from :mod:`mloop.data.checks`, or their dict form (as in YAML).
+        description: what the suite is for.
+
+    Raises:
+        InvalidInput: the name is not valid, or an item is not a check (a dict names the
+            check type or argument that is wrong).
+    """
 
     def __init__(
         self, name: str, checks: Iterable[Check | dict[str, Any]] = (), description: str = ""
@@ -192,7 +202,12 @@ class Suite:
 
     @classmethod
     def load(cls, ref: str) -> Suite:
-        """A stored suite: ``name`` (latest) or ``name@2``."""
+        """A stored suite: ``name`` (latest) or ``name@2``.
+
+        Raises:
+            InvalidInput: ``ref`` is not ``name`` or ``name@<number>``.
+            NotFound: no suite (or no such version) is stored under that name.
+        """
         name, number = parse_ref(ref)
         definition, version = load_suite(name, number)
         suite = cls.from_dict(definition, f"stored suite {name}@{version}")

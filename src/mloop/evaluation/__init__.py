@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from mloop.evaluation import rules
 from mloop.evaluation.calling import call_model, missing_values
-from mloop.evaluation.card import model_card
+from mloop.evaluation.card import ModelCard, model_card
 from mloop.evaluation.evaluate import evaluate
 from mloop.evaluation.explain import Explanation, RowExplanation, explain, explain_row
 from mloop.evaluation.fairness import FairnessResult, fairness
@@ -32,6 +32,7 @@ __all__ = [
     "FairnessResult",
     "Gate",
     "GateResult",
+    "ModelCard",
     "RowExplanation",
     "Slice",
     "TuneResult",

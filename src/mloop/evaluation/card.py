@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.core import display
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound
 from mloop.evaluation import _records
@@ -37,7 +38,30 @@ from mloop.tracking import get_run
 if TYPE_CHECKING:
     from mloop.evaluation.explain import Explanation
 
-__all__ = ["model_card", "parse_version_ref"]
+__all__ = ["ModelCard", "model_card", "parse_version_ref"]
+
+
+class ModelCard(str):
+    """The text of a model card (a ``str``), shown rendered in a notebook.
+
+    Attributes:
+        markup: ``"html"`` or ``"md"``, the format of the text.
+    """
+
+    markup: str
+
+    def __new__(cls, text: str, markup: str = "html") -> ModelCard:
+        card = super().__new__(cls, text)
+        card.markup = "html" if markup == "html" else "md"
+        return card
+
+    def _repr_html_(self) -> str | None:
+        # the card is a whole page with its own style: a sandboxed frame keeps it apart
+        return display.iframe(str(self), height=700) if self.markup == "html" else None
+
+    def _repr_markdown_(self) -> str | None:
+        return str(self) if self.markup == "md" else None
+
 
 DATA_KINDS = ("dataset_version", "training_set", "feature_view_version", "external")
 
@@ -71,14 +95,31 @@ def model_card(
     explanation: Explanation | None = None,
     intended_use: str | None = None,
     limitations: str | None = None,
-) -> str:
+) -> ModelCard:
     """The card of a registered model version as HTML or Markdown (written to ``path`` too).
 
     Evidence not passed in is read from what was recorded: the version's latest
-    evaluation and gate result, its training run, and its lineage.
+    evaluation and gate result, its training run, and its lineage. The card is a ``str``
+    that a notebook shows rendered.
 
     Example:
         >>> model_card("delays@champion", format="md", path="card.md")
+
+    Args:
+        model: the version, as ``"name@alias"``, ``"name/3"``, ``"models:/name@alias"``,
+            ``"name"`` (its latest version) or a registry ``ModelVersion``.
+        format: ``"html"`` (a self-contained page) or ``"md"``.
+        path: where to write the card as well.
+        evaluation: the evaluation to show instead of the version's latest one.
+        gate: the gate result to show instead of the version's latest one.
+        fairness: fairness results to add.
+        explanation: global feature importance to add.
+        intended_use: the text of the "intended use" section.
+        limitations: the text of the "limitations" section.
+
+    Raises:
+        InvalidInput: an unknown ``format`` or a malformed ``model`` reference.
+        NotFound: the model, its version or its alias does not exist.
     """
     if format not in ("html", "md", "markdown"):
         raise InvalidInput(f"card format {format!r} is unknown; use 'html' or 'md'.")
@@ -92,7 +133,7 @@ def model_card(
     text = str(template.render(c=context, css=css()))
     if path is not None:
         Path(path).write_text(text)
-    return text
+    return ModelCard(text, "html" if not markdown else "md")
 
 
 def _context(

@@ -64,6 +64,21 @@ def evaluate(
     Example:
         >>> result = mloop.evaluate(clf, test_df, target="late", slices=["origin"])
         >>> result.metrics["f1"], result.slices.iloc[0]["value"]
+
+    Args:
+        task: ``"classification"`` or ``"regression"`` (inferred from the target when omitted).
+        pos_label: the positive class of a binary target (inferred when omitted).
+        primary_metric: the metric reports and comparisons lead with.
+        log: log the result to the active run (when there is one).
+        plots: draw the figures (ROC, PR, calibration...) of the report.
+        name: the name of the evaluation, in the run and in reports.
+
+    Raises:
+        InvalidInput: the data, target, threshold, slices, KPIs or sensitive columns are
+            not usable (a missing column, a target with missing values, no rows...); a
+            metric in ``metrics`` cannot be defined for this model; the model fails on
+            rows with missing values.
+        NotFound: a model URI, dataset reference or file that does not exist.
     """
     resolved = _inputs.resolve_model(model)
     frame, source = _inputs.load_frame(data)

@@ -98,6 +98,15 @@ def explain(
 
     Example:
         >>> explain(clf, test_df, target="late").importances.head()
+
+    Args:
+        n_repeats: shuffles per feature (permutation).
+        max_rows: rows used at most (a sample of larger data, drawn with ``random_state``).
+
+    Raises:
+        InvalidInput: an unknown ``method``, ``n_repeats`` below 1, or a missing target.
+        NotFound: a model URI, dataset or file that does not exist.
+        ConfigError: ``method="shap"`` without the shap package (``mloop[shap]``).
     """
     if method not in ("permutation", "shap"):
         raise InvalidInput(

@@ -97,6 +97,21 @@ def fairness(
 
     Example:
         >>> fairness(None, df, target="y", sensitive="group", predictions=df["y_hat"])
+
+    Args:
+        model: a fitted model, a loaded model or a model URI (``None`` with ``predictions``).
+        data: a DataFrame, dataset reference or Parquet/CSV path.
+        target: the label column.
+        sensitive: the column, or columns, whose groups are compared.
+        threshold: the probability threshold of the positive class.
+        pos_label: the positive class.
+        predictions: predicted labels, one per row, instead of a model.
+
+    Raises:
+        InvalidInput: both or neither of ``model`` and ``predictions``; predictions of
+            another length; labels that are not binary; a missing target or sensitive
+            column.
+        NotFound: a model URI, dataset or file that does not exist.
     """
     import numpy as np
 

@@ -108,6 +108,17 @@ class Gate:
     Example:
         >>> gate = Gate([rules.min_metric("roc_auc", 0.7)], threshold=0.4)
         >>> gate.check("models:/delays/3", "models:/delays@champion", data=df, target="late").passed
+
+    Args:
+        rules: the rules, from :mod:`mloop.evaluation.rules`; all must pass.
+        name: the gate's name, in results and the audit log.
+        task: ``"classification"`` or ``"regression"`` (inferred when omitted).
+        threshold: the probability threshold of a binary classifier's positive class.
+        pos_label: the positive class.
+        record: store each result with the candidate's registered version.
+
+    Raises:
+        InvalidInput: no rules, or an item that is not a rule.
     """
 
     def __init__(
@@ -140,7 +151,21 @@ class Gate:
     def check(
         self, candidate: Any, incumbent: Any = None, *, data: Any = None, target: str | None = None
     ) -> GateResult:
-        """Evaluate ``candidate`` (and ``incumbent`` when a rule compares) on ``data``; judge."""
+        """Evaluate ``candidate`` (and ``incumbent`` when a rule compares) on ``data``; judge.
+
+        A failed rule is not an error: the result says ``passed=False`` and why
+        (:func:`mloop.registry.promote` turns that into :class:`~mloop.errors.GateFailed`).
+
+        Args:
+            candidate: a model or model URI.
+            incumbent: the model it must not be worse than (when a rule compares).
+            data: a DataFrame, dataset reference or Parquet/CSV path.
+            target: the label column.
+
+        Raises:
+            InvalidInput: the data or target is not usable (see :func:`mloop.evaluate`).
+            NotFound: a model URI, dataset or file that does not exist.
+        """
         frame, _ = load_frame(data, "gate data")
         kpis: dict[str, Any] = {}
         sensitive: list[tuple[str, ...]] = []
@@ -226,7 +251,12 @@ class Gate:
 
     @classmethod
     def from_yaml(cls, source: str | Path) -> Gate:
-        """A gate from YAML text or a ``.yaml``/``.yml`` file."""
+        """A gate from YAML text or a ``.yaml``/``.yml`` file.
+
+        Raises:
+            NotFound: the file does not exist.
+            InvalidInput: malformed YAML, or a rule that is unknown or badly specified.
+        """
         import yaml
 
         text, where = str(source), "gate YAML"
@@ -283,7 +313,12 @@ def _rule(item: Any, where: str) -> Rule:
 
 
 def load_gate(spec: Any) -> Gate:
-    """A gate from a :class:`Gate`, a YAML file path, or ``module:attr`` naming a Gate."""
+    """A gate from a :class:`Gate`, a YAML file path, or ``module:attr`` naming a Gate.
+
+    Raises:
+        InvalidInput: ``spec`` is none of these, cannot be imported, or is not a Gate.
+        NotFound: the YAML file does not exist.
+    """
     if isinstance(spec, Gate):
         return spec
     if isinstance(spec, str | Path) and str(spec).endswith((".yaml", ".yml")):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.core import display
 from mloop.evaluation._plain import plain
 from mloop.evaluation._render import render_evaluation
 from mloop.evaluation.explain import Explanation
@@ -215,6 +216,52 @@ class EvaluationResult:
         if path is not None:
             Path(path).write_text(html)
         return html
+
+    def _repr_html_(self) -> str:
+        """Metrics and KPIs (against the baseline when one was set), for notebooks."""
+        head = {
+            "task": self.task,
+            "model": self.model
+            if self.model_version is None
+            else f"{self.model} v{self.model_version}",
+            "data": self.dataset,
+            "rows": self.num_rows,
+            "target": self.target,
+            "threshold": self.threshold,
+        }
+        values = {**self.metrics, **self.kpis}
+        compared: dict[str, Any] = {}
+        if self.comparison is not None and len(self.comparison):
+            compared = {row["metric"]: row for row in self.comparison.to_dict("records")}
+        columns: tuple[str, ...] = ("metric", "value")
+        if compared:
+            columns = (*columns, "baseline", "difference", "")
+        rows = []
+        for name, value in values.items():
+            row: list[Any] = [f"{name} ★" if name == self.primary_metric else name, value]
+            if compared:
+                other = compared.get(name)
+                if other is None:
+                    row += [None, None, ""]
+                else:
+                    improved = other["improved"]
+                    mark = (
+                        display.badge("better", "ok")
+                        if improved
+                        else display.badge("worse", "fail")
+                        if improved is False and other["difference"] != 0
+                        else ""
+                    )
+                    row += [other["baseline"], other["difference"], mark]
+            rows.append(row)
+        undefined = [(name, reason) for name, reason in self.undefined.items()]
+        return display.block(
+            f"Evaluation {self.name}",
+            display.facts(head),
+            display.table(columns, rows, limit=50),
+            display.table(("undefined metric", "why"), undefined) if undefined else "",
+            note="★ primary metric. Plots and slices: result.to_html(path).",
+        )
 
     def summary(self) -> str:
         """A few lines for people: the defined metrics, KPIs and the baseline difference."""

@@ -139,6 +139,18 @@ def tune(
     Example:
         >>> found = tune(lambda t: score(t.suggest_float("lr", 1e-3, 1, log=True)), n_trials=10)
         >>> found.best_params
+
+    Args:
+        sampler: an Optuna sampler (default: TPE, seeded with ``seed``).
+        study_name: the name of the new Optuna study (default: a generated one).
+        storage: where Optuna keeps the study (default: in memory; with Ray, a journal
+            file under the mloop home).
+        timeout: stop starting trials after this many seconds.
+
+    Raises:
+        ConfigError: Optuna is not installed (``pip install 'mloop[tune]'``).
+        InvalidInput: ``objective`` not callable, ``n_trials`` or ``parallelism`` below 1,
+            an unknown ``direction`` or ``runner``.
     """
     optuna = _optuna()
     if not callable(objective):

@@ -28,6 +28,10 @@ class Entity:
 
     >>> origin = Entity("origin", join_keys=["origin"])
     >>> route = Entity("route", join_keys=["origin", "dest"])
+
+    Raises:
+        InvalidInput: a name or join key that is not letters, digits and underscores, or
+            a join key given twice (no join key: the entity's name is its key).
     """
 
     name: str

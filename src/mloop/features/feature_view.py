@@ -42,7 +42,30 @@ class Feature:
 
 
 class FeatureView:
-    """A named, versioned set of features of one entity (see the module docstring)."""
+    """A named, versioned set of features of one entity (see the module docstring).
+
+    Args:
+        name: letters, digits and underscores.
+        entity: the entity whose join keys the source rows carry.
+        source: a DataFrame, a Parquet path, ``"dataset:name@version"`` or a registered
+            dataset version.
+        timestamp: the event-time column (none: a static view, valid at all times).
+        ttl: how long a row stays valid after its event time (``"3h"``, a timedelta or
+            microseconds); none: for ever.
+        features: the columns served (default: every column that is not a key or a time,
+            plus the transformations' outputs); a :class:`Feature` declares a type.
+        transforms: :func:`lag`, :func:`delta`, :func:`window_agg`, :func:`expression`.
+        created_timestamp: the column that breaks ties between rows of one event time.
+        description: what the view holds.
+        tags: free-form labels.
+        source_schema: column types, filled in by ``apply``.
+
+    Raises:
+        InvalidInput: a name that is not valid, an ``entity`` that is not an Entity, a
+            source of another kind, a ttl that does not parse, an item of ``transforms`` that is not a
+            transformation, a lag or window on a view without ``timestamp``, two
+            transformations of one name.
+    """
 
     def __init__(
         self,

@@ -15,7 +15,12 @@ from mloop.features.entity import check_name
 
 
 class FeatureService:
-    """A model's features, by reference ``"view:feature"``."""
+    """A model's features, by reference ``"view:feature"``.
+
+    Raises:
+        InvalidInput: a name that is not valid, no features, or an item that is not a
+            ``"view:feature"`` reference.
+    """
 
     def __init__(self, name: str, *, features: Sequence[str], description: str = "") -> None:
         self.name = check_name(name, "feature service")

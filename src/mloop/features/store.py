@@ -102,7 +102,7 @@ class FeatureStore:
         """The definition in force of ``kind`` (entity, feature_view, on_demand_view, feature_service).
 
         Raises:
-            NotFound: nothing of that kind and name is applied (with the nearest name).
+            NotFound: no definition of that kind and name is applied.
         """
         return self._definitions.get(kind, name)
 
@@ -153,7 +153,18 @@ class FeatureStore:
     def materialize(
         self, start: datetime | None, end: datetime, views: Sequence[str] | None = None
     ) -> list[MaterializationRecord]:
-        """Copy each entity's latest row with ``start <= event time < end`` to the online store."""
+        """Copy each entity's latest row with ``start <= event time < end`` to the online store.
+
+        Args:
+            start: the earliest event time copied (``None``: from the beginning).
+            end: the end of the interval, excluded.
+            views: the feature views to materialize (default: every applied view).
+
+        Raises:
+            InvalidInput: ``start`` or ``end`` is not a datetime, or ``start`` is not before
+                ``end``.
+            NotFound: a view of ``views`` is not applied.
+        """
         return self._materialize(start, end, views, incremental=False)
 
     def materialize_incremental(
@@ -177,7 +188,21 @@ class FeatureStore:
     ) -> OnlineResponse:
         """The latest materialized values for each entity row (a list of dicts, a dict of
         lists or a DataFrame). A value older than its view's ttl (at ``now``) is null and
-        flagged ``EXPIRED``; a missing entity is null and ``NOT_FOUND``."""
+        flagged ``EXPIRED``; a missing entity is null and ``NOT_FOUND``.
+
+        Args:
+            entity_rows: the join key values of each row.
+            features: ``"view:feature"`` references (or ``"view:*"``); or else ``service``.
+            service: the name of an applied feature service.
+            full_names: name the columns ``view:feature`` instead of ``feature``.
+            now: the time the ttl is judged at (default: now).
+
+        Raises:
+            InvalidInput: both or neither of ``features`` and ``service``; a malformed or
+                repeated reference; ``entity_rows`` of another shape, lacking a join key or
+                with columns of different lengths.
+            NotFound: a view, feature or service that is not applied.
+        """
         return read_online(self.online, entity_rows, self.plan(features, service, full_names), now)
 
     def _materialize(

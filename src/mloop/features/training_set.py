@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mloop.core import display
 from mloop.core.errors import InvalidInput, NotFound
 from mloop.store import lineage
 from mloop.store.lineage import Node
@@ -45,6 +46,27 @@ class TrainingSet:
 
     def __str__(self) -> str:
         return f"training set {self.id} ({self.num_rows} rows, {len(self.features)} features)"
+
+    def _repr_html_(self) -> str:
+        """Rows, entity columns and each feature with the view version it came from."""
+        head = {
+            "id": self.id,
+            "rows": self.num_rows,
+            "features": len(self.features),
+            "entity columns": ", ".join(self.entity_columns) or None,
+            "timestamp": self.timestamp_column,
+            "built": display.when(self.created_at),
+            "by": self.created_by or None,
+        }
+        rows = []
+        for feature in self.features:
+            view, _, name = feature.rpartition(":")
+            rows.append((name, view, self.views.get(view)))
+        return display.block(
+            "Training set",
+            display.facts(head),
+            display.table(("feature", "view", "view version"), rows, limit=50),
+        )
 
 
 def view_node_id(name: str, version: int) -> str:

@@ -38,6 +38,7 @@ STATUSES = (
     "failed",
     "blocked",
 )
+"""The states of a retraining decision, from ``triggered`` to an outcome."""
 
 
 @dataclass
@@ -154,7 +155,11 @@ def save(
 
 
 def get_decision(decision_id: str) -> Decision:
-    """A decision by id (``mloop loop status`` lists them)."""
+    """A decision by id (``mloop loop status`` lists them).
+
+    Raises:
+        NotFound: no decision has this id.
+    """
     from sqlalchemy import select
 
     with get_store().read() as conn:
@@ -234,7 +239,13 @@ def approve(decision_id: str, reason: str = "", actor: str | None = None) -> Mod
 
 
 def reject(decision_id: str, reason: str, actor: str | None = None) -> Decision:
-    """Turn down the challenger of a decision awaiting approval (a reason is required)."""
+    """Turn down the challenger of a decision awaiting approval (a reason is required).
+
+    Raises:
+        InvalidInput: ``reason`` is empty.
+        NotFound: no such decision.
+        Conflict: the decision is not awaiting approval.
+    """
 
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("rejecting a challenger needs a reason (kept in the audit log).")

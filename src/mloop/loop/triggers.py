@@ -56,6 +56,8 @@ class Fired:
 
 
 class Trigger(Protocol):
+    """What starts a retraining: ``check`` looks at the latest window and says whether it fires."""
+
     kind: str
 
     def check(self, context: TriggerContext) -> Fired | None: ...

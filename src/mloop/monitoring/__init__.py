@@ -34,7 +34,11 @@ from mloop.monitoring.window import Window
 
 
 def get_window(window_id: str) -> Window:
-    """A stored window by id."""
+    """A stored window by id.
+
+    Raises:
+        NotFound: no window has this id.
+    """
     return _store.get_window(window_id)
 
 

@@ -121,3 +121,4 @@ def is_drifted(statistic: str, score: float, threshold: float) -> bool:
 
 
 defaults = DriftDefaults()
+"""The drift defaults in force (statistics, thresholds, bins): see :class:`DriftDefaults`."""

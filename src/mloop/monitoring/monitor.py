@@ -61,7 +61,10 @@ class Monitor:
         kpis: ``{name: fn}`` with ``fn(window_rows)`` or ``fn(y_true, y_pred, data)``.
         alerts: :class:`AlertRule` s judged after each window.
         notifiers: where fired and resolved alerts go (see :mod:`mloop.monitoring.notifiers`).
-        stats, thresholds, config: drift overrides (see :func:`mloop.monitoring.drift`).
+        stats: a drift statistic per column overriding the default (``{"temp": "psi"}``;
+            see :func:`mloop.monitoring.drift`).
+        thresholds: a drift threshold per column overriding the statistic's default.
+        config: other drift defaults (:class:`DriftDefaults`).
         min_slice_rows: the smallest slice ranked for root cause.
         store_profiles: keep each window's profile (needed to merge windows later).
     """
@@ -178,7 +181,10 @@ class Monitor:
         give no window.
 
         Raises:
-            NotFound: the model is not registered (the message suggests the nearest names).
+            NotFound: the model is not registered (the message suggests the nearest names),
+                or a version served has no reference.
+            InvalidInput: ``end`` not after ``start``, ``rows`` not a positive number, or
+                ``every`` not a positive duration.
         """
         import pandas as pd
 

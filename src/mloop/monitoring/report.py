@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.core import display
 from mloop.monitoring import _svg
 from mloop.monitoring._templates import environment, now_text
 
@@ -152,6 +153,41 @@ class DriftReport:
             f"DriftReport({self.dataset.drifted_columns}/{self.dataset.columns} columns drifted "
             f"[{drifted}], share={self.dataset.share:.2f}, score={self.dataset.score:.2f}, "
             f"dataset drifted={self.dataset.drifted}, findings={len(self.findings)})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The verdict, the columns most to blame first, and the findings, for notebooks."""
+        tone = {"drift": "fail", "partial": "warn", "none": "ok"}[self.dataset.badge]
+        head = {
+            "verdict": display.badge(self.dataset.badge, tone),
+            "reference rows": self.reference_rows,
+            "current rows": self.current_rows,
+        }
+        ranked = self.ranked()
+        others = [f for f in self.features.values() if f.score is None]
+        rows = [
+            (
+                f.column,
+                f.statistic,
+                f.score,
+                f.threshold,
+                f.importance,
+                display.badge("drifted", "fail") if f.drifted else f.status,
+                "; ".join(f.findings),
+            )
+            for f in [*ranked, *others]
+        ]
+        columns = ("column", "statistic", "score", "threshold", "importance", "status", "findings")
+        findings = display.table(
+            ("column", "finding"), [(f.column, f.message) for f in self.findings]
+        )
+        return display.block(
+            self.title,
+            display.facts(head),
+            display.cell(self.dataset.verdict),
+            display.table(columns, rows),
+            findings if self.findings else "",
+            note="Most to blame first. Histograms: report.to_html(path).",
         )
 
     @property

@@ -62,7 +62,11 @@ class DataCatalog:
             self.add(name, value)
 
     def add(self, name: str, entry: Any, replace: bool = True) -> CatalogEntry:
-        """Add ``entry`` (a catalog entry, or any value to hold in memory) under ``name``."""
+        """Add ``entry`` (a catalog entry, or any value to hold in memory) under ``name``.
+
+        Raises:
+            InvalidInput: ``replace`` is false and ``name`` is taken.
+        """
         if not isinstance(entry, CatalogEntry):
             entry = MemoryDataset(data=entry)
         if not replace and name in self._entries:
@@ -72,6 +76,11 @@ class DataCatalog:
         return entry
 
     def get(self, name: str) -> CatalogEntry:
+        """The entry of ``name``.
+
+        Raises:
+            NotFound: no entry has this name (the message suggests the nearest).
+        """
         entry = self._entries.get(name)
         if entry is None:
             raise NotFound(
@@ -87,12 +96,25 @@ class DataCatalog:
         return entry if entry is not None else self.add(name, MemoryDataset())
 
     def load(self, name: str) -> Any:
+        """The data of entry ``name``.
+
+        Raises:
+            NotFound: no entry has this name, or it holds no data yet.
+            InvalidInput: the stored data does not parse (JSON, CSV...).
+        """
         return self.get(name).load()
 
     def save(self, name: str, data: Any) -> None:
+        """Save ``data`` as entry ``name`` (an entry missing from the catalog is kept in memory).
+
+        Raises:
+            InvalidInput: the entry is read-only (a pinned dataset version, a training set),
+                or a Parquet or CSV entry is given something other than a DataFrame.
+        """
         self.get_or_memory(name).save(data)
 
     def exists(self, name: str) -> bool:
+        """Whether entry ``name`` exists and holds data."""
         entry = self._entries.get(name)
         return entry is not None and entry.exists()
 

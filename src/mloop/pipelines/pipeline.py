@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from mloop.core import display
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
-from mloop.pipelines.node import ALL_PARAMS, PARAMS_PREFIX, Node
+from mloop.pipelines.node import ALL_PARAMS, PARAMS_PREFIX, Node, is_param
+from mloop.pipelines.render import to_svg
 
 __all__ = ["Pipeline", "pipeline"]
-
-
-def is_param(name: str) -> bool:
-    return name == ALL_PARAMS or name.startswith(PARAMS_PREFIX)
 
 
 class Pipeline:
@@ -152,6 +150,17 @@ class Pipeline:
     def describe(self) -> str:
         """One line per node, in run order."""
         return "\n".join(str(n) for n in self.nodes)
+
+    def _repr_html_(self) -> str:
+        """The DAG drawn as inline SVG and a table of its nodes, for notebooks."""
+        rows = [
+            (n.name, ", ".join(n.inputs), ", ".join(n.outputs), n.func_name) for n in self.nodes
+        ]
+        return display.block(
+            f"Pipeline of {len(self.nodes)} nodes",
+            f'<div style="overflow-x:auto">{to_svg(self)}</div>',
+            display.table(("node", "inputs", "outputs", "function"), rows, limit=50),
+        )
 
 
 def _with_tags(item: Node, tags: frozenset[str]) -> Node:

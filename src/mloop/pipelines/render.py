@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
-from mloop.pipelines.node import Node
-from mloop.pipelines.pipeline import Pipeline, is_param
+from mloop.pipelines.node import Node, is_param
 
-__all__ = ["to_html", "to_mermaid", "to_tree"]
+# a Pipeline, read by attribute: Pipeline._repr_html_ draws through this module, below it
+Pipeline = Any
+
+__all__ = ["to_html", "to_mermaid", "to_svg", "to_tree"]
 
 
 def _label(item: Node) -> str:
@@ -65,8 +68,8 @@ def to_mermaid(pipe: Pipeline) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_html(pipe: Pipeline, name: str = "pipeline") -> str:
-    """A standalone HTML page with the DAG drawn as inline SVG (no scripts, no network)."""
+def to_svg(pipe: Pipeline) -> str:
+    """The DAG as an inline SVG drawing, left to right (no scripts, no network)."""
     width, height, gap_x, gap_y = 220, 46, 80, 24
     layers = pipe.layers
     place: dict[str, tuple[int, int]] = {}
@@ -103,6 +106,11 @@ def to_html(pipe: Pipeline, name: str = "pipeline") -> str:
             f'<text x="{x + 8}" y="{y + 36}" fill="#555">{html.escape((reads + " → " + writes)[:34])}</text></g>'
         )
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def to_html(pipe: Pipeline, name: str = "pipeline") -> str:
+    """A standalone HTML page with the DAG drawn as inline SVG (no scripts, no network)."""
     rows = "".join(
         f"<tr><td>{html.escape(n.name)}</td><td>{html.escape(', '.join(n.inputs))}</td>"
         f"<td>{html.escape(', '.join(n.outputs))}</td><td>{html.escape(n.func_name)}</td></tr>"
@@ -113,7 +121,7 @@ def to_html(pipe: Pipeline, name: str = "pipeline") -> str:
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}</style></head><body>"
         f"<h1>Pipeline {html.escape(name)}</h1><p>{len(pipe.nodes)} nodes, run left to right.</p>"
-        + "".join(parts)
+        + to_svg(pipe)
         + "<h2>Nodes</h2><table><tr><th>node</th><th>inputs</th><th>outputs</th><th>function</th></tr>"
         + rows
         + "</table></body></html>\n"

@@ -47,6 +47,12 @@ QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 
 @dataclass(frozen=True)
 class RunRequest:
+    """A request to run a pipeline (from a schedule, monitoring or by hand) and how it went.
+
+    ``status`` goes ``queued`` → ``running`` → ``succeeded`` or ``failed``; times in epoch
+    milliseconds; ``run_id`` is the tracking run of the pipeline run.
+    """
+
     id: str
     pipeline: str
     params: dict[str, Any]
@@ -166,6 +172,11 @@ def request_from_row(row: Any) -> RunRequest:
 
 
 def get_run_request(request_id: str) -> RunRequest:
+    """A pipeline run request by id, with its status.
+
+    Raises:
+        NotFound: no run request has this id.
+    """
     from sqlalchemy import select
 
     with get_store().read() as conn:
@@ -176,6 +187,7 @@ def get_run_request(request_id: str) -> RunRequest:
 
 
 def list_run_requests(status: str | None = None, limit: int = 50) -> list[RunRequest]:
+    """The newest pipeline run requests, optionally only those with ``status``."""
     from sqlalchemy import select
 
     query = select(PipelineTrigger).order_by(PipelineTrigger.created_at.desc()).limit(limit)

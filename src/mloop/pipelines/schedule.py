@@ -43,6 +43,8 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Schedule:
+    """A pipeline run on a cron expression; times in epoch milliseconds."""
+
     name: str
     pipeline: str
     cron: str
@@ -179,6 +181,7 @@ def _schedule(row: Any) -> Schedule:
 
 
 def list_schedules() -> list[Schedule]:
+    """Every pipeline schedule, by name."""
     from sqlalchemy import select
 
     with get_store().read() as conn:

@@ -20,7 +20,15 @@ _depth = threading.local()
 
 
 def autolog(log_models: bool = True, disable: bool = False) -> None:
-    """Turn on (or off with ``disable=True``) automatic logging of scikit-learn training."""
+    """Turn on (or off with ``disable=True``) automatic logging of scikit-learn training.
+
+    Each outermost ``fit`` logs the estimator's params and training metrics into the
+    active run (one is started and ended around ``fit`` when none is active).
+
+    Args:
+        log_models: also log the fitted model (as :func:`mloop.log_model` would).
+        disable: turn automatic logging off again.
+    """
     from sklearn.base import BaseEstimator
 
     _state["enabled"] = not disable

@@ -8,6 +8,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class ModelVersion:
+    """A registered version of a model: its run, flavor, signature, tags and aliases."""
+
     name: str
     version: int
     run_id: str | None
@@ -30,6 +32,8 @@ class ModelVersion:
 
 @dataclass(frozen=True)
 class RegisteredModel:
+    """A registered model: its aliases (alias → version), tags and latest version number."""
+
     name: str
     description: str
     creation_timestamp: int

@@ -54,6 +54,26 @@ def log_model(
     ONNX (its difference to scikit-learn on ``input_example`` is in ``info.conversion``).
     A PyTorch module is stored as its weights plus ``code``, the file defining its class,
     built with ``init_args`` at load time.
+
+    Args:
+        model: the model object, or the path of a ``.py`` file (a model from code).
+        name: its folder in the run's artifacts (``runs:/<run_id>/<name>``).
+        registered_model_name: also register it as a new version of this model.
+        input_example: a few input rows: stored, and used to infer the signature.
+        signature: the signature, instead of inferring it.
+        metadata: free-form values stored with the model.
+        description: the description of the registered version.
+        artifacts: ``{name: file or folder}`` a model from code reads.
+        flavor: force a flavor (``"onnx"`` converts a scikit-learn model).
+        code: the ``.py`` file defining a PyTorch module's class.
+        init_args: the arguments that build that class at load time.
+
+    Raises:
+        InvalidInput: ``name`` is not a relative path; the model is of no known kind or
+            does not fit ``flavor``; ``artifacts``, ``code`` or ``init_args`` do not go
+            with its flavor; it holds types mloop does not trust (see
+            docs/decisions/0151-model-loading-trust.md); the registered name is not valid.
+        NotFound: a file of ``artifacts`` or ``code`` does not exist.
     """
     if (
         not isinstance(name, str)
@@ -116,7 +136,13 @@ def log_model(
 
 
 def register_model(model_uri: str, name: str, description: str = "") -> ModelVersion:
-    """Register the model at ``runs:/<run_id>/<path>`` as a new version of ``name``."""
+    """Register the model at ``runs:/<run_id>/<path>`` as a new version of ``name``.
+
+    Raises:
+        InvalidInput: ``model_uri`` is not a ``runs:/`` URI, or ``name`` is not a valid
+            model name (empty, or with ``/`` or ``@``).
+        NotFound: no model was logged at ``model_uri``.
+    """
     folder, run_id = _folder_of(model_uri)
     meta = _read_meta(folder)
     return versions.create_version(
@@ -229,6 +255,10 @@ def model_metadata(model_uri: str) -> dict[str, Any]:
     """What was recorded with a model at log time (flavor, signature, the Python version
     and ``library_versions``...), read without loading the model.
 
+    Raises:
+        InvalidInput: the URI is malformed.
+        NotFound: the model, version, alias or run folder does not exist.
+
     >>> mloop.registry.model_metadata("models:/delays@champion")["library_versions"]["numpy"]
     '2.4.6'
     """
@@ -237,7 +267,18 @@ def model_metadata(model_uri: str) -> dict[str, Any]:
 
 
 def load_model(model_uri: str) -> LoadedModel:
-    """Load a model by URI; its files' checksums are verified before anything is unpacked."""
+    """Load a model by URI; its files' checksums are verified before anything is unpacked.
+
+    Args:
+        model_uri: ``models:/<name>@<alias>``, ``models:/<name>/<version>``,
+            ``models:/<name>/latest`` or ``runs:/<run_id>/<artifact path>``.
+
+    Raises:
+        InvalidInput: the URI is malformed; the model holds types mloop does not trust
+            (docs/decisions/0151-model-loading-trust.md); its flavor is unknown to this mloop.
+        NotFound: the model, version, alias or run folder does not exist.
+        IntegrityError: a file's checksum differs from the one recorded when it was logged.
+    """
     folder, version = resolve_uri(model_uri)
     meta = _read_meta(folder)
     files = flavors.ModelFiles(get_artifacts(), folder)

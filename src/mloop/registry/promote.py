@@ -45,6 +45,22 @@ def promote(
 
     The candidate and the current holder of the alias are both loaded and handed to the
     gate with ``data`` and ``target``, so rules can compare them on the same rows.
+
+    Args:
+        name: the registered model.
+        version: the candidate: a number, ``latest`` or an alias.
+        alias: the alias to move.
+        gate: the gate the candidate must pass (none: promote without checks).
+        data: the rows the gate evaluates both models on.
+        target: the label column of ``data``.
+        force: promote even if the gate fails (needs a ``reason``; the audit log keeps both).
+        reason: why, kept in the audit log.
+
+    Raises:
+        GateFailed: the gate refused the candidate (its ``results`` say why); the refusal
+            is in the audit log.
+        InvalidInput: ``force`` without a ``reason``, or an invalid alias.
+        NotFound: the model or the candidate version does not exist.
     """
     from mloop.registry.models import load_model
 

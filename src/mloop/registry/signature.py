@@ -54,6 +54,8 @@ class ColSpec:
 
 @dataclass(frozen=True)
 class Signature:
+    """The columns a model takes (``inputs``) and returns (``outputs``), checked when it is served."""
+
     inputs: tuple[ColSpec, ...]
     outputs: tuple[ColSpec, ...] = ()
 

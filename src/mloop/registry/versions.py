@@ -192,6 +192,22 @@ def resolve(conn: Connection, name: str, version_or_alias: int | str) -> int:
     return int(version)
 
 
+def _existing_version(conn: Connection, name: str, version: int) -> Any:
+    """The row of version ``version`` of ``name``; NotFound when there is none."""
+    row = conn.execute(
+        select(VersionRow).where(VersionRow.name == name, VersionRow.version == version)
+    ).first()
+    if row is None:
+        latest = conn.execute(
+            select(func.max(VersionRow.version)).where(VersionRow.name == name)
+        ).scalar()
+        raise NotFound(
+            f"model {name!r} has no version {version}"
+            + (f"; its latest is {latest}." if latest is not None else "; it has no versions yet.")
+        )
+    return row
+
+
 _ALIAS_VERSION = select(ModelAlias.version).where(
     ModelAlias.name == bindparam("name"), ModelAlias.alias == bindparam("alias")
 )  # built once: a poller asks it every second or so
@@ -202,7 +218,11 @@ def version_number(
 ) -> int:
     """The number of the version an alias (or ``latest``, or a number) points to now: one
     light query when the alias exists, for servers that poll it (:func:`get_version` reads
-    the whole version, its tags and aliases)."""
+    the whole version, its tags and aliases).
+
+    Raises:
+        NotFound: the model does not exist, has no such alias, or has no version yet.
+    """
     store = store or get_store()
     text = str(version_or_alias)
     with store.read() as conn:
@@ -216,7 +236,12 @@ def version_number(
 def get_version(
     name: str, version_or_alias: int | str, store: MetadataStore | None = None
 ) -> ModelVersion:
-    """A version by number, by alias (``champion``) or ``latest``."""
+    """A version by number, by alias (``champion``) or ``latest``.
+
+    Raises:
+        NotFound: the model does not exist (the message suggests the nearest name), or
+            has no such version or alias.
+    """
     store = store or get_store()
     with store.read() as conn:
         version = resolve(conn, name, version_or_alias)
@@ -231,7 +256,11 @@ def get_version(
 def list_versions(
     name: str | None = None, run_id: str | None = None, store: MetadataStore | None = None
 ) -> list[ModelVersion]:
-    """Versions of one model (or of every model), newest first."""
+    """Versions of one model (or of every model), newest first; ``run_id`` keeps those of one run.
+
+    Raises:
+        NotFound: ``name`` is given and no model has it.
+    """
     store = store or get_store()
     query = select(VersionRow).order_by(VersionRow.name, VersionRow.version.desc())
     if name is not None:
@@ -245,6 +274,11 @@ def list_versions(
 
 
 def get_model(name: str, store: MetadataStore | None = None) -> RegisteredModel:
+    """A registered model with its aliases, tags and latest version.
+
+    Raises:
+        NotFound: no model is registered under ``name`` (the message suggests the nearest).
+    """
     store = store or get_store()
     with store.read() as conn:
         resolve(conn, name, "0")
@@ -281,6 +315,7 @@ def _model_entity(conn: Connection, row: Any) -> RegisteredModel:
 
 
 def list_models(store: MetadataStore | None = None) -> list[RegisteredModel]:
+    """Every registered model, by name."""
     store = store or get_store()
     with store.read() as conn:
         rows = conn.execute(select(ModelRow).order_by(ModelRow.name)).all()
@@ -297,7 +332,21 @@ def set_alias(
     details: dict[str, Any] | None = None,
     store: MetadataStore | None = None,
 ) -> ModelVersion:
-    """Point ``alias`` at ``version`` (moving it if it pointed elsewhere), with an audit entry."""
+    """Point ``alias`` at ``version`` (moving it if it pointed elsewhere), with an audit entry.
+
+    Args:
+        name: the registered model.
+        alias: the alias (``champion``): not a number, no ``/`` or ``@``.
+        version: a number, ``latest`` or another alias.
+        reason: why, kept in the audit log.
+        actor: who, for the audit log (default: the acting principal).
+        action: the audit action recorded.
+        details: extra evidence kept with the audit entry.
+
+    Raises:
+        InvalidInput: ``alias`` is not a valid alias name.
+        NotFound: the model, the version or the alias given as ``version`` does not exist.
+    """
     store = store or get_store()
     _check_alias(alias)
     actor = actor or current_actor()
@@ -345,6 +394,12 @@ def set_alias(
 def delete_alias(
     name: str, alias: str, reason: str = "", store: MetadataStore | None = None
 ) -> None:
+    """Remove an alias of a model (its version stays); the audit log records who and why.
+
+    Raises:
+        InvalidInput: ``alias`` is not a valid alias name.
+        NotFound: the model does not exist or has no such alias.
+    """
     store = store or get_store()
     actor = current_actor()
 
@@ -368,10 +423,16 @@ def delete_alias(
 def set_version_tag(
     name: str, version: int | str, key: str, value: Any, store: MetadataStore | None = None
 ) -> None:
+    """Set a tag on a model version (a number, ``latest`` or an alias); stored as ``str(value)``.
+
+    Raises:
+        NotFound: the model does not exist, or has no such version or alias.
+    """
     store = store or get_store()
 
     def work(conn: Connection) -> None:
         target = resolve(conn, name, version)
+        _existing_version(conn, name, target)
         store.upsert(
             conn,
             ModelVersionTag.__table__,
@@ -392,15 +453,18 @@ def update_version(
     reason: str = "",
     store: MetadataStore | None = None,
 ) -> ModelVersion:
-    """Change a version's description or status (e.g. ``ARCHIVED``), with an audit entry."""
+    """Change a version's description or status (e.g. ``ARCHIVED``), with an audit entry.
+
+    Raises:
+        NotFound: the model does not exist, or has no such version, or ``version`` is an
+            alias or ``latest`` that points nowhere.
+    """
     store = store or get_store()
     actor = current_actor()
 
     def work(conn: Connection) -> int:
         target = resolve(conn, name, version)
-        row = conn.execute(
-            select(VersionRow).where(VersionRow.name == name, VersionRow.version == target)
-        ).one()
+        row = _existing_version(conn, name, target)
         values: dict[str, Any] = {"updated_at": now_ms()}
         if description is not None:
             values["description"] = description

@@ -106,6 +106,20 @@ def score(
     called after each chunk.
 
     >>> score("models:/delays@champion", "flights@3", "out/scored.parquet", chunk_rows=100_000)
+
+    Args:
+        model_uri: the model (``models:/name@alias``, ``models:/name/3``, ``runs:/...``).
+        data: what to score.
+        output: the file written (``.parquet`` or ``.csv``), whole or not at all.
+        chunk_rows: rows scored at a time (memory stays bounded by a chunk).
+        runner: see above.
+        progress: see above.
+        proba: add the class probabilities of a classifier.
+
+    Raises:
+        InvalidInput: ``chunk_rows`` below 1, an ``output`` that is not .parquet or .csv,
+            an unknown ``runner``, or ``data`` of another kind.
+        NotFound: the model, the dataset or the input file does not exist.
     """
     from mloop.core.config import get_settings
     from mloop.serving.runtime import ModelRuntime

@@ -29,6 +29,9 @@ def source(url: str | Source) -> Source:
     """The source a URL names (not connected yet: ``await src.open()``).
 
     >>> source("nats://127.0.0.1:4222?subject=flights&stream=FLIGHTS")
+
+    Raises:
+        InvalidInput: the URL is not valid (see :func:`mloop.streams.parse_url`).
     """
     if not isinstance(url, str):
         return url
@@ -38,7 +41,11 @@ def source(url: str | Source) -> Source:
 
 
 def sink(url: str | Sink) -> Sink:
-    """The sink a URL names (not connected yet: ``await out.open()``)."""
+    """The sink a URL names (not connected yet: ``await out.open()``).
+
+    Raises:
+        InvalidInput: the URL is not valid (see :func:`mloop.streams.parse_url`).
+    """
     if not isinstance(url, str):
         return url
     address = parse_url(url)

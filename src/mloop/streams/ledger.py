@@ -26,6 +26,8 @@ DONE = "done"
 
 
 class Ledger(Protocol):
+    """What has been done for each record key (``acted``, then ``done``), kept durably."""
+
     def states(self, keys: Sequence[str]) -> dict[str, tuple[str, int]]:
         """``{key: (state, ms since epoch)}`` for the keys the ledger knows."""
         ...

@@ -7,7 +7,7 @@ run records its code version and environment without being asked.
 
 from mloop.tracking.artifacts import log_artifact, log_artifacts, log_dict, log_figure, log_text
 from mloop.tracking.client import TrackingClient
-from mloop.tracking.entities import Experiment, Metric, Run, RunData, RunInfo
+from mloop.tracking.entities import Experiment, Metric, Run, RunData, RunInfo, RunList
 from mloop.tracking.fluent import (
     ActiveRun,
     _reset_for_tests,
@@ -37,6 +37,7 @@ from mloop.tracking.fluent import (
 from mloop.tracking.inputs import as_lineage_node
 
 Client = TrackingClient
+"""MLflow's name for :class:`TrackingClient`."""
 
 __all__ = [
     "ActiveRun",
@@ -46,6 +47,7 @@ __all__ = [
     "Run",
     "RunData",
     "RunInfo",
+    "RunList",
     "TrackingClient",
     "_reset_for_tests",
     "active_run",

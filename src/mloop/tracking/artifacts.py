@@ -20,7 +20,15 @@ def _artifact_key(run: ActiveRun, *parts: str | None) -> str:
 
 
 def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> str:
-    """Copy a local file into the run's artifacts; returns its key in the artifact store."""
+    """Copy a local file into the run's artifacts; returns its key in the artifact store.
+
+    Args:
+        local_path: the file to copy.
+        artifact_path: a folder inside the run's artifacts to copy it into.
+
+    Raises:
+        NotFound: ``local_path`` does not exist.
+    """
     run = _current()
     source = Path(local_path)
     key = _artifact_key(run, artifact_path, source.name)
@@ -29,13 +37,23 @@ def log_artifact(local_path: str | Path, artifact_path: str | None = None) -> st
 
 
 def log_artifacts(local_dir: str | Path, artifact_path: str | None = None) -> list[str]:
-    """Copy every file under a local folder into the run's artifacts."""
+    """Copy every file under a local folder into the run's artifacts; returns their keys.
+
+    Raises:
+        NotFound: ``local_dir`` does not exist.
+    """
     run = _current()
     infos = run.tracker.artifacts.put_dir(_artifact_key(run, artifact_path), local_dir)
     return [info.key for info in infos]
 
 
 def log_text(text: str, artifact_file: str) -> str:
+    """Save ``text`` (UTF-8) as ``artifact_file`` of the active run; returns its key.
+
+    Args:
+        text: the content of the file.
+        artifact_file: its path inside the run's artifacts (``"notes/summary.txt"``).
+    """
     run = _current()
     key = _artifact_key(run, artifact_file)
     run.tracker.artifacts.put_bytes(key, text.encode())
@@ -56,7 +74,11 @@ def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> str:
 
 
 def log_figure(figure: Any, artifact_file: str) -> str:
-    """Save a matplotlib figure (format from the file extension) into the run's artifacts."""
+    """Save a matplotlib figure (format from the file extension) into the run's artifacts.
+
+    Raises:
+        InvalidInput: ``figure`` is not a matplotlib figure.
+    """
     import io
 
     if not hasattr(figure, "savefig"):

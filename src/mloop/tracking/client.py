@@ -13,7 +13,7 @@ from mloop.core.clock import now_ms
 from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
 from mloop.tracking import experiments, names, runs
-from mloop.tracking.entities import FINISHED, Experiment, Metric, Run, RunInfo
+from mloop.tracking.entities import FINISHED, Experiment, Metric, Run, RunInfo, RunList
 from mloop.tracking.system_tags import RUN_NAME, canonical
 from mloop.tracking.tracker import Tracker, check_key, get_tracker
 
@@ -169,7 +169,7 @@ class TrackingClient:
 
         self.tracker.flush()
         ids = [int(experiments.get(self.store, i).experiment_id) for i in experiment_ids]
-        return search(self.store, ids, filter_string, order_by, max_results, run_view_type)
+        return RunList(search(self.store, ids, filter_string, order_by, max_results, run_view_type))
 
     # artifacts
     def log_artifact(

@@ -96,6 +96,8 @@ def get(store: MetadataStore, experiment_id: str | int) -> Experiment:
         key = int(experiment_id)
     except (TypeError, ValueError):
         raise InvalidInput(f"experiment id {experiment_id!r} is not a number.") from None
+    if not 0 <= key < 2**63:  # beyond any stored id (and the database's integer)
+        raise NotFound(f"experiment id {experiment_id} does not exist.")
     with store.read() as conn:
         row = conn.execute(select(ExperimentRow).where(ExperimentRow.experiment_id == key)).first()
         if row is None:
@@ -185,3 +187,38 @@ def set_tags(store: MetadataStore, experiment_id: str, tags: dict[str, str]) -> 
         conn.execute(insert(ExperimentTag), rows)
 
     store.transaction(work)
+
+
+def rename(store: MetadataStore, experiment_id: str, new_name: str) -> None:
+    """Give an experiment a new name, which must be free."""
+    _check_name(new_name)
+    key = int(get(store, experiment_id).experiment_id)
+
+    def work(conn: Connection) -> None:
+        conn.execute(
+            update(ExperimentRow)
+            .where(ExperimentRow.experiment_id == key)
+            .values(name=new_name, updated_at=now_ms())
+        )
+
+    try:
+        store.transaction(work)
+    except DBIntegrityError:
+        raise AlreadyExists(
+            f"experiment {new_name!r} already exists; choose another name for experiment "
+            f"{experiment_id}."
+        ) from None
+
+
+def delete_tag(store: MetadataStore, experiment_id: str, key: str) -> None:
+    """Remove a tag of an experiment; a tag that is not there is an error, as in MLflow."""
+    found = get(store, experiment_id)
+    if key not in found.tags:
+        raise NotFound(f"experiment {found.name!r} has no tag {key!r}; nothing to delete.")
+    store.transaction(
+        lambda conn: conn.execute(
+            delete(ExperimentTag).where(
+                ExperimentTag.experiment_id == int(found.experiment_id), ExperimentTag.key == key
+            )
+        )
+    )

@@ -40,6 +40,7 @@ from mloop.tracking.entities import (
     Metric,
     Run,
     RunData,
+    RunList,
 )
 from mloop.tracking.search import view_type
 from mloop.tracking.system_tags import canonical
@@ -112,7 +113,18 @@ def _stack() -> tuple[ActiveRun, ...]:
 def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> Experiment:
-    """Make an experiment (created when missing) the one new runs go to."""
+    """Make an experiment (created when missing) the one new runs go to.
+
+    Args:
+        experiment_name: the experiment by name; created when there is none.
+        experiment_id: the experiment by id (it must exist); takes precedence over the name.
+
+    Raises:
+        InvalidInput: neither argument is given, the name is empty or longer than 256
+            characters, or the id is not a number.
+        NotFound: no experiment has ``experiment_id``.
+        Conflict: the experiment is deleted (restore it first).
+    """
     tracker = get_tracker()
     if experiment_id is not None:
         experiment = experiments.check_active(experiments.get(tracker.store, experiment_id))
@@ -125,16 +137,25 @@ def set_experiment(
 
 
 def get_experiment_by_name(name: str) -> Experiment | None:
+    """The experiment called ``name`` (deleted ones too), or ``None`` when there is none."""
     return experiments.get_by_name(get_tracker().store, name)
 
 
 def set_experiment_tag(key: str, value: Any) -> None:
-    """Set a tag on the current experiment (the one new runs go to)."""
+    """Set a tag on the current experiment (the one new runs go to).
+
+    Raises:
+        InvalidInput: ``key`` is not a valid tag name.
+    """
     set_experiment_tags({key: value})
 
 
 def set_experiment_tags(tags: Mapping[str, Any]) -> None:
-    """Set tags on the current experiment."""
+    """Set tags on the current experiment.
+
+    Raises:
+        InvalidInput: ``tags`` is not a mapping, or a name is not a valid tag name.
+    """
     tags = _mapping(tags, "tags", "set_experiment_tags")
     tracker = get_tracker()
     checked = {check_key(key, "tag"): str(value) for key, value in tags.items()}
@@ -142,7 +163,12 @@ def set_experiment_tags(tags: Mapping[str, Any]) -> None:
 
 
 def delete_experiment(experiment_id: str) -> None:
-    """Delete an experiment and its runs (hidden from searches; restore_experiment undoes it)."""
+    """Delete an experiment and its runs (hidden from searches; restore_experiment undoes it).
+
+    Raises:
+        InvalidInput: ``experiment_id`` is not a number.
+        NotFound: no experiment has this id.
+    """
     tracker = _flush_all()
     experiments.set_lifecycle(tracker.store, experiment_id, "deleted")
     chosen = _state["experiment"]
@@ -181,6 +207,25 @@ def start_run(
     ``synchronous=False``: ending the run does not wait for its values and status to be
     committed; they are written with the next flush (within ``flush_interval``, when the
     parent run ends, or before any read). For many short runs, such as pipeline nodes.
+
+    Args:
+        run_id: an existing run to resume (its status becomes ``RUNNING`` again).
+        experiment_id: the experiment of a new run (default: :func:`set_experiment`'s, else
+            the configured ``experiment``).
+        run_name: a readable name (a generated one when omitted).
+        nested: start a child of the active run instead of refusing.
+        tags: tags to set at the start.
+        description: stored as the run's note.
+        parent_run_id: make the new run a child of this run.
+        log_system_info: record the git state and installed packages (in the background).
+        synchronous: see above.
+
+    Raises:
+        Conflict: a run is already active in this thread and ``nested`` is false; the
+            resumed run is deleted; the experiment is deleted.
+        NotFound: ``run_id`` or ``experiment_id`` does not exist.
+        InvalidInput: a tag name is invalid, ``tags`` is not a mapping, or
+            ``experiment_id`` is not a number.
     """
     tracker = get_tracker()
     stack = _stack()
@@ -270,7 +315,16 @@ def end_run(status: str = FINISHED, run_id: str | None = None) -> None:
     """End the active run (or ``run_id``) with ``status``, after writing its buffered values.
 
     Only runs active in the calling thread or task are ended; children still open end
-    with their parent, with the same status.
+    with their parent, with the same status. Without an active run it does nothing.
+
+    Args:
+        status: ``FINISHED``, ``FAILED`` or ``KILLED``.
+        run_id: end this run (and its open children) rather than the innermost one.
+
+    Raises:
+        InvalidInput: ``status`` is not a run status.
+        Conflict: another process had stored another value for one of the run's params;
+            the run has ended, without that value.
     """
     stack = _stack()
     if not stack:
@@ -323,12 +377,20 @@ def last_active_run() -> Run | None:
 
 
 def delete_run(run_id: str) -> None:
-    """Delete a run: it keeps its data but searches hide it (``Client().restore_run`` undoes it)."""
+    """Delete a run: it keeps its data but searches hide it (``Client().restore_run`` undoes it).
+
+    Raises:
+        NotFound: no run has this id.
+    """
     runs.set_lifecycle(_flush_all().store, run_id, "deleted")
 
 
 def delete_tag(key: str) -> None:
-    """Remove a tag from the active run (an error if it has no such tag)."""
+    """Remove a tag from the active run, as MLflow does.
+
+    Raises:
+        NotFound: the run has no tag ``key``.
+    """
     run = _current()
     run.tracker.flush()
     runs.delete_tag(run.tracker.store, run.info.run_id, canonical(key))
@@ -380,6 +442,18 @@ def _at_exit() -> None:
 
 
 def log_param(key: str, value: Any) -> Any:
+    """Record a param of the active run (one is started when none is); returns ``value``.
+
+    Params are immutable: logging the same value again is a no-op, another value is refused.
+
+    Args:
+        key: letters, digits, ``_ - . : /`` and spaces, at most 250 characters.
+        value: stored as ``str(value)``, at most 6000 characters.
+
+    Raises:
+        InvalidInput: ``key`` is not a valid name, or ``value`` is too long.
+        Conflict: the run already has another value for ``key``.
+    """
     run = _current()
     run.tracker.log_param(run.info.run_id, key, value)
     return value
@@ -396,6 +470,12 @@ def _mapping(value: Any, argument: str, call: str) -> Mapping[str, Any]:
 
 
 def log_params(params: Mapping[str, Any]) -> None:
+    """Record several params of the active run (see :func:`log_param`).
+
+    Raises:
+        InvalidInput: ``params`` is not a mapping, or a name or value is invalid.
+        Conflict: the run already has another value for one of the names.
+    """
     params = _mapping(params, "params", "log_params")
     run = _current()
     for key, value in params.items():
@@ -405,6 +485,20 @@ def log_params(params: Mapping[str, Any]) -> None:
 def log_metric(
     key: str, value: float, step: int | None = None, timestamp: int | None = None
 ) -> None:
+    """Record one value of a metric of the active run (one is started when none is).
+
+    The call returns at once; values are written in batches by a background thread.
+
+    Args:
+        key: letters, digits, ``_ - . : /`` and spaces, at most 250 characters.
+        value: a number (NaN and infinities are kept); numpy scalars are accepted.
+        step: the training step the value belongs to (0 when omitted).
+        timestamp: milliseconds since the epoch (now when omitted).
+
+    Raises:
+        InvalidInput: an invalid name, a value that is not a number, a step or timestamp
+            that is not an integer.
+    """
     run = _current()
     run.tracker.log_metric(run.info.run_id, key, value, step, timestamp)
 
@@ -412,6 +506,11 @@ def log_metric(
 def log_metrics(
     metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
 ) -> None:
+    """Record one value of several metrics at the same step (see :func:`log_metric`).
+
+    Raises:
+        InvalidInput: ``metrics`` is not a mapping, or a name, value or step is invalid.
+    """
     metrics = _mapping(metrics, "metrics", "log_metrics")
     run = _current()
     for key, value in metrics.items():
@@ -419,11 +518,23 @@ def log_metrics(
 
 
 def set_tag(key: str, value: Any) -> None:
+    """Set a tag of the active run (a later value replaces an earlier one).
+
+    MLflow's system tag names (``mlflow.runName``, ...) are stored under mloop's names.
+
+    Raises:
+        InvalidInput: ``key`` is not a valid name.
+    """
     run = _current()
     run.tracker.set_tag(run.info.run_id, key, value)
 
 
 def set_tags(tags: Mapping[str, Any]) -> None:
+    """Set several tags of the active run (see :func:`set_tag`).
+
+    Raises:
+        InvalidInput: ``tags`` is not a mapping, or a name is invalid.
+    """
     tags = _mapping(tags, "tags", "set_tags")
     run = _current()
     for key, value in tags.items():
@@ -437,6 +548,14 @@ def log_input(dataset: Any, context: str | None = None, name: str | None = None)
     sets), a lineage ``Node``, or a pandas DataFrame (recorded by content hash). Its
     name (``name``, else the dataset's own), digest and ``context`` are what
     ``datasets.name|digest|context`` filters of :func:`search_runs` compare.
+
+    Args:
+        dataset: what was read.
+        context: what it was read for (``"training"``, ``"evaluation"``...).
+        name: the name to record, instead of the dataset's own.
+
+    Raises:
+        InvalidInput: ``dataset`` is none of the accepted kinds.
     """
     run = _current()
     node = inputs.as_lineage_node(dataset)
@@ -466,10 +585,19 @@ def flush() -> None:
 
 
 def get_run(run_id: str) -> Run:
+    """A run with its params, latest metrics, tags and inputs (buffered values flushed first).
+
+    Raises:
+        NotFound: no run has this id.
+    """
     return runs.get(_flush_all().store, run_id)
 
 
 def get_metric_history(run_id: str, key: str) -> list[Metric]:
+    """Every logged value of metric ``key`` of a run, by step then time.
+
+    An unknown run or metric gives an empty list, as in MLflow.
+    """
     return runs.metric_history(_flush_all().store, run_id, key)
 
 
@@ -484,6 +612,26 @@ def search_runs(
     experiment_names: list[str] | None = None,
 ) -> pd.DataFrame | list[Run]:
     """Runs matching ``filter_string`` as a DataFrame shaped like MLflow's (or a list).
+
+    A DataFrame has ``run_id``, ``status``, ``start_time``... then ``metrics.<name>``,
+    ``params.<name>`` and ``tags.<name>`` columns; ``output_format="list"`` gives a
+    :class:`RunList` of :class:`Run`, which a notebook shows as a table.
+
+    Args:
+        experiment_ids: search these experiments (default: the current one).
+        filter_string: MLflow's filter syntax (``metrics.auc > 0.8 and params.model = 'rf'``,
+            ``attributes.status``, ``tags.x``, ``datasets.name``).
+        run_view_type: ``ACTIVE_ONLY``, ``DELETED_ONLY`` or ``ALL``.
+        max_results: the most runs returned.
+        order_by: ``["metrics.auc DESC", "start_time"]``.
+        output_format: ``"pandas"`` or ``"list"``.
+        search_all_experiments: search every experiment when none is named.
+        experiment_names: search these experiments by name (instead of ids).
+
+    Raises:
+        InvalidInput: both ids and names, an unknown ``output_format`` or view type, or a
+            filter or order that does not parse (the message points at the mistake).
+        NotFound: an experiment name or id that does not exist.
 
     >>> mloop.search_runs(experiment_names=["delays"], filter_string="metrics.auc > 0.8",
     ...                   order_by=["metrics.auc DESC"], max_results=10)
@@ -509,7 +657,7 @@ def search_runs(
         raise InvalidInput(f"output_format {output_format!r} is unknown; use 'pandas' or 'list'.")
     if output_format == "pandas":
         return search_frame(tracker.store, ids, filter_string, order_by, max_results, run_view_type)
-    return search(tracker.store, ids, filter_string, order_by, max_results, run_view_type)
+    return RunList(search(tracker.store, ids, filter_string, order_by, max_results, run_view_type))
 
 
 def _reset_for_tests() -> None:

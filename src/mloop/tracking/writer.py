@@ -88,6 +88,16 @@ class Writer:
         if self._thread is None:
             self._start()
 
+    def keep_alive(self, run_id: str) -> None:
+        """Send heartbeats for ``run_id`` from this process until :meth:`let_go` (a run that
+        a remote client logs to through a server, between its requests)."""
+        self.alive.add(run_id)
+        if self._thread is None:
+            self._start()
+
+    def let_go(self, run_id: str) -> None:
+        self.alive.discard(run_id)
+
     def _buffers(self) -> tuple[deque[Any], ...]:
         """Every buffer, in the order :func:`runs.write_batch` takes them."""
         return (self.params, self.metrics, self.tags, self.created, self.ended)
