@@ -267,7 +267,7 @@ def test_policy_arguments_are_checked(kwargs: dict, error: type, message: str) -
 def test_trigger_arguments_are_checked() -> None:
     with pytest.raises(InvalidInput, match="1 <= k <= n"):
         loop.DriftTrigger(k=4, n=3)
-    with pytest.raises(InvalidInput, match="not a cron expression"):
+    with pytest.raises(InvalidInput, match="is not valid; use 5 fields"):
         loop.Schedule("every monday")
     with pytest.raises(InvalidInput, match="not known"):
         loop.AccuracyDrop("acc")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -82,6 +84,12 @@ def test_windows_of_the_prediction_log_with_labels_arriving_later(
     worst = stored[1].root_cause["slices"][0]
     assert worst["drop"] > 0.3 and worst["column"] in FEATURES
     assert [a.rule for a in list_alerts("m", status="firing")] == ["accuracy fell"]
+    # a window is a value: its profile comes through the loader its store gave it
+    assert stored[1].profile()["x"].count == 1_500
+    assert windows[0].profile()["x"].count == 1_500  # saved by the run, so it has one too
+    detached = dataclasses.replace(stored[1])
+    with pytest.raises(NotFound, match="has no stored profile"):
+        detached.profile()
 
 
 def test_windows_by_row_count_and_by_version(registered: pd.DataFrame) -> None:

@@ -165,9 +165,9 @@ def test_schedules_are_managed_and_fired_by_the_scheduler(numbers: Path) -> None
     bad = cli.invoke(app, ["schedule", "add", "numbers", "--cron", "daily"])
     assert bad.exit_code == 1 and "is not valid" in str(bad.exception)
 
-    from mloop.pipelines import trigger
+    from mloop.pipelines import request_run
 
-    trigger("numbers", params={"n": 3}, reason="test")
+    request_run("numbers", params={"n": 3}, reason="test")
     output = _ok("scheduler", "--once")
     assert "succeeded" in output and "numbers" in output
     assert "removed schedule nightly" in _ok("schedule", "remove", "nightly")
@@ -196,7 +196,7 @@ def test_a_folder_named_pipelines_elsewhere_on_sys_path_is_not_the_project(
     """Without a pipelines module of its own a folder has no project: triggers are not checked."""
     from mloop.core.errors import ConfigError
     from mloop.pipelines.project import list_pipelines
-    from mloop.pipelines.triggers import trigger
+    from mloop.pipelines.run_requests import request_run
 
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "pipelines").mkdir()  # a namespace package called "pipelines"
@@ -204,4 +204,4 @@ def test_a_folder_named_pipelines_elsewhere_on_sys_path_is_not_the_project(
     monkeypatch.delitem(sys.modules, "pipelines", raising=False)
     with pytest.raises(ConfigError, match="no pipelines module 'pipelines'"):
         list_pipelines()
-    assert trigger("training", reason="no project to check against").pipeline == "training"
+    assert request_run("training", reason="no project to check against").pipeline == "training"

@@ -10,6 +10,13 @@ import mloop
 from mloop.core.clock import now_ms
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound
 from mloop.pipelines import cache as node_cache
+from mloop.pipelines.run_requests import (
+    claim_next,
+    get_run_request,
+    list_run_requests,
+    recover,
+    request_run,
+)
 from mloop.pipelines.schedule import (
     add_schedule,
     fire_due,
@@ -18,7 +25,6 @@ from mloop.pipelines.schedule import (
     remove_schedule,
 )
 from mloop.pipelines.scheduler import Scheduler
-from mloop.pipelines.triggers import claim_next, get_trigger, list_triggers, recover, trigger
 from mloop.store import audit, get_store
 
 PROJECT = """
@@ -81,15 +87,17 @@ def test_a_due_schedule_fires_once_even_when_fired_again_or_twice(
     assert len(fired) == 1 and fired[0].source == "schedule:nightly"
     assert fire_due(now=due + 2000) == []  # a restarted or second scheduler finds nothing due
     assert list_schedules()[0].next_fire_at == due + 24 * 3600 * 1000
-    assert len(list_triggers()) == 1
+    assert len(list_run_requests()) == 1
 
 
 def test_the_scheduler_runs_queued_triggers_and_records_the_outcome(project: Path) -> None:
-    queued = trigger("nightly", params={"n": 21}, reason="drift on dep_delay", source="monitoring")
+    queued = request_run(
+        "nightly", params={"n": 21}, reason="drift on dep_delay", source="monitoring"
+    )
     assert queued.status == "queued"
     finished = Scheduler(poll_interval=0, isolated=False).tick()
     assert [t.id for t in finished] == [queued.id]
-    done = get_trigger(queued.id)
+    done = get_run_request(queued.id)
     assert done.status == "succeeded"
     pipeline_run = mloop.get_run(done.run_id or "")
     assert pipeline_run.info.status == "FINISHED"
@@ -106,15 +114,15 @@ def test_the_scheduler_runs_queued_triggers_and_records_the_outcome(project: Pat
 def test_a_failing_triggered_run_in_its_own_process_is_marked_failed_with_its_error(
     project: Path,
 ) -> None:
-    broken = trigger("nightly", params={"n": None}, reason="bad params")
+    broken = request_run("nightly", params={"n": None}, reason="bad params")
     Scheduler(poll_interval=0).tick()
-    outcome = get_trigger(broken.id)
+    outcome = get_run_request(broken.id)
     assert outcome.status == "failed"
     assert "TypeError" in (outcome.error or "") and "--from-nodes double" in (outcome.error or "")
 
 
 def test_triggers_left_running_by_a_dead_scheduler_are_not_run_again(project: Path) -> None:
-    lost = trigger("nightly", reason="before a crash")
+    lost = request_run("nightly", reason="before a crash")
     claimed = claim_next(worker="localhost-that-died:999999")
     assert claimed is not None and claimed.id == lost.id
     import socket
@@ -132,10 +140,10 @@ def test_triggers_left_running_by_a_dead_scheduler_are_not_run_again(project: Pa
         )
     )
     assert recover() == 1
-    assert get_trigger(lost.id).status == "failed"
+    assert get_run_request(lost.id).status == "failed"
     assert Scheduler(poll_interval=0, isolated=False).tick() == []
 
 
 def test_triggering_an_unknown_pipeline_is_refused(project: Path) -> None:
     with pytest.raises(NotFound, match=r"pipeline 'nightyl' is not registered"):
-        trigger("nightyl")
+        request_run("nightyl")

@@ -1,5 +1,8 @@
 """``mloop data``: register, list, show, profile, suggest and check datasets."""
 
+# mloop imports inside the commands are deferred for start-up time: `mloop --help` and
+# each command load only what they use.
+
 from __future__ import annotations
 
 from pathlib import Path

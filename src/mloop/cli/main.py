@@ -6,6 +6,9 @@ that imports only Typer at module level; the work is imported inside the command
 traceback.
 """
 
+# mloop imports inside the commands are deferred for start-up time: `mloop --help` and
+# each command load only what they use.
+
 from __future__ import annotations
 
 import importlib

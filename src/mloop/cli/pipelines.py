@@ -1,5 +1,8 @@
 """``mloop pipeline`` (list, show), ``mloop schedule`` (add, list, remove), run progress."""
 
+# mloop imports inside the commands are deferred for start-up time: `mloop --help` and
+# each command load only what they use.
+
 from __future__ import annotations
 
 import time

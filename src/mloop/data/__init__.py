@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import builtins
 
-from mloop.data import checks
+from mloop.data import _records, checks
 from mloop.data.anomaly import Contribution, Detector, Flag
 from mloop.data.datasets import DatasetVersion, get_version, list_datasets, load, register, versions
 from mloop.data.isolation import IsolationForestDetector
@@ -40,18 +40,14 @@ list = list_datasets
 
 def suites() -> builtins.list[dict[str, object]]:
     """The latest version of every stored suite (name, version, number of checks)."""
-    from mloop.data._records import list_suites
-
-    return list_suites()
+    return _records.list_suites()
 
 
 def results(
     dataset: str | None = None, suite: str | None = None, limit: int = 100
 ) -> builtins.list[ValidationResult]:
     """Stored validation results, newest first, for a dataset (``name`` or ``name@3``) and/or a suite."""
-    from mloop.data._records import list_results
-
-    return list_results(dataset, suite, limit)
+    return _records.list_results(dataset, suite, limit)
 
 
 def get_result(result_id: str) -> ValidationResult:
@@ -60,9 +56,7 @@ def get_result(result_id: str) -> ValidationResult:
     Raises:
         NotFound: no validation result has this id.
     """
-    from mloop.data._records import get_result as read
-
-    return read(result_id)
+    return _records.get_result(result_id)
 
 
 __all__ = [

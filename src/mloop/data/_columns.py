@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mloop.core.errors import InvalidInput
 from mloop.data._types import family
 
 NUMERIC_FAMILIES = ("integer", "float", "decimal", "timestamp", "date", "duration")
@@ -65,20 +64,3 @@ class ColumnProfile:
     def summary(self) -> dict[str, Any]:
         """A flat, readable description (for tables and reports)."""
         return {"type": self.dtype, "count": self.count, "nulls": self.nulls}
-
-
-def from_dict(data: dict[str, Any]) -> ColumnProfile:
-    """Rebuild any column summary from :meth:`ColumnProfile.to_dict`."""
-    from mloop.data._categorical import CategoricalProfile
-    from mloop.data._numeric import NumericProfile
-
-    kind = data.get("kind")
-    if kind == "numeric":
-        return NumericProfile.from_dict(data)
-    if kind == "categorical":
-        return CategoricalProfile.from_dict(data)
-    if kind == "other":
-        return ColumnProfile(data["dtype"], int(data["count"]), int(data["nulls"]))
-    raise InvalidInput(
-        f"column profile kind {kind!r} is unknown; expected numeric, categorical or other"
-    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mloop.data._types import column_type, family
+from mloop.data.profile import numeric_values
 
 if TYPE_CHECKING:
     import numpy as np
@@ -301,7 +302,6 @@ def _monotonic(check: Check, frame: pd.DataFrame, now: Any) -> Outcome:
             raise Unsupported(
                 f"monotonic needs a numeric or date/time column; {check.columns[0]!r} is {column_type(series)}."
             )
-        from mloop.data.profile import numeric_values
 
         values = numeric_values(series)
     values = values.astype(np.float64, copy=False)

@@ -5,22 +5,23 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.clock import now_ms
 from mloop.core.errors import NotFound, did_you_mean
+from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
+from mloop.data.datasets import parse_ref
+from mloop.data.result import ValidationResult
+from mloop.store import get_store
+from mloop.store.lineage import Node, add_edges
+from mloop.store.schema.data import DataSuite, QualityResult
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
-
-    from mloop.data.result import ValidationResult
 
 
 def save_suite(name: str, definition: dict[str, Any], sha256: str, description: str) -> int:
     """Store a suite definition; the same definition again keeps its version number."""
     from sqlalchemy import func, insert, select
-
-    from mloop.core.clock import now_ms
-    from mloop.store import get_store
-    from mloop.store.schema.data import DataSuite
 
     def work(conn: Connection) -> int:
         found = conn.execute(
@@ -52,9 +53,6 @@ def load_suite(name: str, version: int | None) -> tuple[dict[str, Any], int]:
     """The stored definition of a suite version (the latest when ``version`` is None)."""
     from sqlalchemy import select
 
-    from mloop.store import get_store
-    from mloop.store.schema.data import DataSuite
-
     query = select(DataSuite).where(DataSuite.name == name)
     query = (
         query.where(DataSuite.version == version)
@@ -83,9 +81,6 @@ def list_suites() -> list[dict[str, Any]]:
     """The latest version of every stored suite."""
     from sqlalchemy import func, select
 
-    from mloop.store import get_store
-    from mloop.store.schema.data import DataSuite
-
     latest = (
         select(DataSuite.name, func.max(DataSuite.version).label("version"))
         .group_by(DataSuite.name)
@@ -113,11 +108,6 @@ def list_suites() -> list[dict[str, Any]]:
 def save_result(result: ValidationResult, dataset: tuple[str, int] | None) -> None:
     """Store a validation result and link it to its dataset version (lineage)."""
     from sqlalchemy import insert
-
-    from mloop.core.ids import new_id
-    from mloop.store import get_store
-    from mloop.store.lineage import Node, add_edges
-    from mloop.store.schema.data import QualityResult
 
     assert result.suite_version is not None
     result.id = new_id()
@@ -155,10 +145,6 @@ def save_result(result: ValidationResult, dataset: tuple[str, int] | None) -> No
 def get_result(result_id: str) -> ValidationResult:
     from sqlalchemy import select
 
-    from mloop.data.result import ValidationResult
-    from mloop.store import get_store
-    from mloop.store.schema.data import QualityResult
-
     with get_store().read() as conn:
         row = conn.execute(select(QualityResult).where(QualityResult.id == result_id)).first()
     if row is None:
@@ -173,11 +159,6 @@ def list_results(
 ) -> list[ValidationResult]:
     """Stored results, newest first, for a dataset (``name`` or ``name@3``) and/or a suite."""
     from sqlalchemy import select
-
-    from mloop.data.datasets import parse_ref
-    from mloop.data.result import ValidationResult
-    from mloop.store import get_store
-    from mloop.store.schema.data import QualityResult
 
     query = (
         select(QualityResult.details)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mloop.data.result import ValidationResult
+from typing import Any
 
 
 def _slug(name: str) -> str:
@@ -16,8 +13,9 @@ def _slug(name: str) -> str:
     return f"{text}-{hashlib.sha1(name.encode()).hexdigest()[:6]}"
 
 
-def render(result: ValidationResult) -> str:
-    """The report of ``result`` as HTML."""
+def render(result: Any) -> str:
+    """The report of ``result`` (a ValidationResult, which renders itself through this module
+    and so is typed ``Any`` here) as HTML."""
     import jinja2
 
     environment = jinja2.Environment(

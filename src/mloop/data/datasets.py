@@ -21,16 +21,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.core.principal import current_actor
+from mloop.data import _parquet
+from mloop.data._parquet import to_frame
 from mloop.data._runs import record_production, record_read
-from mloop.data.profile import Profile
+from mloop.data._types import type_name
+from mloop.data.profile import Profile, _Builder
+from mloop.data.profile import profile as make_profile
+from mloop.store import get_artifacts, get_store
+from mloop.store.lineage import Node
+from mloop.store.schema.data import Dataset, DatasetVersionRow
+from mloop.store.schema.data import DatasetVersionRow as V
 
 if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy import Connection
 
-    from mloop.store.lineage import Node
 
 __all__ = [
     "DatasetVersion",
@@ -69,8 +77,6 @@ class DatasetVersion:
     @property
     def uri(self) -> str:
         """The Parquet file's path or URL, for DuckDB (``read_parquet``) or pyarrow."""
-        from mloop.store import get_artifacts
-
         return get_artifacts().uri(self.artifact_key)
 
     @property
@@ -78,8 +84,6 @@ class DatasetVersion:
         return [column["name"] for column in self.schema]
 
     def lineage_node(self) -> Node:
-        from mloop.store.lineage import Node
-
         return Node("dataset_version", self.key)
 
     def load(self, columns: list[str] | None = None) -> pd.DataFrame:
@@ -141,11 +145,6 @@ def register(name: str, data: Any, description: str = "") -> DatasetVersion:
     Raises:
         InvalidInput: bad name, unsupported or empty data, or a column that cannot be stored.
     """
-    from mloop.data import _parquet
-    from mloop.data.profile import _Builder
-    from mloop.data.profile import profile as make_profile
-    from mloop.store import get_artifacts, get_store
-
     check_name(name)
     schema, stream, in_memory = _parquet.table_stream(data)
     if len(schema) == 0:
@@ -194,21 +193,16 @@ def register(name: str, data: Any, description: str = "") -> DatasetVersion:
         "created_by": current_actor(),
     }
     version = _insert(get_store(), row, description)
-    record_production(version)
+    record_production(version.lineage_node())
     return version
 
 
 def _schema(schema: Any) -> list[dict[str, str]]:
-    from mloop.data._types import type_name
-
     return [{"name": f.name, "type": type_name(f.type)} for f in schema]
 
 
 def _insert(store: Any, row: dict[str, Any], description: str) -> DatasetVersion:
     from sqlalchemy import func, insert, select, update
-
-    from mloop.core.clock import now_ms
-    from mloop.store.schema.data import Dataset, DatasetVersionRow
 
     def work(conn: Connection) -> Any:
         name = row["name"]
@@ -264,9 +258,6 @@ def _from_row(row: Any) -> DatasetVersion:
 def _find_by_sha(name: str, sha256: str) -> DatasetVersion | None:
     from sqlalchemy import select
 
-    from mloop.store import get_store
-    from mloop.store.schema.data import DatasetVersionRow
-
     with get_store().read() as conn:
         row = conn.execute(
             select(DatasetVersionRow).where(
@@ -283,9 +274,6 @@ def get_version(ref: str | DatasetVersion) -> DatasetVersion:
         NotFound: no such dataset or version (the message lists what exists).
     """
     from sqlalchemy import select
-
-    from mloop.store import get_store
-    from mloop.store.schema.data import Dataset, DatasetVersionRow
 
     if isinstance(ref, DatasetVersion):
         return ref
@@ -331,9 +319,6 @@ def load(ref: str | DatasetVersion, columns: list[str] | None = None) -> pd.Data
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from mloop.data._parquet import to_frame
-    from mloop.store import get_artifacts
-
     version = get_version(ref)
     if columns is not None:
         unknown = [c for c in columns if c not in version.columns]
@@ -345,16 +330,13 @@ def load(ref: str | DatasetVersion, columns: list[str] | None = None) -> pd.Data
             )
     data = get_artifacts().get_bytes(version.artifact_key)
     table = pq.read_table(pa.BufferReader(data), columns=columns)
-    record_read(version)
+    record_read(version.lineage_node())
     return to_frame(table)
 
 
 def list_datasets() -> list[DatasetVersion]:
     """The latest version of every dataset, by name."""
     from sqlalchemy import func, select
-
-    from mloop.store import get_store
-    from mloop.store.schema.data import DatasetVersionRow as V
 
     latest = select(V.name, func.max(V.version).label("version")).group_by(V.name).subquery()
     query = (
@@ -373,9 +355,6 @@ def versions(name: str) -> list[DatasetVersion]:
         NotFound: the dataset does not exist.
     """
     from sqlalchemy import select
-
-    from mloop.store import get_store
-    from mloop.store.schema.data import DatasetVersionRow as V
 
     check_name(name)
     with get_store().read() as conn:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.errors import InvalidInput
 from mloop.data.anomaly import Detector
 
 if TYPE_CHECKING:
@@ -76,8 +77,6 @@ class IsolationForestDetector(Detector):
         import numpy as np
 
         if self.forest is None:
-            from mloop.core.errors import InvalidInput
-
             raise InvalidInput("IsolationForestDetector is not fitted; call fit(reference) first.")
         return np.asarray(-self.forest.score_samples(self._impute(matrix)), dtype=np.float64)
 

@@ -22,10 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from mloop.core import display
-from mloop.core.errors import InvalidInput
+from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.data._categorical import CategoricalProfile
-from mloop.data._columns import ColumnProfile, from_dict, kind_of
+from mloop.data._columns import ColumnProfile, kind_of
 from mloop.data._numeric import NumericProfile
+from mloop.data._parquet import read_batches
 from mloop.data._types import column_type
 
 if TYPE_CHECKING:
@@ -49,8 +50,6 @@ class Profile:
         try:
             return self.columns[name]
         except KeyError:
-            from mloop.core.errors import NotFound, did_you_mean
-
             raise NotFound(
                 f"column {name!r} is not in this profile."
                 + did_you_mean(name, self.columns)
@@ -295,8 +294,6 @@ def iter_batches(data: Any, columns: list[str] | None = None) -> Iterable[Any]:
     if isinstance(data, pa.RecordBatch):
         return [pa.Table.from_batches([data]).select(columns or data.schema.names)]
     if isinstance(data, str | os.PathLike):
-        from mloop.data._parquet import read_batches
-
         return (pa.Table.from_batches([b]) for b in read_batches(data, columns=columns))
     if isinstance(data, Iterable):
         return _from_iterable(data, columns)
@@ -322,3 +319,17 @@ def _from_iterable(items: Iterable[Any], columns: list[str] | None) -> Iterator[
                 f"a batch is a {type(item).__name__}; batches must be pyarrow RecordBatches, "
                 "Tables or pandas DataFrames."
             )
+
+
+def from_dict(data: dict[str, Any]) -> ColumnProfile:
+    """Rebuild any column summary from :meth:`ColumnProfile.to_dict`."""
+    kind = data.get("kind")
+    if kind == "numeric":
+        return NumericProfile.from_dict(data)
+    if kind == "categorical":
+        return CategoricalProfile.from_dict(data)
+    if kind == "other":
+        return ColumnProfile(data["dtype"], int(data["count"]), int(data["nulls"]))
+    raise InvalidInput(
+        f"column profile kind {kind!r} is unknown; expected numeric, categorical or other"
+    )

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop.data.datasets import register
+from mloop.store import get_store
+from mloop.store.lineage import add_edge
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -64,10 +68,6 @@ def store(
     if quarantined.empty:
         return None
     import pandas as pd
-
-    from mloop.data.datasets import register
-    from mloop.store import get_store
-    from mloop.store.lineage import add_edge
 
     frame = quarantined.copy()
     index = frame.index

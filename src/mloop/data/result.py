@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core import display
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
+from mloop.data._report import render
 
 if TYPE_CHECKING:
     import numpy as np
@@ -231,8 +232,6 @@ class ValidationResult:
 
     def to_html(self, path: str | Path | None = None) -> str:
         """A self-contained HTML report (written to ``path`` when given)."""
-        from mloop.data._report import render
-
         html = render(self)
         if path is not None:
             Path(path).write_text(html)

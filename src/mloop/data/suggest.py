@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mloop.core.errors import InvalidInput
 from mloop.data import checks
 from mloop.data._types import column_type, family
+from mloop.data.datasets import load
 from mloop.data.suite import Suite
 
 if TYPE_CHECKING:
@@ -65,8 +66,6 @@ def suggest_suite(
     import pandas as pd
 
     if isinstance(reference, str):
-        from mloop.data.datasets import load
-
         reference = load(reference)
     if not isinstance(reference, pd.DataFrame):
         raise InvalidInput(

@@ -31,15 +31,22 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.errors import InvalidInput
+from mloop.core.clock import now_ms
+from mloop.core.errors import InvalidInput, NotFound, did_you_mean
+from mloop.core.hashing import sha256_text
+from mloop.core.log import get_logger
+from mloop.data import _evaluate
+from mloop.data import quarantine as quarantining
 from mloop.data._kernels import plain
+from mloop.data._parquet import read_frame
+from mloop.data._records import load_suite, save_result, save_suite
 from mloop.data.checks import Check, from_dict
+from mloop.data.datasets import DatasetVersion, check_name, get_version, load, parse_ref
+from mloop.data.result import SAMPLES, CheckResult, ValidationResult
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mloop.data.datasets import DatasetVersion
-    from mloop.data.result import ValidationResult
 
 __all__ = ["Suite"]
 
@@ -60,8 +67,6 @@ class Suite:
     def __init__(
         self, name: str, checks: Iterable[Check | dict[str, Any]] = (), description: str = ""
     ) -> None:
-        from mloop.data.datasets import check_name
-
         try:
             check_name(name)
         except InvalidInput:
@@ -101,7 +106,6 @@ class Suite:
         for check in self.checks:
             if check.name == name:
                 return check
-        from mloop.core.errors import NotFound, did_you_mean
 
         names = [c.name for c in self.checks]
         raise NotFound(f"suite {self.name!r} has no check {name!r}." + did_you_mean(name, names))
@@ -169,8 +173,6 @@ class Suite:
         ):
             path = Path(source)
             if not path.is_file():
-                from mloop.core.errors import NotFound
-
                 raise NotFound(f"suite file {str(path)!r} does not exist; check the path.")
             text, where = path.read_text(), str(path)
         try:
@@ -189,16 +191,12 @@ class Suite:
 
     @property
     def sha256(self) -> str:
-        from mloop.core.hashing import sha256_text
-
         return sha256_text(json.dumps(self.to_dict(), sort_keys=True, default=str))
 
     # -- storage ----------------------------------------------------------------------------
 
     def save(self) -> int:
         """Store this definition in the metadata store and return its version (same content, same version)."""
-        from mloop.data._records import save_suite
-
         self.version = save_suite(self.name, self.to_dict(), self.sha256, self.description)
         return self.version
 
@@ -210,9 +208,6 @@ class Suite:
             InvalidInput: ``ref`` is not ``name`` or ``name@<number>``.
             NotFound: no suite (or no such version) is stored under that name.
         """
-        from mloop.data._records import load_suite
-        from mloop.data.datasets import parse_ref
-
         name, number = parse_ref(ref)
         definition, version = load_suite(name, number)
         suite = cls.from_dict(definition, f"stored suite {name}@{version}")
@@ -242,11 +237,6 @@ class Suite:
         Raises:
             InvalidInput: the data is empty (pass ``allow_empty=True``) or of an unsupported kind.
         """
-        from mloop.core.clock import now_ms
-        from mloop.data import _evaluate
-        from mloop.data import quarantine as quarantining
-        from mloop.data.result import ValidationResult
-
         start = time.perf_counter()
         frame, source = _frame(data, None if quarantine else self.columns_read())
         if len(frame) == 0 and not allow_empty:
@@ -282,7 +272,6 @@ class Suite:
         if self._should_save(save):
             self.save()
             result.suite_version = self.version
-            from mloop.data._records import save_result
 
             save_result(result, None if source is None else (source.name, source.version))
         return result
@@ -302,7 +291,6 @@ class Suite:
         except InvalidInput:
             if save:
                 raise
-            from mloop.core.log import get_logger
 
             get_logger("mloop.data").warning(
                 "suite %r has a custom check that cannot be stored by name; the result is not saved",
@@ -317,8 +305,6 @@ def _frame(data: Any, columns: list[str] | None) -> tuple[pd.DataFrame, DatasetV
     import pandas as pd
     import pyarrow as pa
 
-    from mloop.data.datasets import DatasetVersion, get_version, load
-
     if isinstance(data, pd.DataFrame):
         return data, None
     if isinstance(data, pa.Table):
@@ -326,8 +312,6 @@ def _frame(data: Any, columns: list[str] | None) -> tuple[pd.DataFrame, DatasetV
     if isinstance(data, os.PathLike) or (
         isinstance(data, str) and (os.sep in data or data.endswith((".parquet", ".csv")))
     ):
-        from mloop.data._parquet import read_frame
-
         return read_frame(data, columns), None
     if isinstance(data, str):
         data = get_version(data)
@@ -343,8 +327,6 @@ def _frame(data: Any, columns: list[str] | None) -> tuple[pd.DataFrame, DatasetV
 
 def _check_result(check: Check, outcome: Any, frame: pd.DataFrame) -> Any:
     import numpy as np
-
-    from mloop.data.result import SAMPLES, CheckResult
 
     rows = len(frame)
     positions = None

@@ -11,8 +11,12 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.core.errors import InvalidInput, NotFound, did_you_mean
+from mloop.data import DatasetVersion
+from mloop.data import get_version as dataset_version
+from mloop.data import load as load_dataset
 from mloop.evaluation.calling import call_model
+from mloop.registry import LoadedModel, load_model
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,8 +38,6 @@ class Model:
 
 def resolve_model(model: Any, what: str = "model") -> Model:
     """A LoadedModel, a fitted estimator (anything with ``predict``) or a ``models:/`` URI."""
-    from mloop.registry import LoadedModel, load_model
-
     if isinstance(model, str):
         if not model.startswith(("models:/", "runs:/")):
             raise InvalidInput(
@@ -69,9 +71,6 @@ def load_frame(data: Any, what: str = "data") -> tuple[pd.DataFrame, str | None]
             f"{what} is missing; pass a DataFrame, a dataset reference such as 'flights@3' or a "
             "Parquet/CSV path."
         )
-    from mloop.data import DatasetVersion
-    from mloop.data import get_version as dataset_version
-    from mloop.data import load as load_dataset
 
     if isinstance(data, DatasetVersion):
         return load_dataset(data), data.key
@@ -80,8 +79,6 @@ def load_frame(data: Any, what: str = "data") -> tuple[pd.DataFrame, str | None]
     ):
         path = os.fspath(data)
         if not os.path.exists(path):
-            from mloop.core.errors import NotFound
-
             raise NotFound(f"{what} file {path!r} does not exist; check the path.")
         frame = pd.read_csv(path) if path.endswith(".csv") else pd.read_parquet(path)
         return frame, path

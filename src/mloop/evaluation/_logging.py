@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop.evaluation import _records
+from mloop.tracking import active_run, log_dict, log_figure, log_input, log_metrics, log_text
+
 if TYPE_CHECKING:
     from mloop.evaluation.result import EvaluationResult
 
@@ -14,9 +17,6 @@ def log_result(result: EvaluationResult, data: Any = None, plots: bool = True) -
     import math
 
     import pandas as pd
-
-    from mloop.evaluation import _records
-    from mloop.tracking import active_run, log_dict, log_figure, log_input, log_metrics, log_text
 
     run = active_run()
     key = None

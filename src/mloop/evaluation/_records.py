@@ -9,6 +9,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.errors import NotFound
+from mloop.core.ids import new_id
+from mloop.registry import set_version_tag
+from mloop.store import get_artifacts
+from mloop.tracking.runs import artifact_prefix
+
 if TYPE_CHECKING:
     from mloop.registry import ModelVersion
 
@@ -17,10 +23,6 @@ TAGS = {"evaluation": "mloop.evaluation", "gate": "mloop.gate"}
 
 def save(version_key: str, kind: str, payload: dict[str, Any], key: str | None = None) -> str:
     """Store ``payload`` (unless it is already at ``key``) and point the version's tag at it."""
-    from mloop.core.ids import new_id
-    from mloop.registry import set_version_tag
-    from mloop.store import get_artifacts
-
     name, version = version_key.rsplit("/", 1)
     if key is None:
         key = f"evaluations/{name}/{version}/{kind}-{new_id()}.json"
@@ -32,14 +34,9 @@ def save(version_key: str, kind: str, payload: dict[str, Any], key: str | None =
 def load(version: ModelVersion, kind: str) -> dict[str, Any] | None:
     """The newest recorded ``kind`` for ``version``; for evaluations, else one logged in its
     training run (``evaluation/result.json``)."""
-    from mloop.core.errors import NotFound
-    from mloop.store import get_artifacts
-
     artifacts = get_artifacts()
     key = version.tags.get(TAGS[kind])
     if key is None and kind == "evaluation" and version.run_id:
-        from mloop.tracking.runs import artifact_prefix
-
         prefix = artifact_prefix(version.run_id)
         found = sorted(k for k in artifacts.list(prefix) if k.endswith("/result.json"))
         preferred = f"{prefix}/evaluation/result.json"

@@ -1,7 +1,8 @@
 """HTML and Markdown rendering of evaluation results and model cards (Jinja2).
 
 Numbers are formatted here, once, so the templates only lay them out. Plots are PNGs
-embedded as base64 data URIs: a report opens offline, with no link to fetch.
+embedded as base64 data URIs: a report opens offline, with no link to fetch. Results are
+typed ``Any``: ``EvaluationResult.to_html`` renders through this module, which sits below it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.evaluation.metrics import FAIRNESS_SUMMARIES
+from mloop.evaluation.plots import png_base64
+
 if TYPE_CHECKING:
     import pandas as pd
-
-    from mloop.evaluation.fairness import FairnessResult
-    from mloop.evaluation.result import EvaluationResult
 
 TEMPLATES = Path(__file__).parent / "templates"
 SLICE_ROWS = 30
@@ -87,8 +88,6 @@ def _cell(value: Any) -> Any:
 
 
 def images(figures: dict[str, Any]) -> list[dict[str, str]]:
-    from mloop.evaluation.plots import png_base64
-
     titles = {
         "roc_curve.png": "ROC curve",
         "pr_curve.png": "Precision-recall curve",
@@ -101,12 +100,10 @@ def images(figures: dict[str, Any]) -> list[dict[str, str]]:
     return [{"title": titles.get(k, k), "data": png_base64(f)} for k, f in figures.items()]
 
 
-def fairness_context(f: FairnessResult) -> dict[str, Any]:
-    from mloop.evaluation.fairness import SUMMARIES
-
+def fairness_context(f: Any) -> dict[str, Any]:
     summary = table(
         ["summary", "value", "note"],
-        [[s, getattr(f, s), f.undefined.get(s, "")] for s in SUMMARIES],
+        [[s, getattr(f, s), f.undefined.get(s, "")] for s in FAIRNESS_SUMMARIES],
     )
     return {
         "name": f.sensitive,
@@ -116,7 +113,7 @@ def fairness_context(f: FairnessResult) -> dict[str, Any]:
     }
 
 
-def evaluation_context(result: EvaluationResult, with_images: bool = True) -> dict[str, Any]:
+def evaluation_context(result: Any, with_images: bool = True) -> dict[str, Any]:
     metrics = table(
         ["metric", "value", "note"],
         [[k, v, result.undefined.get(k, "")] for k, v in result.metrics.items()],
@@ -159,6 +156,6 @@ def evaluation_context(result: EvaluationResult, with_images: bool = True) -> di
     }
 
 
-def render_evaluation(result: EvaluationResult) -> str:
+def render_evaluation(result: Any) -> str:
     template = environment().get_template("evaluation.html.j2")
     return str(template.render(ev=evaluation_context(result), css=css()))

@@ -14,14 +14,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.core import display
-from mloop.core.errors import InvalidInput
+from mloop.core.clock import now_ms
+from mloop.core.errors import InvalidInput, NotFound
+from mloop.evaluation import _records
+from mloop.evaluation._render import (
+    css,
+    environment,
+    evaluation_context,
+    fairness_context,
+    frame_table,
+    images,
+    table,
+    when,
+)
+from mloop.evaluation.fairness import FairnessResult
+from mloop.evaluation.gate import GateResult
+from mloop.evaluation.plots import importance_figure
+from mloop.evaluation.result import EvaluationResult
+from mloop.registry import ModelVersion, get_model, get_version
+from mloop.store import get_store, lineage
+from mloop.tracking import get_run
 
 if TYPE_CHECKING:
     from mloop.evaluation.explain import Explanation
-    from mloop.evaluation.fairness import FairnessResult
-    from mloop.evaluation.gate import GateResult
-    from mloop.evaluation.result import EvaluationResult
-    from mloop.registry import ModelVersion
 
 __all__ = ["ModelCard", "model_card", "parse_version_ref"]
 
@@ -53,8 +68,6 @@ DATA_KINDS = ("dataset_version", "training_set", "feature_view_version", "extern
 
 def parse_version_ref(ref: Any) -> tuple[str, str]:
     """``(name, version_or_alias)`` of ``name/3``, ``name@champion``, ``models:/...`` or ``name``."""
-    from mloop.registry import ModelVersion
-
     if isinstance(ref, ModelVersion):
         return ref.name, str(ref.version)
     if not isinstance(ref, str) or not ref.strip():
@@ -110,12 +123,10 @@ def model_card(
     """
     if format not in ("html", "md", "markdown"):
         raise InvalidInput(f"card format {format!r} is unknown; use 'html' or 'md'.")
-    from mloop.registry import get_version
 
     name, ref = parse_version_ref(model)
     version = get_version(name, ref)
     context = _context(version, evaluation, gate, fairness, explanation, intended_use, limitations)
-    from mloop.evaluation._render import css, environment
 
     markdown = format != "html"
     template = environment(markdown).get_template("card.md.j2" if markdown else "card.html.j2")
@@ -134,21 +145,6 @@ def _context(
     intended_use: str | None,
     limitations: str | None,
 ) -> dict[str, Any]:
-    from mloop.core.clock import now_ms
-    from mloop.evaluation import _records
-    from mloop.evaluation._render import (
-        evaluation_context,
-        fairness_context,
-        frame_table,
-        images,
-        table,
-        when,
-    )
-    from mloop.evaluation.fairness import FairnessResult
-    from mloop.evaluation.gate import GateResult
-    from mloop.evaluation.result import EvaluationResult
-    from mloop.registry import get_model
-
     model = get_model(version.name)
     if evaluation is None:
         stored = _records.load(version, "evaluation")
@@ -160,8 +156,6 @@ def _context(
     importance_image = None
     importance = table([], [])
     if explanation is not None:
-        from mloop.evaluation.plots import importance_figure
-
         importance_image = images({"importance.png": importance_figure(explanation)})[0]
         importance = frame_table(explanation.importances, 30)
     signature = version.signature or {}
@@ -229,9 +223,6 @@ def _context(
 def _run(run_id: str | None) -> dict[str, Any] | None:
     if not run_id:
         return None
-    from mloop.core.errors import NotFound
-    from mloop.evaluation._render import table, when
-    from mloop.tracking import get_run
 
     try:
         run = get_run(run_id)
@@ -252,8 +243,6 @@ def _run(run_id: str | None) -> dict[str, Any] | None:
 
 
 def _lineage(version: ModelVersion) -> tuple[list[list[Any]], list[list[Any]]]:
-    from mloop.store import get_store, lineage
-
     edges = lineage.upstream(get_store(), lineage.Node("model_version", version.key))
     rows = [[str(e.source), e.relation, str(e.target), e.depth] for e in edges]
     data = [

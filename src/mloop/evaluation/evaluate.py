@@ -12,16 +12,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.core.ids import new_id
 from mloop.evaluation import _inputs, _tables
+from mloop.evaluation import metrics as m
+from mloop.evaluation._logging import log_result
+from mloop.evaluation.explain import explain as explain_model
+from mloop.evaluation.fairness import fairness_of
 from mloop.evaluation.kpi import KPI, as_kpis
-from mloop.evaluation.metrics import BINARY, MULTICLASS, REGRESSION
+from mloop.evaluation.metrics import BINARY, MULTICLASS, REGRESSION, greater_is_better
+from mloop.evaluation.result import EvaluationResult
+from mloop.evaluation.slices import as_slice, codes
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
-
-    from mloop.evaluation.result import EvaluationResult
 
 
 def evaluate(
@@ -74,10 +80,6 @@ def evaluate(
             rows with missing values.
         NotFound: a model URI, dataset reference or file that does not exist.
     """
-    from mloop.core.clock import now_ms
-    from mloop.core.ids import new_id
-    from mloop.evaluation.result import EvaluationResult
-
     resolved = _inputs.resolve_model(model)
     frame, source = _inputs.load_frame(data)
     target = _inputs.check_target(frame, target)
@@ -124,15 +126,11 @@ def evaluate(
         result.classes = list(preds.classes)
         _fill_classification(result, frame, y, preds, positive, specs, kpi_fns)
         for spec in sensitive_specs:
-            from mloop.evaluation.fairness import fairness_of
-
             key = " × ".join(spec)
             result.fairness[key] = fairness_of(frame, y, preds.labels, positive, spec)
     _require(result, metrics)
     _sort_slices(result, primary_metric, kpi_fns)
     if explain:
-        from mloop.evaluation.explain import explain as explain_model
-
         result.importance = explain_model(
             resolved.predictor, frame, target=target, task=task, pos_label=pos_label
         )
@@ -152,15 +150,11 @@ def evaluate(
         base.dataset = source
         result.set_baseline(base)
     if log:
-        from mloop.evaluation._logging import log_result
-
         log_result(result, data=data if source is None else None, plots=plots)
     return result
 
 
 def _slices(frame: pd.DataFrame, slices: Sequence[Any] | None) -> list[Any]:
-    from mloop.evaluation.slices import as_slice
-
     if slices is None:
         return []
     if isinstance(slices, str | dict):
@@ -187,8 +181,6 @@ def _groups(
     """Row positions and group numbers of "all rows" followed by every slice's groups."""
     import numpy as np
 
-    from mloop.evaluation.slices import codes
-
     n = len(frame)
     rows = [np.arange(n)]
     numbers = [np.zeros(n, dtype=np.int64)]
@@ -211,8 +203,6 @@ def _fill_classification(
     kpis: dict[str, KPI],
 ) -> None:
     import numpy as np
-
-    from mloop.evaluation import metrics as m
 
     rows, codes, labels = _groups(frame, specs)
     y_values = _inputs.as_labels(y)
@@ -273,8 +263,6 @@ def _fill_regression(
     kpis: dict[str, KPI],
 ) -> None:
     import numpy as np
-
-    from mloop.evaluation import metrics as m
 
     rows, codes, labels = _groups(frame, specs)
     found = m.regression_metrics(codes, len(labels), y[rows], predicted[rows])
@@ -393,8 +381,6 @@ def _require(result: EvaluationResult, metrics: Sequence[str] | None) -> None:
 
 
 def _sort_slices(result: EvaluationResult, primary: str | None, kpis: dict[str, KPI]) -> None:
-    from mloop.evaluation.metrics import greater_is_better
-
     if primary is None:
         if result.task == "regression":
             primary = "rmse"

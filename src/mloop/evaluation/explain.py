@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.errors import ConfigError, InvalidInput
+from mloop.core.errors import ConfigError, InvalidInput, did_you_mean
+from mloop.evaluation import _inputs
+from mloop.evaluation import metrics as m
+from mloop.evaluation._plain import plain
+from mloop.evaluation.metrics import greater_is_better
+from mloop.evaluation.plots import importance_figure
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,8 +35,6 @@ class Explanation:
     n_rows: int
 
     def to_dict(self) -> dict[str, Any]:
-        from mloop.evaluation.result import plain
-
         return plain(
             {
                 "importances": self.importances.to_dict(orient="records"),
@@ -57,8 +60,6 @@ class Explanation:
 
     def plot(self, top: int = 20) -> Any:
         """A horizontal bar chart of the ``top`` features (a matplotlib Figure)."""
-        from mloop.evaluation.plots import importance_figure
-
         return importance_figure(self, top)
 
 
@@ -107,8 +108,6 @@ def explain(
         NotFound: a model URI, dataset or file that does not exist.
         ConfigError: ``method="shap"`` without the shap package (``mloop[shap]``).
     """
-    from mloop.evaluation import _inputs
-
     if method not in ("permutation", "shap"):
         raise InvalidInput(
             f"explanation method {method!r} is unknown; use 'permutation' or 'shap'."
@@ -155,7 +154,6 @@ def _scorer(
     model: Any, X: pd.DataFrame, y: pd.Series, task: str, scoring: str | None, pos_label: Any
 ) -> tuple[Any, str]:
     """A scorer ``(estimator, X, y) -> float`` where higher is better, and its metric name."""
-    from mloop.evaluation.metrics import greater_is_better
 
     def metrics_of(rows: pd.DataFrame, truth: pd.Series) -> tuple[dict[str, float], dict[str, str]]:
         return _metrics(model, rows, truth, task, pos_label)
@@ -169,8 +167,6 @@ def _scorer(
         else:
             scoring = "accuracy"
     if scoring not in metrics:
-        from mloop.core.errors import did_you_mean
-
         raise InvalidInput(
             f"scoring {scoring!r} is not a {task} metric."
             + did_you_mean(scoring, list(metrics))
@@ -196,9 +192,6 @@ def _metrics(
     import math
 
     import numpy as np
-
-    from mloop.evaluation import _inputs
-    from mloop.evaluation import metrics as m
 
     codes = np.zeros(len(X), dtype=np.int64)
     if task == "regression":
@@ -320,8 +313,6 @@ def explain_row(
     """
     import numpy as np
     import pandas as pd
-
-    from mloop.evaluation import _inputs
 
     resolved = _inputs.resolve_model(model)
     frame, _ = _inputs.load_frame(background, "background")

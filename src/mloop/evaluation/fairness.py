@@ -14,7 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.errors import InvalidInput
+from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.evaluation import _inputs
+from mloop.evaluation._plain import plain
+from mloop.evaluation.metrics import FAIRNESS_SUMMARIES
+from mloop.evaluation.slices import Slice, codes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,11 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SUMMARIES", "FairnessResult", "fairness"]
 
-SUMMARIES = (
-    "demographic_parity_difference",
-    "demographic_parity_ratio",
-    "equalized_odds_difference",
-)
+SUMMARIES = FAIRNESS_SUMMARIES
 
 
 @dataclass
@@ -43,8 +43,6 @@ class FairnessResult:
 
     def summary(self, name: str) -> float:
         if name not in SUMMARIES:
-            from mloop.core.errors import did_you_mean
-
             raise InvalidInput(
                 f"fairness summary {name!r} is unknown."
                 + did_you_mean(name, SUMMARIES)
@@ -54,8 +52,6 @@ class FairnessResult:
         return value
 
     def to_dict(self) -> dict[str, Any]:
-        from mloop.evaluation.result import plain
-
         return plain(
             {
                 "sensitive": self.sensitive,
@@ -119,8 +115,6 @@ def fairness(
     """
     import numpy as np
 
-    from mloop.evaluation import _inputs
-
     frame, _ = _inputs.load_frame(data)
     target = _inputs.check_target(frame, target)
     spec = (sensitive,) if isinstance(sensitive, str) else tuple(sensitive)
@@ -165,8 +159,6 @@ def fairness_of(
     """The fairness table of predicted ``labels`` against ``y``, grouped by ``spec``."""
     import numpy as np
     import pandas as pd
-
-    from mloop.evaluation.slices import Slice, codes
 
     groups, names = codes(frame, Slice(spec))
     k = len(names)

@@ -29,8 +29,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
+from mloop.evaluation import _records
 from mloop.evaluation import rules as rule_module
+from mloop.evaluation._inputs import load_frame
+from mloop.evaluation._plain import plain
+from mloop.evaluation.evaluate import evaluate
 from mloop.evaluation.rules import Context, Rule, RuleResult
 
 __all__ = ["Gate", "GateResult", "load_gate"]
@@ -54,8 +59,6 @@ class GateResult:
         return [f"{r.rule}: {r.message}" for r in self.rules if not r.passed]
 
     def to_dict(self) -> dict[str, Any]:
-        from mloop.evaluation.result import plain
-
         return plain(
             {
                 "gate": self.gate,
@@ -163,10 +166,6 @@ class Gate:
             InvalidInput: the data or target is not usable (see :func:`mloop.evaluate`).
             NotFound: a model URI, dataset or file that does not exist.
         """
-        from mloop.core.clock import now_ms
-        from mloop.evaluation._inputs import load_frame
-        from mloop.evaluation.evaluate import evaluate
-
         frame, _ = load_frame(data, "gate data")
         kpis: dict[str, Any] = {}
         sensitive: list[tuple[str, ...]] = []
@@ -208,8 +207,6 @@ class Gate:
             created_at=now_ms(),
         )
         if self.record and new.model_version is not None:
-            from mloop.evaluation import _records
-
             _records.save(new.model_version, "gate", result.to_dict())
         return result
 

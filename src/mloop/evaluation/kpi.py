@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
+from mloop.evaluation.metrics import GREATER_IS_BETTER
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,8 +78,6 @@ class KPI:
 
 def as_kpis(kpis: Mapping[str, Any] | None) -> dict[str, KPI]:
     """Normalise ``{"name": fn | KPI}`` to KPIs, checking the names."""
-    from mloop.evaluation.metrics import GREATER_IS_BETTER
-
     if kpis is None:
         return {}
     if not isinstance(kpis, Mapping):

@@ -330,3 +330,12 @@ def frame_of(metrics: GroupMetrics, names: tuple[str, ...]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame({name: metrics.values[name] for name in names})
+
+
+# The group-fairness summaries (mloop.evaluation.fairness); here so gate rules and
+# reports name them without importing the fairness computation.
+FAIRNESS_SUMMARIES = (
+    "demographic_parity_difference",
+    "demographic_parity_ratio",
+    "equalized_odds_difference",
+)

@@ -1,18 +1,16 @@
 """Matplotlib figures of evaluation results, and PNG bytes to embed them in reports.
 
 Figures are drawn from the stored tables (curves, calibration, confusion, slices,
-importance), so a model card can redraw them from what was logged.
+importance), so a model card can redraw them from what was logged. The functions read the
+attributes of an ``EvaluationResult`` or ``Explanation`` (typed ``Any``): the values draw
+themselves through this module, which therefore sits below them (no import circle).
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mloop.evaluation.explain import Explanation
-    from mloop.evaluation.result import EvaluationResult
+from typing import Any
 
 __all__ = ["figures", "importance_figure", "png_base64"]
 
@@ -32,7 +30,7 @@ def png_base64(figure: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def figures(result: EvaluationResult) -> dict[str, Any]:
+def figures(result: Any) -> dict[str, Any]:
     """Every figure the result has data for, by file name."""
     found: dict[str, Any] = {}
     roc = result.curves.get("roc")
@@ -117,7 +115,7 @@ def _cells(matrix: Any) -> list[tuple[tuple[int, int], int]]:
     ]
 
 
-def importance_figure(explanation: Explanation, top: int = 20) -> Any:
+def importance_figure(explanation: Any, top: int = 20) -> Any:
     """Horizontal bars of the ``top`` most important features."""
     table = explanation.importances.head(top)
     fig, ax = _figure(5.6, 0.32 * len(table) + 1.2)

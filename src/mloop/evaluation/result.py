@@ -12,27 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.core import display
+from mloop.evaluation._plain import plain
+from mloop.evaluation._render import render_evaluation
+from mloop.evaluation.explain import Explanation
+from mloop.evaluation.fairness import FairnessResult
+from mloop.evaluation.metrics import greater_is_better
+from mloop.evaluation.plots import figures
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mloop.evaluation.explain import Explanation
-    from mloop.evaluation.fairness import FairnessResult
 
 __all__ = ["EvaluationResult", "plain"]
-
-
-def plain(value: Any) -> Any:
-    """``value`` with numpy scalars as Python numbers and NaN as None (valid JSON)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
-        value = value.item()
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
@@ -82,8 +73,6 @@ class EvaluationResult:
     run_id: str | None = None
 
     def greater_is_better(self, name: str) -> bool:
-        from mloop.evaluation.metrics import greater_is_better
-
         return greater_is_better(name, self.kpi_greater_is_better)
 
     def set_baseline(self, base: EvaluationResult) -> None:
@@ -169,9 +158,6 @@ class EvaluationResult:
     def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
         import pandas as pd
 
-        from mloop.evaluation.explain import Explanation
-        from mloop.evaluation.fairness import FairnessResult
-
         def frame(key: str) -> pd.DataFrame | None:
             rows = data.get(key)
             return None if rows is None else pd.DataFrame(rows)
@@ -222,14 +208,10 @@ class EvaluationResult:
 
     def figures(self) -> dict[str, Any]:
         """Matplotlib figures of this result (ROC, PR, calibration, confusion, slices...)."""
-        from mloop.evaluation.plots import figures
-
         return figures(self)
 
     def to_html(self, path: str | Path | None = None) -> str:
         """A self-contained HTML report (plots embedded as PNG), written to ``path`` if given."""
-        from mloop.evaluation._render import render_evaluation
-
         html = render_evaluation(self)
         if path is not None:
             Path(path).write_text(html)

@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.data import Suite
+from mloop.evaluation._plain import plain
+from mloop.evaluation.fairness import SUMMARIES
+from mloop.evaluation.kpi import KPI
 
 if TYPE_CHECKING:
     from mloop.evaluation.result import EvaluationResult
@@ -49,8 +53,6 @@ class RuleResult:
     skipped: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        from mloop.evaluation.result import plain
-
         return plain(
             {
                 "rule": self.rule,
@@ -205,8 +207,6 @@ def max_fairness_difference(
 
     >>> max_fairness_difference("origin", 0.1)
     """
-    from mloop.evaluation.fairness import SUMMARIES
-
     if metric not in SUMMARIES:
         raise InvalidInput(
             f"fairness metric {metric!r} is unknown."
@@ -251,8 +251,6 @@ def checks_passed(suite: Any, data: Any = None) -> Rule:
 
     >>> checks_passed("flights@1")
     """
-    from mloop.data import Suite
-
     if not isinstance(suite, Suite | str):
         raise InvalidInput(
             f"checks_passed got a {type(suite).__name__}; give a mloop.data.Suite, a stored suite "
@@ -308,8 +306,6 @@ def kpi(
 
     >>> kpi("missed_delay_cost", KPI(cost, greater_is_better=False), max=50_000)
     """
-    from mloop.evaluation.kpi import KPI
-
     if min is None and max is None and max_regression is None:
         raise InvalidInput(f"kpi rule {name!r} needs min=, max= or max_regression=.")
     spec = function if isinstance(function, str) else None

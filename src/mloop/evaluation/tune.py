@@ -20,7 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.cluster import ensure_ray
+from mloop.core.config import get_settings
 from mloop.core.errors import ConfigError, InvalidInput
+from mloop.core.ids import new_id
+from mloop.tracking import (
+    active_run,
+    end_run,
+    flush,
+    log_metric,
+    log_params,
+    set_tag,
+    set_tags,
+    start_run,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,8 +81,6 @@ class _Trial:
 
     def __call__(self, trial: Any) -> float:
         import math
-
-        from mloop.tracking import active_run, end_run, log_metric, log_params, set_tag, start_run
 
         optuna = _optuna()
         run = start_run(
@@ -141,10 +152,6 @@ def tune(
         InvalidInput: ``objective`` not callable, ``n_trials`` or ``parallelism`` below 1,
             an unknown ``direction`` or ``runner``.
     """
-    from mloop.core.config import get_settings
-    from mloop.core.ids import new_id
-    from mloop.tracking import active_run, end_run, log_metric, log_params, set_tags, start_run
-
     optuna = _optuna()
     if not callable(objective):
         raise InvalidInput(
@@ -235,9 +242,6 @@ def _on_ray(
     timeout: float | None,
 ) -> Any:
     """Run the trials in ``parallelism`` Ray tasks that share one study."""
-    from mloop.core.cluster import ensure_ray
-    from mloop.core.config import get_settings
-
     ray = ensure_ray()  # one Ray per process, shared with the other parts and kept running
     settings = get_settings()
     if storage is None:
@@ -293,7 +297,6 @@ def _worker(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=name, storage=_storage(optuna, storage), sampler=sampler)
     study.optimize(trial_fn, n_trials=count, timeout=timeout)
-    from mloop.tracking import flush
 
     flush()
     return count

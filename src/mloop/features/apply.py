@@ -12,25 +12,34 @@ from typing import TYPE_CHECKING, Any
 from mloop.core.errors import InvalidInput, did_you_mean
 from mloop.core.principal import current_actor
 from mloop.features import dtypes, registry
+from mloop.features.definitions import kind_of
 from mloop.features.feature_view import FeatureView
 from mloop.features.ingest import source_schema
+from mloop.features.offline import connect
 from mloop.features.plan import split_ref
 from mloop.features.service import FeatureService
 from mloop.features.training_set import view_node_id
-from mloop.features.transforms import compile_view
+from mloop.features.view_sql import compile_view
+from mloop.store import audit, lineage
+from mloop.store.lineage import Node
 
 if TYPE_CHECKING:
     import duckdb
 
+    from mloop.features.definitions import Definitions
     from mloop.features.registry import Applied
-    from mloop.features.store import FeatureStore
+    from mloop.store.artifacts import ArtifactStore
+    from mloop.store.db import MetadataStore
 
 _ORDER = ("entity", "feature_view", "on_demand_view", "feature_service")
 
 
-def apply_definitions(store: FeatureStore, objects: list[Any]) -> list[Applied]:
-    from mloop.features.offline import connect
-    from mloop.features.store import kind_of
+def apply_definitions(
+    definitions: Definitions,
+    metadata: MetadataStore,
+    artifacts: ArtifactStore,
+    objects: list[Any],
+) -> list[Applied]:
 
     named: dict[tuple[str, str], Any] = {}
     for obj in objects:
@@ -45,7 +54,7 @@ def apply_definitions(store: FeatureStore, objects: list[Any]) -> list[Applied]:
     try:
         for key, obj in list(named.items()):
             if key[0] == "feature_view":
-                named[key] = _resolve_view(store, con, obj)
+                named[key] = _resolve_view(artifacts, con, obj)
                 entities.setdefault(obj.entity.name, obj.entity)
     finally:
         con.close()
@@ -60,7 +69,7 @@ def apply_definitions(store: FeatureStore, objects: list[Any]) -> list[Applied]:
         for kind in ("feature_view", "on_demand_view"):
             if (kind, view_name) in named:
                 return named[(kind, view_name)]
-            found = store._definition(kind, view_name)
+            found = definitions.find(kind, view_name)
             if found is not None:
                 return found[0]
         return None
@@ -78,11 +87,9 @@ def apply_definitions(store: FeatureStore, objects: list[Any]) -> list[Applied]:
     ordered = sorted(named.items(), key=lambda item: (_ORDER.index(item[0][0]), item[0][1]))
 
     def write(conn: Any) -> list[Applied]:
-        from mloop.store import audit
-
         results = []
         for (kind, name), obj in ordered:
-            applied = registry.put(conn, store.metadata, kind, name, obj.to_dict(), actor)
+            applied = registry.put(conn, metadata, kind, name, obj.to_dict(), actor)
             if applied.changed:
                 audit.record(
                     conn,
@@ -96,11 +103,11 @@ def apply_definitions(store: FeatureStore, objects: list[Any]) -> list[Applied]:
             results.append(applied)
         return results
 
-    results = store.metadata.transaction(write)
+    results = metadata.transaction(write)
     for ((kind, name), obj), applied in zip(ordered, results, strict=True):
-        store._remember(kind, name, applied.hash, obj)
+        definitions.remember(kind, name, applied.hash, obj)
     _lineage(
-        store,
+        metadata,
         [
             (obj, applied)
             for ((kind, _), obj), applied in zip(ordered, results, strict=True)
@@ -111,13 +118,13 @@ def apply_definitions(store: FeatureStore, objects: list[Any]) -> list[Applied]:
 
 
 def _resolve_view(
-    store: FeatureStore, con: duckdb.DuckDBPyConnection, view: FeatureView
+    artifacts: ArtifactStore, con: duckdb.DuckDBPyConnection, view: FeatureView
 ) -> FeatureView:
     import duckdb
 
-    source = view.source.resolve(store.artifacts)
+    source = view.source.resolve(artifacts)
     pinned = FeatureView.from_dict({**view.to_dict(), "source": source.to_dict()})
-    relation, schema = source_schema(con, pinned, store.artifacts)
+    relation, schema = source_schema(con, pinned, artifacts)
     columns = list(schema)
     where = f"feature view '{view.name}'"
     for key in view.entity.join_keys:
@@ -196,12 +203,9 @@ def _check_refs(where: str, refs: Any, lookup: Any) -> list[str]:
     return expanded
 
 
-def _lineage(store: FeatureStore, views: list[tuple[FeatureView, Applied]]) -> None:
-    from mloop.store import lineage
-    from mloop.store.lineage import Node
-
+def _lineage(metadata: MetadataStore, views: list[tuple[FeatureView, Applied]]) -> None:
     edges: list[tuple[Node, str, Node, dict[str, Any] | None]] = []
     for view, applied in views:
         target = Node("feature_view_version", view_node_id(view.name, applied.version))
         edges.append((view.source.lineage_node(), "source_of", target, None))
-    lineage.add_edges(store.metadata, edges)
+    lineage.add_edges(metadata, edges)

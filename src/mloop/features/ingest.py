@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
 from mloop.features import dtypes
-from mloop.features.offline import describe, parquet_relation
-from mloop.features.transforms import compile_view
+from mloop.features.offline import describe, parquet_relation, unique_times
+from mloop.features.view_sql import compile_view
 
 if TYPE_CHECKING:
     import duckdb
@@ -88,8 +88,6 @@ def has_unique_times(
 ) -> bool:
     """:func:`unique_times`, remembered per source content (``identity``, from
     :func:`source_identity`) in this process."""
-    from mloop.features.offline import unique_times
-
     if not view.timestamp:
         return True
     if identity is None:

@@ -15,11 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 
+from mloop import data
+from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput
+from mloop.core.ids import new_id
+from mloop.features.ingest import checked_query
+from mloop.features.materialize import copy_to_online
+from mloop.features.offline import connect
+from mloop.features.online_read import namespace
 from mloop.store.schema.features import Materialization
 
 if TYPE_CHECKING:
-    from mloop.features.store import FeatureStore
+    from mloop.features.definitions import Definitions
+    from mloop.features.online import OnlineStore
+    from mloop.store.artifacts import ArtifactStore
     from mloop.store.db import MetadataStore
 
 RUNNING, DONE, FAILED = "RUNNING", "DONE", "FAILED"
@@ -71,35 +80,27 @@ def _last_end(store: MetadataStore, view: str, version: int) -> int | None:
 
 
 def run_materialization(
-    store: FeatureStore,
+    definitions: Definitions,
+    metadata: MetadataStore,
+    artifacts: ArtifactStore,
+    online: OnlineStore,
     start: datetime | None,
     end: datetime | None,
     views: Sequence[str] | None,
     incremental: bool,
 ) -> list[MaterializationRecord]:
-    from mloop.core.clock import now_ms
-    from mloop.core.ids import new_id
-    from mloop.features.ingest import checked_query
-    from mloop.features.materialize import copy_to_online
-    from mloop.features.offline import connect
-    from mloop.features.online_read import namespace
-
     end_us = _micros(end, "end") if end is not None else now_ms() * 1000
     start_us = _micros(start, "start")
     assert end_us is not None
     if start_us is not None and start_us >= end_us:
         raise InvalidInput(f"materialize: start ({start}) must be before end ({end}).")
     names = (
-        list(views)
-        if views is not None
-        else [d.name for d in store.list_definitions("feature_view")]
+        list(views) if views is not None else [d.name for d in definitions.heads("feature_view")]
     )
-    metadata = store.metadata
-    online = store.online
     records = []
     for name in names:
-        view = store.get_definition("feature_view", name)
-        found = store._definition("feature_view", name)
+        view = definitions.get("feature_view", name)
+        found = definitions.find("feature_view", name)
         assert found is not None
         version = found[1]
         begin = _last_end(metadata, name, version) if incremental else start_us
@@ -123,7 +124,7 @@ def run_materialization(
         profiler = _Profiler()
         con = connect(memory_limit="1GB")
         try:
-            query = checked_query(con, view, store.artifacts)
+            query = checked_query(con, view, artifacts)
             copied = copy_to_online(
                 con, view, namespace(name, version), query, online, begin, end_us, profiler.add
             )
@@ -171,8 +172,6 @@ class _Profiler:
     def __init__(self) -> None:
         self.profile: Any = None
         try:
-            from mloop import data
-
             self._make = getattr(data, "profile", None)
         except ImportError:  # pragma: no cover
             self._make = None

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.errors import InvalidInput
+from mloop.core.clock import datetime_to_ms, now_ms
+from mloop.core.errors import InvalidInput, did_you_mean
 from mloop.features.online.codec import decode_many, encode_key, key_part
 from mloop.features.plan import on_demand_inputs
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from mloop.features.online import OnlineStore
     from mloop.features.plan import Plan, ViewPart
-    from mloop.features.store import FeatureStore
 
 PRESENT, NULL, NOT_FOUND, EXPIRED = "PRESENT", "NULL", "NOT_FOUND", "EXPIRED"
 
@@ -101,16 +102,12 @@ def _columns(entity_rows: Any) -> dict[str, list[Any]]:
 
 
 def read_online(
-    store: FeatureStore, entity_rows: Any, plan: Plan, now: datetime | None
+    online: OnlineStore, entity_rows: Any, plan: Plan, now: datetime | None
 ) -> OnlineResponse:
-    from mloop.core.clock import datetime_to_ms, now_ms
-
     columns = _columns(entity_rows)
     rows = len(next(iter(columns.values()), []))
     for key in [*plan.join_keys, *plan.request_fields]:
         if key not in columns:
-            from mloop.core.errors import did_you_mean
-
             raise InvalidInput(
                 f"entity_rows lack the field '{key}'." + did_you_mean(key, list(columns))
             )
@@ -124,7 +121,7 @@ def read_online(
         else:
             keys = [encode_key([c[i] for c in key_columns]) or "" for i in range(rows)]
         requests.append((part.namespace, keys))
-    answers = store.online.read(requests)
+    answers = online.read(requests)
     values: dict[str, list[Any]] = {}
     statuses: dict[str, list[str]] = {}
     times: dict[str, list[int | None]] = {}

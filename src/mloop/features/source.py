@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
+from mloop.data import datasets
+from mloop.store.lineage import Node
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from mloop.store.artifacts import ArtifactStore
-    from mloop.store.lineage import Node
 
 DATAFRAME, PARQUET, DATASET = "dataframe", "parquet", "dataset"
 _DATASET_PREFIX = "dataset:"
@@ -81,8 +82,6 @@ class Source:
         return self.location
 
     def lineage_node(self) -> Node:
-        from mloop.store.lineage import Node
-
         if self.kind == DATASET:
             return Node("dataset_version", self.dataset)
         if self.kind == DATAFRAME:
@@ -134,13 +133,4 @@ def _snapshot(frame: pd.DataFrame, artifacts: ArtifactStore) -> Source:
 
 
 def _dataset_version(reference: str) -> Any:
-    try:
-        from mloop import data
-    except ImportError:  # pragma: no cover - mloop.data ships with mloop
-        raise InvalidInput(
-            f"source dataset:{reference} needs mloop.data, which is not installed."
-        ) from None
-    get_version = getattr(data, "get_version", None)
-    if get_version is None:
-        raise InvalidInput(f"source dataset:{reference}: mloop.data has no get_version() yet.")
-    return get_version(reference)
+    return datasets.get_version(reference)

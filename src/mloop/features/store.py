@@ -9,22 +9,25 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.errors import InvalidInput, NotFound
+from mloop.core.config import get_settings
 from mloop.features import plan as planning
-from mloop.features.entity import Entity
-from mloop.features.feature_view import FeatureView
-from mloop.features.on_demand import OnDemandFeatureView
-from mloop.features.service import FeatureService
+from mloop.features import registry
+from mloop.features.apply import apply_definitions
+from mloop.features.definitions import Definition, Definitions, kind_of
+from mloop.features.materialize_run import list_materializations, run_materialization
+from mloop.features.online import open_online_store
+from mloop.features.online_read import read_online
+from mloop.features.training import build_training_set
+from mloop.features.training_set import load as load_training_set
+from mloop.store import get_artifacts, get_store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from mloop.features import registry
     from mloop.features.materialize_run import MaterializationRecord
     from mloop.features.online import OnlineStore
     from mloop.features.online_read import OnlineResponse
@@ -33,17 +36,15 @@ if TYPE_CHECKING:
     from mloop.store.artifacts import ArtifactStore
     from mloop.store.db import MetadataStore
 
-Definition = Entity | FeatureView | OnDemandFeatureView | FeatureService
-_KIND = {
-    Entity: "entity",
-    FeatureView: "feature_view",
-    OnDemandFeatureView: "on_demand_view",
-    FeatureService: "feature_service",
-}
+__all__ = ["Definition", "FeatureStore", "kind_of"]
 
 
 class FeatureStore:
-    """The feature store of a configuration (metadata store, artifact store, online store)."""
+    """The feature store of a configuration (metadata store, artifact store, online store).
+
+    A facade: the definitions in force live in a ``Definitions`` cache, and each
+    operation is a function of its own module that receives what it needs.
+    """
 
     def __init__(
         self,
@@ -54,39 +55,27 @@ class FeatureStore:
         self._metadata = metadata
         self._artifacts = artifacts
         self._online = online
-        self._lock = threading.RLock()
-        self._live: dict[tuple[str, str], tuple[str, Any]] = {}  # (kind, name) -> (hash, object)
-        self._cache: dict[tuple[str, str], tuple[Any, int] | None] = {}
-        self._plans: dict[Any, planning.Plan] = {}
+        self._definitions = Definitions(lambda: self.metadata)
 
     # -- the stores ------------------------------------------------------------------------
 
     @property
     def metadata(self) -> MetadataStore:
         if self._metadata is None:
-            from mloop.store import get_store
-
             self._metadata = get_store()
         return self._metadata
 
     @property
     def artifacts(self) -> ArtifactStore:
         if self._artifacts is None:
-            from mloop.store import get_artifacts
-
             self._artifacts = get_artifacts()
         return self._artifacts
 
     @property
     def online(self) -> OnlineStore:
         if self._online is None or isinstance(self._online, str):
-            from mloop.features.online import open_online_store
-
-            if self._online is None:
-                from mloop.core.config import get_settings
-
-                self._online = get_settings().online_url
-            self._online = open_online_store(self._online)
+            url = get_settings().online_url if self._online is None else self._online
+            self._online = open_online_store(url)
         return self._online
 
     # -- definitions -----------------------------------------------------------------------
@@ -98,38 +87,16 @@ class FeatureStore:
             InvalidInput: a definition is inconsistent with its source (a missing column, a
                 type that differs from the declared one, an expression DuckDB rejects).
         """
-        from mloop.features.apply import apply_definitions
-
-        with self._lock:
-            applied = apply_definitions(self, list(objects))
-            self.refresh()
+        with self._definitions.lock:
+            applied = apply_definitions(
+                self._definitions, self.metadata, self.artifacts, list(objects)
+            )
+            self._definitions.refresh()
         return applied
 
     def refresh(self) -> None:
         """Forget cached definitions (they are re-read from the metadata store on next use)."""
-        with self._lock:
-            self._cache.clear()
-            self._plans.clear()
-
-    def _remember(self, kind: str, name: str, digest: str, obj: Any) -> None:
-        self._live[(kind, name)] = (digest, obj)
-
-    def _definition(self, kind: str, name: str) -> tuple[Any, int] | None:
-        key = (kind, name)
-        if key in self._cache:
-            return self._cache[key]
-        from mloop.features import registry
-
-        stored = registry.get(self.metadata, kind, name)
-        found: tuple[Any, int] | None = None
-        if stored is not None:
-            live = self._live.get(key)
-            if live is not None and live[0] == stored.hash:
-                found = (live[1], stored.version)
-            else:
-                found = (_from_dict(kind, stored.definition), stored.version)
-        self._cache[key] = found
-        return found
+        self._definitions.refresh()
 
     def get_definition(self, kind: str, name: str) -> Any:
         """The definition in force of ``kind`` (entity, feature_view, on_demand_view, feature_service).
@@ -137,56 +104,17 @@ class FeatureStore:
         Raises:
             NotFound: no definition of that kind and name is applied.
         """
-        found = self._definition(kind, name)
-        if found is None:
-            from mloop.features import registry
-
-            names = [d.name for d in registry.heads(self.metadata, kind)]
-            from mloop.core.errors import did_you_mean
-
-            raise NotFound(
-                f"{kind.replace('_', ' ')} '{name}' is not applied." + did_you_mean(name, names)
-            )
-        return found[0]
+        return self._definitions.get(kind, name)
 
     def list_definitions(self, kind: str | None = None) -> list[registry.StoredDefinition]:
         """The definitions in force (optionally of one kind)."""
-        from mloop.features import registry
-
-        return registry.heads(self.metadata, kind)
-
-    def _lookup(self, name: str) -> tuple[planning.Definition, int] | None:
-        return self._definition("feature_view", name) or self._definition("on_demand_view", name)
-
-    def _view_names(self) -> list[str]:
-        from mloop.features import registry
-
-        return [
-            d.name
-            for d in registry.heads(self.metadata)
-            if d.kind in ("feature_view", "on_demand_view")
-        ]
+        return self._definitions.heads(kind)
 
     def plan(
         self, features: Sequence[str] | None, service: str | None, full_names: bool
     ) -> planning.Plan:
         """Resolve requested features (cached per request shape)."""
-        key = (tuple(features or ()), service, full_names)
-        found = self._plans.get(key)
-        if found is None:
-            if (features is None) == (service is None):
-                raise InvalidInput("pass either features=[...] or service='name' (one of the two).")
-            refs = (
-                list(features)
-                if features is not None
-                else list(self._service(service or "").features)
-            )
-            found = planning.build(refs, self._lookup, self._view_names, full_names)
-            self._plans[key] = found
-        return found
-
-    def _service(self, name: str) -> FeatureService:
-        return self.get_definition("feature_service", name)
+        return self._definitions.plan(features, service, full_names)
 
     # -- offline ---------------------------------------------------------------------------
 
@@ -213,17 +141,12 @@ class FeatureStore:
                 aware timestamps, or a source no longer matches its definition's types.
             NotFound: an unknown view or feature (with the nearest name).
         """
-        from mloop.features.training import build_training_set
-
-        return build_training_set(
-            self, entity_df, self.plan(features, service, full_names), timestamp, save
-        )
+        plan = self.plan(features, service, full_names)
+        return build_training_set(self.metadata, self.artifacts, entity_df, plan, timestamp, save)
 
     def training_set(self, training_set_id: str) -> TrainingSet:
         """The stored record of a training set."""
-        from mloop.features.training_set import load
-
-        return load(self.metadata, training_set_id)
+        return load_training_set(self.metadata, training_set_id)
 
     # -- online ----------------------------------------------------------------------------
 
@@ -242,22 +165,16 @@ class FeatureStore:
                 ``end``.
             NotFound: a view of ``views`` is not applied.
         """
-        from mloop.features.materialize_run import run_materialization
-
-        return run_materialization(self, start, end, views, incremental=False)
+        return self._materialize(start, end, views, incremental=False)
 
     def materialize_incremental(
         self, end: datetime | None = None, views: Sequence[str] | None = None
     ) -> list[MaterializationRecord]:
         """Materialize each view from where its last materialization ended up to ``end`` (now)."""
-        from mloop.features.materialize_run import run_materialization
-
-        return run_materialization(self, None, end, views, incremental=True)
+        return self._materialize(None, end, views, incremental=True)
 
     def materializations(self, view: str | None = None) -> list[MaterializationRecord]:
         """Past materializations, newest first."""
-        from mloop.features.materialize_run import list_materializations
-
         return list_materializations(self.metadata, view)
 
     def get_online_features(
@@ -286,9 +203,25 @@ class FeatureStore:
                 with columns of different lengths.
             NotFound: a view, feature or service that is not applied.
         """
-        from mloop.features.online_read import read_online
+        return read_online(self.online, entity_rows, self.plan(features, service, full_names), now)
 
-        return read_online(self, entity_rows, self.plan(features, service, full_names), now)
+    def _materialize(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        views: Sequence[str] | None,
+        incremental: bool,
+    ) -> list[MaterializationRecord]:
+        return run_materialization(
+            self._definitions,
+            self.metadata,
+            self.artifacts,
+            self.online,
+            start,
+            end,
+            views,
+            incremental,
+        )
 
     def close(self) -> None:
         if self._online is not None and not isinstance(self._online, str):
@@ -296,23 +229,3 @@ class FeatureStore:
 
     def __repr__(self) -> str:
         return f"FeatureStore(metadata={self.metadata!r}, artifacts={self.artifacts!r})"
-
-
-def _from_dict(kind: str, data: dict[str, Any]) -> Any:
-    if kind == "entity":
-        return Entity.from_dict(data)
-    if kind == "feature_view":
-        return FeatureView.from_dict(data)
-    if kind == "on_demand_view":
-        return OnDemandFeatureView.from_dict(data)
-    return FeatureService.from_dict(data)
-
-
-def kind_of(obj: Any) -> str:
-    for cls, kind in _KIND.items():
-        if isinstance(obj, cls):
-            return kind
-    raise InvalidInput(
-        f"{obj!r} is not a feature definition; apply fs.Entity, fs.FeatureView, "
-        "fs.OnDemandFeatureView or fs.FeatureService objects."
-    )

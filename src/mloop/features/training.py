@@ -5,30 +5,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput
+from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
-from mloop.features import entity_frame
+from mloop.features import dtypes, entity_frame
+from mloop.features import training_set as records
 from mloop.features.ingest import checked_source, has_unique_times, source_identity
-from mloop.features.offline import ViewJoin, connect, point_in_time_join
+from mloop.features.offline import connect
 from mloop.features.plan import on_demand_inputs
+from mloop.features.point_in_time import ViewJoin, point_in_time_join
+from mloop.features.transforms import Expression
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from mloop.features.plan import Plan
-    from mloop.features.store import FeatureStore
+    from mloop.store.artifacts import ArtifactStore
+    from mloop.store.db import MetadataStore
 
 _NUMBER = ("int64", "float64")
 
 
 def build_training_set(
-    store: FeatureStore, entity_df: pd.DataFrame, plan: Plan, timestamp: str | None, save: bool
+    metadata: MetadataStore,
+    artifacts: ArtifactStore,
+    entity_df: pd.DataFrame,
+    plan: Plan,
+    timestamp: str | None,
+    save: bool,
 ) -> pd.DataFrame:
     import pandas as pd
-
-    from mloop.core.clock import now_ms
-    from mloop.core.ids import new_id
-    from mloop.features import training_set as records
 
     keys = plan.join_keys
     need_time = any(part.view.timestamp for part in plan.views.values())
@@ -46,9 +53,9 @@ def build_training_set(
             f"feature columns {collide} would collide with entity frame columns; rename or drop those "
             "columns, or pass full_names=True for 'view:feature' columns."
         )
-    joined, changed = _join(store, plan, frame, late=True)
+    joined, changed = _join(artifacts, plan, frame, late=True)
     if changed:  # a source changed between the two reads of a late fetch: read it once
-        joined, _ = _join(store, plan, frame, late=False)
+        joined, _ = _join(artifacts, plan, frame, late=False)
     values: dict[str, Any] = {name: joined[name] for name in joined.columns}
     for odfv, _ in plan.on_demand:
         request = {name: entity_df[name].reset_index(drop=True) for name in odfv.request}
@@ -76,25 +83,25 @@ def build_training_set(
         created_by=current_actor(),
     )
     if save:
-        record = _save_frame(store, record, result)
-    records.save(store.metadata, record)
+        record = _save_frame(artifacts, record, result)
+    records.save(metadata, record)
     result.attrs[records.ATTR] = record
     return result
 
 
 def _join(
-    store: FeatureStore, plan: Plan, frame: entity_frame.EntityFrame, late: bool
+    artifacts: ArtifactStore, plan: Plan, frame: entity_frame.EntityFrame, late: bool
 ) -> tuple[pd.DataFrame, bool]:
     """The point-in-time join of every view, and whether a source read twice changed."""
     con = connect()
     try:
         joins, identities = [], {}
         for part in plan.views.values():
-            identity = source_identity(part.view, store.artifacts)
+            identity = source_identity(part.view, artifacts)
             fetch_late = late and _fetches_late(part.view, len(part.features), identity)
             if fetch_late:
                 identities[part.view.name] = identity
-            query, relation = checked_source(con, part.view, store.artifacts, fetch_late)
+            query, relation = checked_source(con, part.view, artifacts, fetch_late)
             unique = has_unique_times(con, part.view, identity, relation)
             columns = tuple((f, part.column(f)) for f in part.features)
             joins.append(ViewJoin(part.view, query, columns, unique, fetch_late))
@@ -104,7 +111,7 @@ def _join(
     changed = [
         name
         for name, identity in identities.items()
-        if source_identity(plan.views[name].view, store.artifacts) != identity
+        if source_identity(plan.views[name].view, artifacts) != identity
     ]
     return joined, bool(changed)
 
@@ -114,8 +121,6 @@ def _fetches_late(view: Any, features: int, identity: str | None) -> bool:
     read of the source): for time-stamped views with more features than the two columns
     of a row id, whose transformations are row-level (a lag or window would be computed
     twice), and whose source is pinned or local (checked unchanged after the join)."""
-    from mloop.features.transforms import Expression
-
     return (
         bool(view.timestamp)
         and features > 2
@@ -125,8 +130,6 @@ def _fetches_late(view: Any, features: int, identity: str | None) -> bool:
 
 
 def _check_entity_frame(view: Any, frame: entity_frame.EntityFrame) -> None:
-    from mloop.features import dtypes
-
     if view.timestamp and frame.aware is not None:
         view_aware = dtypes.is_aware(view.source_schema.get(view.timestamp, ""))
         if view_aware != frame.aware:
@@ -147,12 +150,12 @@ def _check_entity_frame(view: Any, frame: entity_frame.EntityFrame) -> None:
             )
 
 
-def _save_frame(store: FeatureStore, record: Any, result: pd.DataFrame) -> Any:
+def _save_frame(artifacts: ArtifactStore, record: Any, result: pd.DataFrame) -> Any:
     import dataclasses
     import io
 
     buffer = io.BytesIO()
     result.to_parquet(buffer, index=False)
     key = f"features/training_sets/{record.id}.parquet"
-    store.artifacts.put_bytes(key, buffer.getvalue())
+    artifacts.put_bytes(key, buffer.getvalue())
     return dataclasses.replace(record, artifact_key=key)

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core import display
 from mloop.core.errors import InvalidInput, NotFound
+from mloop.store import lineage
+from mloop.store.lineage import Node
+from mloop.store.schema.features import TrainingSetRecord
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from mloop.store.db import MetadataStore
-    from mloop.store.lineage import Node
 
 ATTR = "training_set"
 
@@ -40,8 +42,6 @@ class TrainingSet:
     created_by: str = field(default="", compare=False)
 
     def lineage_node(self) -> Node:
-        from mloop.store.lineage import Node
-
         return Node("training_set", self.id)
 
     def __str__(self) -> str:
@@ -106,10 +106,6 @@ def save(store: MetadataStore, record: TrainingSet) -> None:
     """Store the record and its lineage edges."""
     from sqlalchemy import insert
 
-    from mloop.store import lineage
-    from mloop.store.lineage import Node
-    from mloop.store.schema.features import TrainingSetRecord
-
     row = {
         "id": record.id,
         "created_at": record.created_at,
@@ -133,8 +129,6 @@ def save(store: MetadataStore, record: TrainingSet) -> None:
 
 def load(store: MetadataStore, training_set_id: str) -> TrainingSet:
     from sqlalchemy import select
-
-    from mloop.store.schema.features import TrainingSetRecord
 
     with store.read() as conn:
         row = conn.execute(

@@ -7,12 +7,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mloop.core.clock import now_ms
+from mloop.store import get_store
 from mloop.store.schema.monitoring import LoopPolicyState
 
 
 def load(policy: str) -> dict[str, Any]:
-    from mloop.store import get_store
-
     with get_store().read() as conn:
         row = conn.execute(select(LoopPolicyState).where(LoopPolicyState.policy == policy)).first()
     if row is None:
@@ -21,8 +20,6 @@ def load(policy: str) -> dict[str, Any]:
 
 
 def save(policy: str, model: str, last_step_at: int, last_tick_at: int | None) -> None:
-    from mloop.store import get_store
-
     store = get_store()
     row = {
         "policy": policy,

@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING, Any
 from mloop.core.clock import now_ms
 from mloop.core.errors import Conflict, InvalidInput, NotFound
 from mloop.core.principal import current_actor
+from mloop.registry import get_version, promote
+from mloop.store import audit, get_store
+from mloop.store.schema.monitoring import LoopDecision
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -115,9 +118,6 @@ def save(
     """Insert or update ``decision`` with an audit entry ``action``, in one transaction."""
     from sqlalchemy import insert, select, update
 
-    from mloop.store import audit, get_store
-    from mloop.store.schema.monitoring import LoopDecision
-
     store = get_store()
     decision.updated_at = now_ms()
     decision.created_at = decision.created_at or decision.updated_at
@@ -162,9 +162,6 @@ def get_decision(decision_id: str) -> Decision:
     """
     from sqlalchemy import select
 
-    from mloop.store import get_store
-    from mloop.store.schema.monitoring import LoopDecision
-
     with get_store().read() as conn:
         row = conn.execute(select(LoopDecision).where(LoopDecision.id == decision_id)).first()
     if row is None:
@@ -182,9 +179,6 @@ def decisions(
 ) -> list[Decision]:
     """Decisions, oldest first (the newest ``limit``), optionally filtered."""
     from sqlalchemy import select
-
-    from mloop.store import get_store
-    from mloop.store.schema.monitoring import LoopDecision
 
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"decision status {status!r} is not one of {', '.join(STATUSES)}.")
@@ -219,8 +213,6 @@ def approve(decision_id: str, reason: str = "", actor: str | None = None) -> Mod
         NotFound: no such decision.
         Conflict: the decision is not awaiting approval, or the alias moved since.
     """
-    from mloop.registry import get_version, promote
-
     decision = _pending(decision_id)
     actor = actor or current_actor()
     current = get_version(decision.model, decision.alias).version

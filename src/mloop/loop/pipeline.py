@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core.clock import now_ms
 from mloop.core.errors import InvalidInput, NotFound
+from mloop.pipelines import run
+from mloop.registry import list_versions
 
 if TYPE_CHECKING:
     from mloop.loop.training import TrainingContext
@@ -61,9 +63,6 @@ class PipelineTraining:
         return f"PipelineTraining({getattr(self.pipeline, 'name', self.pipeline)!r})"
 
     def __call__(self, context: TrainingContext) -> ModelVersion:
-        from mloop.pipelines import run
-        from mloop.registry import list_versions
-
         started = now_ms()
         params = {**self.params, self.until_param: context.until_datetime.isoformat()}
         result = run(

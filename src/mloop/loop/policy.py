@@ -22,17 +22,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.clock import now_ms
+from mloop.core.clock import datetime_to_ms, now_ms
 from mloop.core.errors import InvalidInput, MloopError, NotFound
 from mloop.core.ids import new_id
+from mloop.core.log import get_logger
 from mloop.core.principal import current_actor
+from mloop.loop import _state
 from mloop.loop.comparison import AllOf, ChampionComparison
 from mloop.loop.decisions import Decision, decisions, save
 from mloop.loop.training import TrainingContext, TrainingFailed, version_of
 from mloop.loop.triggers import Fired, Trigger, TriggerContext
+from mloop.monitoring import Monitor, set_reference
+from mloop.registry import get_version, load_model, promote
+from mloop.store import get_store, lineage
 
 if TYPE_CHECKING:
-    from mloop.monitoring import Monitor, Reference, Window
+    from mloop.monitoring import Reference, Window
     from mloop.registry import ModelVersion
 
 __all__ = ["RetrainingPolicy"]
@@ -74,8 +79,6 @@ class RetrainingPolicy:
         alias: str = "champion",
         min_labelled: int = 100,
     ) -> None:
-        from mloop.monitoring import Monitor
-
         if not isinstance(name, str) or not name.strip():
             raise InvalidInput(f"a retraining policy needs a name, not {name!r}.")
         if not callable(train):
@@ -121,9 +124,6 @@ class RetrainingPolicy:
         A decision awaiting approval holds the policy: nothing new is trained until it is
         approved or rejected.
         """
-        from mloop.loop import _state
-        from mloop.registry import get_version
-
         at = _time(now)
         if any(d.status == "awaiting_approval" for d in self.decisions()):
             return None
@@ -145,8 +145,6 @@ class RetrainingPolicy:
 
     def retrain(self, reason: str = "requested by hand", now: Any = None) -> Decision:
         """Run a retraining now, whatever the triggers say (recorded as trigger ``manual``)."""
-        from mloop.registry import get_version
-
         at = _time(now)
         champion = get_version(self.model, self.alias)
         windows = self.monitor.windows(version=champion.version)
@@ -164,8 +162,6 @@ class RetrainingPolicy:
         reference: Reference | None,
         at: int,
     ) -> Decision:
-        from mloop.core.log import get_logger
-
         actor = current_actor() or f"policy:{self.name}"
         decision = Decision(
             id=new_id(),
@@ -202,9 +198,6 @@ class RetrainingPolicy:
     def _train(
         self, decision: Decision, champion: ModelVersion, window: Window, at: int, actor: str
     ) -> None:
-        from mloop.monitoring import set_reference
-        from mloop.store import get_store, lineage
-
         context = TrainingContext(
             self.name,
             self.model,
@@ -269,8 +262,6 @@ class RetrainingPolicy:
         reference: Reference | None,
         actor: str,
     ) -> Decision:
-        from mloop.registry import load_model, promote
-
         rows = self.monitor.rows(window, labelled=True)
         if reference is None:
             raise TrainingFailed(
@@ -343,8 +334,6 @@ def _time(now: Any) -> int:
     if now is None:
         return now_ms()
     import pandas as pd
-
-    from mloop.core.clock import datetime_to_ms
 
     if isinstance(now, int) and not isinstance(now, bool):
         return now

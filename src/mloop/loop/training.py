@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import MloopError
+from mloop.registry import ModelInfo, ModelVersion, get_version
 
 if TYPE_CHECKING:
     from mloop.monitoring import Window
-    from mloop.registry import ModelVersion
 
 __all__ = ["TrainingContext", "TrainingFailed", "version_of"]
 
@@ -48,8 +48,6 @@ class TrainingFailed(MloopError):
 
 
 def version_of(model: str, produced: Any) -> ModelVersion:
-    from mloop.registry import ModelInfo, ModelVersion, get_version
-
     if isinstance(produced, ModelInfo):
         produced = produced.registered_model_version
     if isinstance(produced, ModelVersion):

@@ -13,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mloop.core.clock import ms_to_datetime
 from mloop.core.errors import InvalidInput
+from mloop.evaluation.metrics import GREATER_IS_BETTER
+from mloop.pipelines.schedule import check_cron, last_fire
 
 if TYPE_CHECKING:
     from mloop.monitoring import Reference, Window
@@ -182,8 +185,6 @@ class AccuracyDrop:
     kind: str = "accuracy"
 
     def __post_init__(self) -> None:
-        from mloop.evaluation.metrics import GREATER_IS_BETTER
-
         if self.metric not in GREATER_IS_BETTER:
             raise InvalidInput(
                 f"AccuracyDrop metric {self.metric!r} is not known; use one of "
@@ -193,8 +194,6 @@ class AccuracyDrop:
             raise InvalidInput(f"AccuracyDrop drop = {self.drop!r} must be a positive number.")
 
     def check(self, context: TriggerContext) -> Fired | None:
-        from mloop.evaluation.metrics import GREATER_IS_BETTER
-
         labelled = [
             w
             for w in context.windows
@@ -227,32 +226,25 @@ class Schedule:
     """A cron schedule (``"0 3 * * 1"``: Mondays at 03:00 UTC).
 
     It fires at the first step after a tick; the first step of a new policy only
-    remembers the time (no tick has passed since the policy started).
+    remembers the time (no tick has passed since the policy started). The cron
+    expressions are read by :mod:`mloop.pipelines.schedule`, mloop's one cron mechanism;
+    this trigger keeps only the policy's tick (a pipeline schedule is a stored row that
+    ``mloop scheduler`` fires).
     """
 
     cron: str
     kind: str = "schedule"
 
     def __post_init__(self) -> None:
-        from croniter import croniter
-
-        if not isinstance(self.cron, str) or not croniter.is_valid(self.cron):
-            raise InvalidInput(
-                f"schedule {self.cron!r} is not a cron expression; e.g. '0 3 * * 1' (Mondays 03:00)."
-            )
+        check_cron(self.cron)
 
     def check(self, context: TriggerContext) -> Fired | None:
-        from datetime import UTC, datetime
-
-        from croniter import croniter
-
         if context.last_tick_at is None:
             return None
-        now = datetime.fromtimestamp(context.now / 1000, tz=UTC)
-        tick = croniter(self.cron, now).get_prev(datetime)  # the latest tick at or before now
-        tick_ms = int(tick.timestamp() * 1000)
+        tick_ms = last_fire(self.cron, context.now)  # the latest tick before now
         if tick_ms <= context.last_tick_at:
             return None
+        tick = ms_to_datetime(tick_ms)
         latest = context.windows[-1].id if context.windows else None
         return Fired(
             self.kind,

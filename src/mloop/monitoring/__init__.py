@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mloop.monitoring import _store
+from mloop.monitoring._frames import to_ms
 from mloop.monitoring._names import check_model
 from mloop.monitoring.alerts import Alert, AlertRule, alert_history, list_alerts
 from mloop.monitoring.defaults import DriftDefaults, defaults
@@ -25,7 +27,8 @@ from mloop.monitoring.monitor import Monitor
 from mloop.monitoring.notifiers import FileNotifier, LogNotifier, WebhookNotifier
 from mloop.monitoring.performance import performance_of
 from mloop.monitoring.prometheus import prometheus_gauges
-from mloop.monitoring.reference import Reference, get_reference, model_outputs, set_reference
+from mloop.monitoring.reference import Reference
+from mloop.monitoring.references import get_reference, model_outputs, set_reference
 from mloop.monitoring.report import DatasetDrift, DriftReport, FeatureDrift, Finding
 from mloop.monitoring.window import Window
 
@@ -36,9 +39,7 @@ def get_window(window_id: str) -> Window:
     Raises:
         NotFound: no window has this id.
     """
-    from mloop.monitoring._store import get_window as read
-
-    return read(window_id)
+    return _store.get_window(window_id)
 
 
 def list_windows(
@@ -55,10 +56,7 @@ def list_windows(
     Raises:
         NotFound: ``model`` is not registered (the message suggests the nearest names).
     """
-    from mloop.monitoring._frames import to_ms
-    from mloop.monitoring._store import list_windows as read
-
-    found = read(
+    found = _store.list_windows(
         model,
         None if start is None else to_ms(start),
         None if end is None else to_ms(end),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop.core.clock import datetime_to_ms
 from mloop.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -98,8 +99,6 @@ def by_version(log: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 def to_ms(value: Any) -> int:
     """A time as epoch milliseconds (datetimes, ISO strings, pandas Timestamps, ints)."""
     import pandas as pd
-
-    from mloop.core.clock import datetime_to_ms
 
     if isinstance(value, bool):
         raise InvalidInput(f"{value!r} is not a time.")

@@ -6,6 +6,8 @@ silently; the error names the nearest registered models.
 
 from __future__ import annotations
 
+from mloop.registry import get_model
+
 
 def check_model(name: str) -> str:
     """``name`` when it is a registered model (callers ask when a name found no stored rows).
@@ -13,7 +15,5 @@ def check_model(name: str) -> str:
     Raises:
         NotFound: no registered model has that name (the message suggests the nearest).
     """
-    from mloop.registry import get_model  # deferred: the registry loads SQLAlchemy (1.7 s)
-
     get_model(name)
     return name

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from mloop.data import Suite
 from mloop.evaluation import scoring
 from mloop.monitoring._frames import LABEL
+from mloop.monitoring.performance import call_kpi, slice_metric, slice_metrics
+from mloop.monitoring.root_cause import root_cause
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +31,6 @@ def quality(
     }
     if suite is None or frame.empty:
         return found
-    from mloop.data import Suite
 
     suite = suite if isinstance(suite, Suite) else Suite.load(str(suite))
     result = suite.validate(frame[[c for c in features if c in frame.columns]], save=False)
@@ -49,9 +51,6 @@ def score(
     min_slice_rows: int,
 ) -> None:
     """Metrics, KPIs and root cause of the window from its labelled rows (in place)."""
-    from mloop.monitoring.performance import call_kpi, slice_metric, slice_metrics
-    from mloop.monitoring.root_cause import root_cause
-
     labelled = None
     if LABEL in frame.columns and "prediction" in frame.columns:
         labelled = frame[frame[LABEL].notna()]

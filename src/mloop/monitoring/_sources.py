@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput
+from mloop.data import DatasetVersion, Profile, load
 from mloop.monitoring._sides import CategoricalSide, NumericSide
 
 if TYPE_CHECKING:
@@ -115,16 +116,12 @@ def source_of(data: Any, role: str) -> Source:
     """A :class:`Source` for a DataFrame, Arrow table, Profile or dataset version/reference."""
     import pandas as pd
 
-    from mloop.data import DatasetVersion, Profile
-
     if isinstance(data, Profile):
         return ProfileSource(data)
     if isinstance(data, pd.DataFrame):
         _check_unique(data, role)
         return FrameSource(data)
     if isinstance(data, DatasetVersion | str):
-        from mloop.data import load
-
         return FrameSource(load(data))
     try:
         import pyarrow as pa

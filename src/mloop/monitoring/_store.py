@@ -11,12 +11,14 @@ from mloop.core.clock import now_ms
 from mloop.core.errors import NotFound
 from mloop.core.ids import new_id
 from mloop.core.principal import current_actor
-from mloop.store.schema.monitoring import MonitoringReference, MonitoringWindow
+from mloop.data import Profile
+from mloop.monitoring.reference import Reference
+from mloop.monitoring.report import DriftReport
+from mloop.monitoring.window import Window
+from mloop.store import audit, get_artifacts, get_store, lineage
+from mloop.store.schema.monitoring import LoopDecision, MonitoringReference, MonitoringWindow
 
 if TYPE_CHECKING:
-    from mloop.data import Profile
-    from mloop.monitoring.reference import Reference
-    from mloop.monitoring.window import Window
     from mloop.store.lineage import Node
 
 
@@ -26,8 +28,6 @@ def _key(*parts: Any) -> str:
 
 
 def save_reference(reference: Reference, source: Node | None) -> Reference:
-    from mloop.store import audit, get_artifacts, get_store, lineage
-
     key = _key("references", reference.model_name, reference.model_version)
     get_artifacts().put_bytes(key, reference.profile.to_json().encode())
     reference.created_at = now_ms()
@@ -71,10 +71,6 @@ def save_reference(reference: Reference, source: Node | None) -> Reference:
 
 
 def load_reference(model: str, version: int) -> Reference:
-    from mloop.data import Profile
-    from mloop.monitoring.reference import Reference
-    from mloop.store import get_artifacts, get_store
-
     with get_store().read() as conn:
         row = conn.execute(
             select(MonitoringReference).where(
@@ -112,8 +108,6 @@ def load_reference(model: str, version: int) -> Reference:
 
 def save_window(window: Window, profile: Profile | None) -> Window:
     """Insert the window, or replace the stored one of the same model, version and period."""
-    from mloop.store import get_artifacts, get_store, lineage
-
     store = get_store()
     if profile is not None:
         key = _key(
@@ -154,13 +148,12 @@ def save_window(window: Window, profile: Profile | None) -> Window:
             "monitored_in",
             lineage.Node("monitoring_window", window.id),
         )
+    window._load_profile = load_profile
     return window
 
 
 def update_window(window: Window) -> None:
     """Store new metrics of a window (after labels arrived)."""
-    from mloop.store import get_store
-
     window.updated_at = now_ms()
     row = _row(window)
     store = get_store()
@@ -225,8 +218,6 @@ def list_windows(
     newest: bool = False,
 ) -> list[Window]:
     """Stored windows of ``model`` starting in ``[start, end)``, oldest first."""
-    from mloop.store import get_store
-
     query = select(MonitoringWindow).where(MonitoringWindow.model_name == model)
     if start is not None:
         query = query.where(MonitoringWindow.start_at >= start)
@@ -245,8 +236,6 @@ def list_windows(
 
 
 def get_window(window_id: str) -> Window:
-    from mloop.store import get_store
-
     with get_store().read() as conn:
         row = conn.execute(select(MonitoringWindow).where(MonitoringWindow.id == window_id)).first()
     if row is None:
@@ -257,12 +246,9 @@ def get_window(window_id: str) -> Window:
 
 
 def _window(row: Any) -> Window:
-    from mloop.monitoring.report import DriftReport
-    from mloop.monitoring.window import Window
-
     drift = json.loads(row.drift)
     metrics = json.loads(row.metrics)
-    return Window(
+    window = Window(
         id=row.id,
         model_name=row.model_name,
         model_version=row.model_version,
@@ -283,12 +269,11 @@ def _window(row: Any) -> Window:
         created_at=int(row.created_at),
         updated_at=int(row.updated_at),
     )
+    window._load_profile = load_profile
+    return window
 
 
 def load_profile(window: Window) -> Profile:
-    from mloop.data import Profile
-    from mloop.store import get_artifacts
-
     if window.profile_key is None:
         raise NotFound(f"window {window.id} was stored without its profile (store_profiles=False).")
     return Profile.from_json(get_artifacts().get_bytes(window.profile_key).decode())
@@ -296,9 +281,6 @@ def load_profile(window: Window) -> Profile:
 
 def loop_events(model: str, limit: int = 200) -> list[dict[str, Any]]:
     """Retraining decisions of ``model``, oldest first (written by :mod:`mloop.loop`)."""
-    from mloop.store import get_store
-    from mloop.store.schema.monitoring import LoopDecision
-
     query = (
         select(LoopDecision)
         .where(LoopDecision.model_name == model)

@@ -25,6 +25,10 @@ from mloop.core.clock import ms_to_datetime, now_ms
 from mloop.core.errors import InvalidInput, did_you_mean
 from mloop.core.ids import new_id
 from mloop.monitoring._names import check_model
+from mloop.monitoring.notifiers import notify
+from mloop.monitoring.window import METRIC_PREFIXES
+from mloop.store import get_store
+from mloop.store.schema.monitoring import MonitoringAlert, MonitoringAlertEvent
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -100,8 +104,6 @@ class AlertRule:
 
 
 def _check_metric(rule: str, metric: Any) -> None:
-    from mloop.monitoring.window import METRIC_PREFIXES
-
     known = {p.split(".<")[0] for p in METRIC_PREFIXES}
     fixed = {p for p in METRIC_PREFIXES if "<" not in p}
     open_heads = {p.split(".<")[0] for p in METRIC_PREFIXES if "<" in p}
@@ -150,10 +152,6 @@ def evaluate_rules(
     Returns the notifications sent (fired and resolved alerts).
     """
     from sqlalchemy import select
-
-    from mloop.monitoring.notifiers import notify
-    from mloop.store import get_store
-    from mloop.store.schema.monitoring import MonitoringAlert
 
     if not windows or not rules:
         return []
@@ -262,8 +260,6 @@ def _write(
 ) -> None:
     from sqlalchemy import insert, update
 
-    from mloop.store.schema.monitoring import MonitoringAlert, MonitoringAlertEvent
-
     value = data.get("value")
     if event == "fired":
         rule: AlertRule = data["rule"]
@@ -315,9 +311,6 @@ def list_alerts(
     """Alerts, newest first, optionally of one model and/or status (``firing``, ``resolved``)."""
     from sqlalchemy import select
 
-    from mloop.store import get_store
-    from mloop.store.schema.monitoring import MonitoringAlert
-
     if status is not None and status not in ("firing", "resolved"):
         raise InvalidInput(f"alert status {status!r} is not 'firing' or 'resolved'.")
     query = select(MonitoringAlert).order_by(MonitoringAlert.fired_at.desc()).limit(limit)
@@ -355,9 +348,6 @@ def alert_history(
 ) -> list[dict[str, Any]]:
     """Alert events (fired, repeated, resolved) newest first, with notification outcomes."""
     from sqlalchemy import select
-
-    from mloop.store import get_store
-    from mloop.store.schema.monitoring import MonitoringAlert, MonitoringAlertEvent
 
     event = MonitoringAlertEvent
     query = (

@@ -1,45 +1,10 @@
 """Drift defaults, in one place: which statistic for which column, and the thresholds.
 
-==============  ==========================================  =================  ==============
-column          sample                                      statistic          drifted when
-==============  ==========================================  =================  ==============
-numeric         both sides > ``small_sample`` (1000) values  ``wasserstein``    score >= 0.1
-numeric         otherwise                                   ``ks``             p-value < 0.05
-categorical     large (below)                               ``jensenshannon``  score >= 0.1
-categorical     otherwise                                   ``chisquare``      p-value < 0.05
-==============  ==========================================  =================  ==============
-
-A categorical sample is *large* when both sides have more than ``small_sample`` values
-**and** the Jensen–Shannon distance two samples of one distribution would show by chance,
-``sqrt((k - 1) (1/n + 1/m) / (8 ln 2))`` for ``k`` categories, stays below half the
-threshold. Without the second condition a column with a hundred categories reads about
-0.13 at 1,000 rows per side with no drift at all (a false alarm in every window); the
-chi-square test, with categories expected fewer than 5 times pooled, keeps its stated
-false-alarm rate there instead.
-
-Every other statistic is computed too and reported beside the chosen one; any of them
-can be chosen per column (``stats={"temp": "psi"}``) with its own threshold
-(``thresholds={"temp": 0.25}``). Default thresholds per statistic:
-
-- ``psi``: 0.2 (the usual "significant shift"; 0.1 is "moderate"). Bins are the
-  reference's quantile bins (``bins`` = 20, plus one bin below and one above the
-  reference range); an empty bin's share is floored at ``psi_epsilon`` = 1e-4 on both
-  sides before the logarithm, so PSI stays finite.
-- ``jensenshannon``: 0.1, the Jensen–Shannon *distance* (square root of the divergence)
-  in base 2, so it lies in [0, 1]; same bins as PSI.
-- ``hellinger``: 0.1, Hellinger distance ``sqrt(1 - sum(sqrt(p * q)))`` in [0, 1].
-- ``wasserstein``: 0.1, the earth mover's distance divided by the reference's standard
-  deviation (by ``|mean|`` when that is 0, else not divided), so it reads in units of
-  reference standard deviations.
-- ``ks``: 0.05 on the two-sample Kolmogorov–Smirnov p-value (exact below 10,000 values
-  per side when both sides are raw values, asymptotic otherwise).
-- ``chisquare``: 0.05 on the p-value of Pearson's chi-square test of homogeneity of the
-  2 x k table of counts (categories empty on both sides dropped).
-
-Distances mark drift when ``score >= threshold``; p-values when ``p < threshold``.
-A column whose null share rises by more than ``null_share_rise`` = 0.05 gets a finding.
-Dataset drift is flagged when the share of drifted columns, or their importance-weighted
-share, reaches ``dataset_share`` = 0.5.
+Numeric columns: ``wasserstein`` (drifted at >= 0.1) when both sides hold more than
+``small_sample`` values, else ``ks`` (p < 0.05); categorical: ``jensenshannon`` (>= 0.1)
+when large enough for its chance level, else ``chisquare`` (p < 0.05). The table, each
+statistic's threshold and why: docs/decisions/0081-monitoring-drift-windows-loop.md
+("Drift defaults").
 """
 
 from __future__ import annotations
@@ -48,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.monitoring.statistics import js_noise
 
 __all__ = ["DISTANCES", "P_VALUES", "STATISTICS", "DriftDefaults", "defaults"]
 
@@ -120,8 +86,6 @@ class DriftDefaults:
         if kind == "numeric":
             return self.numeric_small if small else self.numeric
         if not small:
-            from mloop.monitoring.statistics import js_noise
-
             noise = js_noise(categories, reference_rows, current_rows)
             small = noise >= self.threshold_for(self.categorical) / 2
         return self.categorical_small if small else self.categorical

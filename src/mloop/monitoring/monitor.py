@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mloop import data
 from mloop.core.errors import InvalidInput
-from mloop.monitoring import _scoring
+from mloop.monitoring import _scoring, _store
+from mloop.monitoring._dashboard import render_monitor
 from mloop.monitoring._frames import (
     LABEL,
     by_version,
@@ -33,8 +35,12 @@ from mloop.monitoring._labels import clean_labels
 from mloop.monitoring._names import check_model
 from mloop.monitoring.alerts import AlertRule, evaluate_rules
 from mloop.monitoring.defaults import DriftDefaults
-from mloop.monitoring.reference import Reference, get_reference
+from mloop.monitoring.drift import drift
+from mloop.monitoring.reference import Reference
+from mloop.monitoring.references import get_reference
 from mloop.monitoring.window import Window
+from mloop.registry import get_version
+from mloop.store.predictions import read_feedback, read_predictions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,8 +115,6 @@ class Monitor:
 
     def reference(self, version: int | str | None = None) -> Reference:
         """The reference of ``version`` (default: the version the alias points to)."""
-        from mloop.registry import get_version
-
         number = get_version(self.model, version if version is not None else self.alias).version
         if number not in self._references:
             self._references[number] = get_reference(self.model, number)
@@ -184,8 +188,6 @@ class Monitor:
         """
         import pandas as pd
 
-        from mloop.store.predictions import read_predictions
-
         check_model(self.model)
         start_ms, end_ms = to_ms(start), to_ms(end)
         if end_ms <= start_ms:
@@ -221,9 +223,6 @@ class Monitor:
 
         Returns the windows whose number of labelled rows changed.
         """
-        from mloop.monitoring import _store
-        from mloop.store.predictions import read_predictions
-
         changed = []
         stored = _store.list_windows(
             self.model, None if start is None else to_ms(start), None if end is None else to_ms(end)
@@ -258,8 +257,6 @@ class Monitor:
         observed from a frame that never went through the prediction log. Labels outside
         the model's label domain count as not arrived (see ``Window.skipped_labels``).
         """
-        from mloop.store.predictions import read_predictions
-
         log = read_predictions(self.model, window.start, window.end, version=window.model_version)
         frame = window_frame(log)
         if not log.empty:
@@ -280,8 +277,6 @@ class Monitor:
         Raises:
             NotFound: the model is not registered (the message suggests the nearest names).
         """
-        from mloop.monitoring import _store
-
         found = _store.list_windows(
             self.model,
             None if start is None else to_ms(start),
@@ -296,9 +291,6 @@ class Monitor:
         self, start: Any = None, end: Any = None, version: int | str | None = None
     ) -> DriftReport:
         """Drift of a whole period: its windows' profiles merged, against the reference."""
-        from mloop import data
-        from mloop.monitoring.drift import drift
-
         windows = [w for w in self.windows(start, end, version) if w.profile_key]
         if not windows:
             raise InvalidInput(
@@ -325,9 +317,7 @@ class Monitor:
         """The HTML report of the period (drift over time, histograms, metrics, alerts, retraining)."""
         from pathlib import Path
 
-        from mloop.monitoring._html import render_monitor
-
-        html = render_monitor(self, self.windows(start, end))
+        html = render_monitor(self.model, self.windows(start, end))
         if path is not None:
             Path(path).write_text(html)
         return html
@@ -336,8 +326,6 @@ class Monitor:
 
     def _with_feedback(self, frame: pd.DataFrame, since: int) -> pd.DataFrame:
         """Join the labels observed since the window began (a label cannot precede its prediction)."""
-        from mloop.store.predictions import read_feedback
-
         feedback = read_feedback(self.model, start=since)
         if feedback.empty:
             return frame
@@ -349,10 +337,6 @@ class Monitor:
         return {"stats": stats or None, "thresholds": thresholds or None, "config": self.config}
 
     def _window(self, frame: pd.DataFrame, reference: Reference, start: int, end: int) -> Window:
-        from mloop import data
-        from mloop.monitoring import _store
-        from mloop.monitoring.drift import drift
-
         frame, skipped = clean_labels(frame, reference.task, reference.classes)
         labelled = LABEL in frame.columns and reference.label is not None
         features = reference.features
@@ -400,8 +384,6 @@ class Monitor:
         return window
 
     def _judge(self, version: str) -> list[dict[str, Any]]:
-        from mloop.monitoring import _store
-
         if not self.alerts:
             return []
         depth = max(rule.n for rule in self.alerts)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mloop.core.errors import InvalidInput
+from mloop.core.log import get_logger
 
 __all__ = ["FileNotifier", "LogNotifier", "WebhookNotifier", "notify"]
 
@@ -28,8 +29,6 @@ class LogNotifier:
 
     def __call__(self, notification: dict[str, Any]) -> str:
         import logging
-
-        from mloop.core.log import get_logger
 
         level = logging.getLevelName(self.level.upper())
         if not isinstance(level, int):
@@ -93,7 +92,6 @@ def notify(notifiers: list[Any], notification: dict[str, Any]) -> dict[str, str]
             outcomes[name] = str(notifier(notification) or "sent")
         except Exception as exc:  # a broken channel must not stop monitoring
             outcomes[name] = f"error: {type(exc).__name__}: {exc}"
-            from mloop.core.log import get_logger
 
             get_logger("mloop.monitoring.alerts").error(
                 "notifier %s failed for alert %s: %s", name, notification.get("rule"), exc

@@ -20,6 +20,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mloop.monitoring import _store
+from mloop.monitoring.alerts import list_alerts
+from mloop.store import get_store
+from mloop.store.schema.monitoring import MonitoringWindow as Row
+
 if TYPE_CHECKING:
     from mloop.monitoring.window import Window
 
@@ -82,8 +87,6 @@ class DriftCollector:
         yield from families
 
     def _read(self) -> list[Any]:
-        from mloop.monitoring.alerts import list_alerts
-
         families = _families()
         for window in _latest_windows(self.models):
             _add_window(families, window)
@@ -132,10 +135,6 @@ def _add_window(families: dict[str, Any], window: Window) -> None:
 
 def _latest_windows(models: Sequence[str] | None) -> list[Window]:
     from sqlalchemy import func, select
-
-    from mloop.monitoring import _store
-    from mloop.store import get_store
-    from mloop.store.schema.monitoring import MonitoringWindow as Row
 
     query = select(Row.model_name, Row.model_version, func.max(Row.start_at)).group_by(
         Row.model_name, Row.model_version

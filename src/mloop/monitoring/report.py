@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mloop.core import display
+from mloop.monitoring import _svg
+from mloop.monitoring._templates import environment, now_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -251,9 +253,32 @@ class DriftReport:
 
     def to_html(self, path: str | Path | None = None) -> str:
         """A self-contained HTML page: verdicts, findings, reference-vs-current histograms."""
-        from mloop.monitoring._html import render_drift
-
-        html = render_drift(self)
+        template = environment().get_template("drift.html.j2")
+        features = list(self.features.values())
+        charts = {f.column: histogram_chart(f) for f in features}
+        html = template.render(r=self, features=features, charts=charts, created=now_text())
         if path is not None:
             Path(path).write_text(html)
         return html
+
+
+def histogram_chart(feature: FeatureDrift) -> str:
+    """Reference versus current shares per bin (or category) of one column."""
+    if not feature.bins or not feature.reference_counts:
+        return ""
+    ref_total = sum(feature.reference_counts) or 1.0
+    cur_total = sum(feature.current_counts) or 1.0
+    labels, ref, cur = feature.bins, feature.reference_counts, feature.current_counts
+    if len(labels) > 30:  # many categories: the 30 most frequent on either side
+        keep = sorted(range(len(labels)), key=lambda i: -(ref[i] / ref_total + cur[i] / cur_total))[
+            :30
+        ]
+        labels = [labels[i] for i in keep]
+        ref, cur = [ref[i] for i in keep], [cur[i] for i in keep]
+    return _svg.bars(
+        labels,
+        {
+            "reference": [v / ref_total for v in ref],
+            "current": [v / cur_total for v in cur],
+        },
+    )

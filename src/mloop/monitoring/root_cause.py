@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mloop.evaluation.metrics import GREATER_IS_BETTER
+
 if TYPE_CHECKING:
     from mloop.monitoring.report import DriftReport
 
@@ -48,8 +50,6 @@ def worst_slices(
     ``current`` and ``reference`` are rows of :func:`mloop.monitoring.performance.slice_metrics`;
     a slice missing from the reference is compared with nothing and left out.
     """
-    from mloop.evaluation.metrics import GREATER_IS_BETTER
-
     before = {(row["column"], row["value"]): row[metric] for row in reference if metric in row}
     higher_is_better = GREATER_IS_BETTER.get(metric, True)
     found = []

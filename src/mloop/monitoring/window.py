@@ -10,10 +10,13 @@ have arrived — the model's metrics, KPIs and the root-cause ranking.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.errors import InvalidInput, did_you_mean
+from mloop.core.clock import ms_to_datetime
+from mloop.core.errors import InvalidInput, NotFound, did_you_mean
+from mloop.evaluation.metrics import GREATER_IS_BETTER
 from mloop.monitoring.report import DriftReport
 
 if TYPE_CHECKING:
@@ -63,10 +66,12 @@ class Window:
     profile_key: str | None = None
     created_at: int = 0
     updated_at: int = 0
+    # set by the store that saved or read the window: a value does not load itself
+    _load_profile: Callable[[Window], Profile] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __repr__(self) -> str:
-        from mloop.core.clock import ms_to_datetime
-
         start = ms_to_datetime(self.start).strftime("%Y-%m-%d %H:%M")
         end = ms_to_datetime(self.end).strftime("%Y-%m-%d %H:%M")
         return (
@@ -122,8 +127,6 @@ class Window:
         if head == "performance" and rest:
             return self.performance.get(rest)
         if head == "performance_drop" and rest:
-            from mloop.evaluation.metrics import GREATER_IS_BETTER
-
             now, before = self.performance.get(rest), self.baseline.get(rest)
             if now is None or before is None:
                 return None
@@ -143,10 +146,17 @@ class Window:
         )
 
     def profile(self) -> Profile:
-        """The profile of this window's rows (stored as an artifact)."""
-        from mloop.monitoring import _store
+        """The profile of this window's rows (stored as an artifact).
 
-        return _store.load_profile(self)
+        Raises:
+            NotFound: the window was not read from, nor saved to, the metadata store.
+        """
+        if self._load_profile is None:
+            raise NotFound(
+                f"window {self.id!r} has no stored profile; read windows with Monitor.windows() "
+                "or mloop.monitoring.windows() to reach their profiles."
+            )
+        return self._load_profile(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

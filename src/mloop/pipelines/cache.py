@@ -21,6 +21,8 @@ from mloop.core.clock import now_ms
 from mloop.core.log import get_logger
 from mloop.pipelines import signing
 from mloop.pipelines.cache_format import decode, dumps, encode, format_of
+from mloop.store import get_artifacts, get_store
+from mloop.store.schema.pipelines import PipelineCacheEntry as Row
 
 __all__ = [
     "CachedOutput",
@@ -90,8 +92,6 @@ def store_value(value: Any, what: str) -> CachedOutput:
     The driver signs the output when it indexes it (:func:`record`), so worker processes
     and Ray nodes never hold the signing key.
     """
-    from mloop.store import get_artifacts
-
     suffix, data = encode(value, what)
     info = get_artifacts().put_content_addressed(data, suffix)
     return CachedOutput(info.key, hash_value(value))
@@ -102,8 +102,6 @@ def load_value(artifact: str) -> Any:
 
     Only for outputs of a verified entry (:func:`refusal` said None) or written by this run.
     """
-    from mloop.store import get_artifacts
-
     return decode(format_of(artifact), get_artifacts().get_bytes(artifact))
 
 
@@ -144,9 +142,6 @@ def lookup(keys: list[str]) -> dict[str, dict[str, CachedOutput]]:
         return {}
     from sqlalchemy import select
 
-    from mloop.store import get_store
-    from mloop.store.schema.pipelines import PipelineCacheEntry as Row
-
     found: dict[str, dict[str, CachedOutput]] = {}
     with get_store().read() as conn:
         for start in range(0, len(keys), 500):
@@ -163,9 +158,6 @@ def lookup(keys: list[str]) -> dict[str, dict[str, CachedOutput]]:
 def entries_of(pipeline: str, limit: int = 20_000) -> dict[str, dict[str, CachedOutput]]:
     """The newest cached outputs recorded by ``pipeline`` (one query, to plan a run)."""
     from sqlalchemy import select
-
-    from mloop.store import get_store
-    from mloop.store.schema.pipelines import PipelineCacheEntry as Row
 
     with get_store().read() as conn:
         rows = conn.execute(
@@ -184,9 +176,6 @@ def keys_of_others(pipeline: str, limit: int = 50_000) -> set[str] | None:
     """The cache keys recorded by other pipelines (None when there are over ``limit``)."""
     from sqlalchemy import select
 
-    from mloop.store import get_store
-    from mloop.store.schema.pipelines import PipelineCacheEntry as Row
-
     with get_store().read() as conn:
         keys = conn.execute(
             select(Row.key).where(Row.pipeline != pipeline).limit(limit + 1)
@@ -199,8 +188,6 @@ def record(entries: list[dict[str, Any]]) -> None:
     """Sign and store index rows ``{key, pipeline, node, outputs: {name: CachedOutput}, run_id, seconds}``."""
     if not entries:
         return
-    from mloop.store import get_store
-    from mloop.store.schema.pipelines import PipelineCacheEntry as Row
 
     at = now_ms()
     rows = [
@@ -239,9 +226,6 @@ def record(entries: list[dict[str, Any]]) -> None:
 def clear(pipeline: str | None = None, node: str | None = None) -> int:
     """Forget cache entries (all, of a pipeline, or of one node); returns how many."""
     from sqlalchemy import delete
-
-    from mloop.store import get_store
-    from mloop.store.schema.pipelines import PipelineCacheEntry as Row
 
     query = delete(Row)
     if pipeline:

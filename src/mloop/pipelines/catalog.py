@@ -26,8 +26,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from mloop.core.config import get_settings
 from mloop.core.errors import ConfigError, InvalidInput, NotFound, did_you_mean
-from mloop.pipelines.datasets import (
+from mloop.pipelines.catalog_entries import (
     CatalogEntry,
     CSVDataset,
     JSONDataset,
@@ -37,6 +38,7 @@ from mloop.pipelines.datasets import (
     ParquetDataset,
     TrainingSetDataset,
 )
+from mloop.pipelines.params import env_folders, read_yaml
 
 __all__ = ["ENTRY_TYPES", "DataCatalog", "load_catalog"]
 
@@ -197,9 +199,6 @@ def load_catalog(root: Path | None = None, env: str | None = None) -> DataCatalo
     Raises:
         ConfigError: a catalog file is not valid YAML or an entry is malformed.
     """
-    from mloop.core.config import get_settings
-    from mloop.pipelines.params import env_folders, read_yaml
-
     root = root or get_settings().root
     config: dict[str, Any] = {}
     sources: dict[str, str] = {}

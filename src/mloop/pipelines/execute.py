@@ -16,14 +16,20 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from mloop.pipelines.cache import CachedOutput, load_value, store_value
-from mloop.pipelines.datasets import CatalogEntry
+from mloop.core.config import SETTINGS, get_settings
+from mloop.core.errors import InvalidInput
+from mloop.pipelines.cache import CachedOutput, hash_value, load_value, store_value
+from mloop.pipelines.catalog_entries import CatalogEntry
 from mloop.pipelines.node import Node
+from mloop.tracking import active_run, flush, log_metric, log_param, set_tag, start_run
 
 __all__ = ["NodeResult", "Task", "execute", "execute_payload", "pack"]
 
 # how an input reaches the node: its value, a catalog entry to load, or a cached artifact
 VALUE, ENTRY, CACHE = "value", "entry", "cache"
+
+# mloop's own folder (not the root package's __file__: a domain package does not import it)
+_MLOOP_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @dataclass
@@ -69,8 +75,6 @@ def execute(task: Task) -> NodeResult:
     started = time.perf_counter()
     run_context: Any = contextlib.nullcontext()
     if task.track:
-        from mloop.tracking import active_run, start_run
-
         # in the driver the fluent state already knows the parent's experiment: no lookup
         parent = active_run()
         in_driver = parent is not None and parent.info.run_id == task.parent_run_id
@@ -104,8 +108,6 @@ def execute(task: Task) -> NodeResult:
                     result.cached[name] = stored
                     result.hashes[name] = stored.sha256
                 elif task.track:  # hashes name the outputs in lineage and run tags
-                    from mloop.pipelines.cache import hash_value
-
                     result.hashes[name] = hash_value(value)
                 if name in task.returns:
                     result.values[name] = value
@@ -122,9 +124,7 @@ def execute(task: Task) -> NodeResult:
 
 def _user_traceback(exc: BaseException) -> str:
     """The traceback from the node's own code on (mloop's frames around it left out)."""
-    import mloop
-
-    package = os.path.dirname(mloop.__file__)
+    package = _MLOOP_PACKAGE
     error = traceback.TracebackException.from_exception(exc)
     frames = [f for f in error.stack if not f.filename.startswith(package)]
     if frames:
@@ -133,8 +133,6 @@ def _user_traceback(exc: BaseException) -> str:
 
 
 def _log_params(params: dict[str, Any]) -> None:
-    from mloop.tracking import log_param
-
     for key, value in _flatten(params).items():
         log_param(key[:250], str(value)[:6000])
 
@@ -151,8 +149,6 @@ def _flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _log_outputs(result: NodeResult) -> None:
-    from mloop.tracking import log_metric, set_tag
-
     for name, digest in result.hashes.items():
         set_tag(f"mloop.output.{name}.sha256"[:250], digest)
     log_metric("node_seconds", result.seconds)
@@ -170,8 +166,6 @@ def pack(task: Task) -> bytes:
     try:
         return bytes(serializer.dumps(task))
     except Exception as exc:
-        from mloop.core.errors import InvalidInput
-
         raise InvalidInput(
             f"node {task.node.name!r}: its function or inputs cannot be sent to a worker "
             f"process ({type(exc).__name__}: {exc}). Pass picklable values, or use the "
@@ -181,8 +175,6 @@ def pack(task: Task) -> bytes:
 
 def worker_context() -> dict[str, Any]:
     """What a worker needs to see the driver's stores and code: env, folder, sys.path."""
-    from mloop.core.config import SETTINGS, get_settings
-
     settings = get_settings()
     env = {s.env: str(getattr(settings, s.key)) for s in SETTINGS if hasattr(settings, s.key)}
     return {"env": env, "cwd": str(settings.root), "sys_path": list(sys.path)}
@@ -209,7 +201,5 @@ def execute_payload(payload: bytes, context: dict[str, Any]) -> NodeResult:
         )
     result = execute(task)
     if task.track:
-        from mloop.tracking import flush
-
         flush()
     return result

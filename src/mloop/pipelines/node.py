@@ -25,6 +25,13 @@ __all__ = ["PARAMS_PREFIX", "Node", "node"]
 
 PARAMS_PREFIX = "params:"
 ALL_PARAMS = "parameters"
+
+
+def is_param(name: str) -> bool:
+    """Whether an input name is a parameter (``params:...`` or ``parameters``)."""
+    return name == ALL_PARAMS or name.startswith(PARAMS_PREFIX)
+
+
 _NAME = re.compile(r"^[A-Za-z_][\w.\-:]*$")
 
 Spec = str | Sequence[str] | Mapping[str, str] | None

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from mloop.core.config import get_settings
 from mloop.core.errors import ConfigError, InvalidInput, NotFound, did_you_mean
 
 __all__ = ["load_params", "lookup", "merge", "parse_overrides"]
@@ -92,8 +93,6 @@ def load_params(
         ConfigError: a parameter file is not valid YAML (the message gives the line).
         NotFound: ``env`` names no folder under ``conf/``.
     """
-    from mloop.core.config import get_settings
-
     settings = get_settings()
     root = root or settings.root
     params: dict[str, Any] = settings.section("params") if root == settings.root else {}

@@ -16,13 +16,10 @@ from typing import Any
 
 from mloop.core import display
 from mloop.core.errors import InvalidInput, NotFound, did_you_mean
-from mloop.pipelines.node import ALL_PARAMS, PARAMS_PREFIX, Node
+from mloop.pipelines.node import ALL_PARAMS, PARAMS_PREFIX, Node, is_param
+from mloop.pipelines.render import to_svg
 
 __all__ = ["Pipeline", "pipeline"]
-
-
-def is_param(name: str) -> bool:
-    return name == ALL_PARAMS or name.startswith(PARAMS_PREFIX)
 
 
 class Pipeline:
@@ -156,9 +153,6 @@ class Pipeline:
 
     def _repr_html_(self) -> str:
         """The DAG drawn as inline SVG and a table of its nodes, for notebooks."""
-        # a documented cycle: render draws a Pipeline, so it imports this module
-        from mloop.pipelines.render import to_svg
-
         rows = [
             (n.name, ", ".join(n.inputs), ", ".join(n.outputs), n.func_name) for n in self.nodes
         ]

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mloop.core.config import get_settings
 from mloop.core.errors import ConfigError, InvalidInput, NotFound, did_you_mean
 from mloop.pipelines.pipeline import Pipeline
 
@@ -27,8 +28,6 @@ DEFAULT = "__default__"
 
 
 def _config() -> tuple[Path, dict[str, Any]]:
-    from mloop.core.config import get_settings
-
     settings = get_settings()
     return settings.root, settings.section("pipelines")
 

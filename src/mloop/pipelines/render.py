@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
-from mloop.pipelines.node import Node
-from mloop.pipelines.pipeline import Pipeline, is_param
+from mloop.pipelines.node import Node, is_param
+
+# a Pipeline, read by attribute: Pipeline._repr_html_ draws through this module, below it
+Pipeline = Any
 
 __all__ = ["to_html", "to_mermaid", "to_svg", "to_tree"]
 

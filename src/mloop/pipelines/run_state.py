@@ -14,11 +14,13 @@ from typing import Any
 from mloop.core.errors import MloopError, NotFound, did_you_mean
 from mloop.pipelines import cache as node_cache
 from mloop.pipelines.catalog import DataCatalog
-from mloop.pipelines.datasets import CatalogEntry, MemoryDataset
+from mloop.pipelines.catalog_entries import CatalogEntry, MemoryDataset
 from mloop.pipelines.execute import CACHE, ENTRY, VALUE, Task
 from mloop.pipelines.fingerprint import code_fingerprint
 from mloop.pipelines.node import ALL_PARAMS, PARAMS_PREFIX, Node
+from mloop.pipelines.params import lookup
 from mloop.pipelines.pipeline import Pipeline, is_param
+from mloop.store.lineage import Node as Vertex
 
 __all__ = ["RunState", "cache_entry"]
 
@@ -62,8 +64,6 @@ class RunState:
     # -- values and hashes -----------------------------------------------------------------
 
     def param(self, name: str) -> Any:
-        from mloop.pipelines.params import lookup
-
         return (
             dict(self.params)
             if name == ALL_PARAMS
@@ -207,7 +207,6 @@ class RunState:
     def lineage(self, item: Node, run_id: str | None, parent_run_id: str | None) -> None:
         if not self.track or run_id is None:
             return
-        from mloop.store.lineage import Node as Vertex
 
         child = Vertex("run", run_id)
         if parent_run_id:
@@ -226,8 +225,6 @@ class RunState:
                 )
 
     def vertex(self, name: str) -> Any:
-        from mloop.store.lineage import Node as Vertex
-
         entry = self.catalog.get(name) if name in self.catalog else None
         if entry is not None and entry.persistent:
             try:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from mloop.core.cluster import ensure_ray
+from mloop.core.config import get_settings
 from mloop.core.errors import InvalidInput, did_you_mean
 from mloop.pipelines.execute import NodeResult, Task, execute, execute_payload, pack, worker_context
 
@@ -153,8 +155,6 @@ class RayRunner(Runner):
         self._context: dict[str, Any] = {}
 
     def start(self) -> None:
-        from mloop.core.cluster import ensure_ray
-
         ray = ensure_ray(num_cpus=self.num_cpus or _cpus(), address=self.address)
         if not self.max_workers:
             self.max_workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -183,8 +183,6 @@ def get_runner(runner: str | Runner | None = None, max_workers: int | None = Non
     if isinstance(runner, Runner):
         return runner
     if runner is None:
-        from mloop.core.config import get_settings
-
         runner = get_settings().runner
     if runner not in RUNNERS:
         raise InvalidInput(

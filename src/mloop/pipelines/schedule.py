@@ -3,7 +3,7 @@
 >>> add_schedule("training", "0 3 * * *")                    # every day at 03:00 UTC
 
 ``mloop scheduler`` (:class:`~mloop.pipelines.scheduler.Scheduler`) turns due schedules
-into triggers (:mod:`mloop.pipelines.triggers`) and runs them. A schedule's firing for
+into triggers (:mod:`mloop.pipelines.run_requests`) and runs them. A schedule's firing for
 one due time has a unique key, so restarts or a second scheduler never fire it twice.
 Firings missed while no scheduler ran are collapsed into one.
 """
@@ -14,11 +14,17 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from mloop.core.clock import now_ms
+from mloop.core.clock import ms_to_datetime, now_ms
 from mloop.core.errors import AlreadyExists, InvalidInput, NotFound, did_you_mean
 from mloop.core.principal import current_actor
-from mloop.pipelines.triggers import Trigger, check_pipeline, new_trigger_row, trigger_from_row
-from mloop.store import get_store
+from mloop.pipelines.run_requests import (
+    RunRequest,
+    check_pipeline,
+    new_request_row,
+    request_from_row,
+)
+from mloop.store import audit, get_store
+from mloop.store.schema.pipelines import PipelineSchedule, PipelineTrigger
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -26,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = [
     "Schedule",
     "add_schedule",
+    "check_cron",
     "fire_due",
+    "last_fire",
     "list_schedules",
     "next_fire",
     "remove_schedule",
@@ -52,6 +60,25 @@ class Schedule:
         return asdict(self)
 
 
+def check_cron(cron: str) -> str:
+    """``cron`` when it is a 5-field cron expression (UTC).
+
+    The one cron mechanism of mloop: pipeline schedules and the retraining loop's
+    ``Schedule`` trigger both read their expressions through this module.
+
+    Raises:
+        InvalidInput: ``cron`` is not a 5-field cron expression.
+    """
+    from croniter import croniter
+
+    if not isinstance(cron, str) or not croniter.is_valid(cron):
+        raise InvalidInput(
+            f"cron expression {cron!r} is not valid; use 5 fields "
+            "'minute hour day month weekday', e.g. '0 3 * * *' for every day at 03:00 UTC."
+        )
+    return cron
+
+
 def next_fire(cron: str, after_ms: int) -> int:
     """The first time (epoch ms, UTC) strictly after ``after_ms`` that ``cron`` matches.
 
@@ -60,14 +87,20 @@ def next_fire(cron: str, after_ms: int) -> int:
     """
     from croniter import croniter
 
-    from mloop.core.clock import ms_to_datetime
-
-    if not isinstance(cron, str) or not croniter.is_valid(cron):
-        raise InvalidInput(
-            f"cron expression {cron!r} is not valid; use 5 fields 'minute hour day month "
-            "weekday', e.g. '0 3 * * *' for every day at 03:00 UTC."
-        )
+    check_cron(cron)
     return int(croniter(cron, ms_to_datetime(after_ms)).get_next(float) * 1000)
+
+
+def last_fire(cron: str, at_ms: int) -> int:
+    """The latest time (epoch ms, UTC) strictly before ``at_ms`` that ``cron`` matches.
+
+    Raises:
+        InvalidInput: ``cron`` is not a 5-field cron expression.
+    """
+    from croniter import croniter
+
+    check_cron(cron)
+    return int(croniter(cron, ms_to_datetime(at_ms)).get_prev(float) * 1000)
 
 
 def add_schedule(
@@ -90,8 +123,6 @@ def add_schedule(
     """
     from sqlalchemy import insert, select
 
-    from mloop.store.schema.pipelines import PipelineSchedule
-
     check_pipeline(pipeline)
     now = now_ms()
     row = {
@@ -110,8 +141,6 @@ def add_schedule(
     store = get_store()
 
     def work(conn: Connection) -> None:
-        from mloop.store import audit
-
         exists = conn.execute(
             select(PipelineSchedule.name).where(PipelineSchedule.name == row["name"])
         ).first()
@@ -155,8 +184,6 @@ def list_schedules() -> list[Schedule]:
     """Every pipeline schedule, by name."""
     from sqlalchemy import select
 
-    from mloop.store.schema.pipelines import PipelineSchedule
-
     with get_store().read() as conn:
         rows = conn.execute(select(PipelineSchedule).order_by(PipelineSchedule.name)).all()
     return [_schedule(r) for r in rows]
@@ -170,14 +197,10 @@ def remove_schedule(name: str) -> None:
     """
     from sqlalchemy import select
 
-    from mloop.store.schema.pipelines import PipelineSchedule
-
     store = get_store()
 
     def work(conn: Connection) -> None:
         from sqlalchemy import delete
-
-        from mloop.store import audit
 
         result = conn.execute(delete(PipelineSchedule).where(PipelineSchedule.name == name))
         if result.rowcount == 0:
@@ -198,11 +221,9 @@ def remove_schedule(name: str) -> None:
     store.transaction(work)
 
 
-def fire_due(now: int | None = None) -> list[Trigger]:
-    """Queue one trigger per due schedule and move each schedule to its next time."""
+def fire_due(now: int | None = None) -> list[RunRequest]:
+    """Queue one run request per due schedule and move each schedule to its next time."""
     from sqlalchemy import select, update
-
-    from mloop.store.schema.pipelines import PipelineSchedule, PipelineTrigger
 
     now = now or now_ms()
     store = get_store()
@@ -212,10 +233,10 @@ def fire_due(now: int | None = None) -> list[Trigger]:
                 PipelineSchedule.enabled.is_(True), PipelineSchedule.next_fire_at <= now
             )
         ).all()
-    fired: list[Trigger] = []
+    fired: list[RunRequest] = []
     for row in due:
         schedule = _schedule(row)
-        new = new_trigger_row(
+        new = new_request_row(
             schedule.pipeline,
             schedule.params,
             f"schedule {schedule.name} ({schedule.cron})",
@@ -243,5 +264,5 @@ def fire_due(now: int | None = None) -> list[Trigger]:
             return True
 
         if store.transaction(work):
-            fired.append(trigger_from_row(new))
+            fired.append(request_from_row(new))
     return fired

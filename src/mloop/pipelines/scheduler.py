@@ -17,19 +17,22 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from mloop.core.config import get_settings
+from mloop.core.errors import MloopError
 from mloop.core.log import get_logger
-from mloop.pipelines.schedule import fire_due
-from mloop.pipelines.triggers import (
+from mloop.pipelines.run_requests import (
     FAILED,
     SUCCEEDED,
-    Trigger,
+    RunRequest,
     claim_next,
-    finish_trigger,
-    get_trigger,
+    finish_run_request,
+    get_run_request,
     recover,
 )
+from mloop.pipelines.schedule import fire_due
+from mloop.pipelines.session import NodeFailed, run
 
-__all__ = ["Scheduler", "run_trigger"]
+__all__ = ["Scheduler", "run_request"]
 
 log = get_logger("mloop.pipelines")
 
@@ -40,7 +43,7 @@ class Scheduler:
     def __init__(
         self,
         poll_interval: float = 5.0,
-        on_event: Callable[[str, Trigger], None] | None = None,
+        on_event: Callable[[str, RunRequest], None] | None = None,
         isolated: bool = True,
     ) -> None:
         self.poll_interval = poll_interval
@@ -51,17 +54,17 @@ class Scheduler:
     def stop(self) -> None:
         self._stop.set()
 
-    def tick(self) -> list[Trigger]:
-        """Queue due schedules, then run every queued trigger; return the finished triggers."""
+    def tick(self) -> list[RunRequest]:
+        """Queue due schedules, then run every queued run request; return the finished ones."""
         for fired in fire_due():
             self.on_event("queued", fired)
-        finished: list[Trigger] = []
+        finished: list[RunRequest] = []
         while not self._stop.is_set():
             claimed = claim_next()
             if claimed is None:
                 break
             self.on_event("started", claimed)
-            done = run_trigger(claimed, isolated=self.isolated)
+            done = run_request(claimed, isolated=self.isolated)
             self.on_event(done.status, done)
             finished.append(done)
         return finished
@@ -70,7 +73,9 @@ class Scheduler:
         """Tick every ``poll_interval`` seconds until stopped (or ``max_ticks`` ticks)."""
         lost = recover()
         if lost:
-            log.warning("marked %d trigger(s) FAILED: a previous scheduler stopped mid-run", lost)
+            log.warning(
+                "marked %d run request(s) FAILED: a previous scheduler stopped mid-run", lost
+            )
         previous = self._install_signals()
         ticks = 0
         try:
@@ -96,26 +101,23 @@ class Scheduler:
             signal.signal(sig, handler)
 
 
-def run_trigger(item: Trigger, isolated: bool = True) -> Trigger:
-    """Run a claimed trigger's pipeline (in a child ``mloop run`` process when ``isolated``)."""
-    from mloop.core.errors import MloopError
-    from mloop.pipelines.session import NodeFailed, run
-
+def run_request(item: RunRequest, isolated: bool = True) -> RunRequest:
+    """Run a claimed request's pipeline (in a child ``mloop run`` process when ``isolated``)."""
     if isolated:
         status, run_id, error = _run_process(item)
-        finish_trigger(item.id, status, run_id, error)
-        return get_trigger(item.id)
+        finish_run_request(item.id, status, run_id, error)
+        return get_run_request(item.id)
     try:
         result = run(item.pipeline, params=item.params, env=item.env, runner=item.runner)
     except NodeFailed as exc:
-        finish_trigger(item.id, FAILED, exc.result.run_id, str(exc))
+        finish_run_request(item.id, FAILED, exc.result.run_id, str(exc))
     except MloopError as exc:
-        finish_trigger(item.id, FAILED, None, str(exc))
+        finish_run_request(item.id, FAILED, None, str(exc))
     except Exception as exc:
-        finish_trigger(item.id, FAILED, None, f"{type(exc).__name__}: {exc}")
+        finish_run_request(item.id, FAILED, None, f"{type(exc).__name__}: {exc}")
     else:
-        finish_trigger(item.id, SUCCEEDED, result.run_id, None)
-    return get_trigger(item.id)
+        finish_run_request(item.id, SUCCEEDED, result.run_id, None)
+    return get_run_request(item.id)
 
 
 def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -128,13 +130,11 @@ def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _run_process(item: Trigger) -> tuple[str, str | None, str | None]:
+def _run_process(item: RunRequest) -> tuple[str, str | None, str | None]:
     """``mloop run <pipeline> --json`` in the project folder; (status, run id, error)."""
     import json
     import subprocess
     import sys
-
-    from mloop.core.config import get_settings
 
     command = [sys.executable, "-m", "mloop", "run", item.pipeline, "--json"]
     for key, value in _flat(item.params).items():

@@ -20,12 +20,17 @@ from typing import Any
 
 from mloop.core.errors import MloopError
 from mloop.pipelines import cache as node_cache
-from mloop.pipelines.catalog import DataCatalog
+from mloop.pipelines.catalog import DataCatalog, load_catalog
 from mloop.pipelines.execute import NodeResult
 from mloop.pipelines.node import Node
+from mloop.pipelines.params import load_params
 from mloop.pipelines.pipeline import Pipeline
+from mloop.pipelines.project import find_pipeline
 from mloop.pipelines.run_state import RunState, cache_entry
 from mloop.pipelines.runners import Runner, get_runner
+from mloop.store import get_store
+from mloop.store.lineage import add_edges
+from mloop.tracking import active_run, log_metrics, set_experiment, start_run
 
 __all__ = ["NodeFailed", "NodeStatus", "RunResult", "run"]
 
@@ -105,10 +110,6 @@ def run(
         NotFound: an unknown pipeline, node or parameter, or an input nobody provides.
         NodeFailed: a node raised (the message says how to resume from it).
     """
-    from mloop.pipelines.catalog import load_catalog
-    from mloop.pipelines.params import load_params
-    from mloop.pipelines.project import find_pipeline
-
     if pipeline is None or isinstance(pipeline, str):
         name, full = find_pipeline(pipeline)
     else:
@@ -160,8 +161,6 @@ def _execute(
     statuses = _Statuses(progress)
     parent: Any = contextlib.nullcontext()
     if state.track:
-        from mloop.tracking import active_run, set_experiment, start_run
-
         if experiment:
             set_experiment(experiment)
         parent = start_run(
@@ -186,8 +185,6 @@ def _execute(
             _write_records(state)
         outputs = _free_outputs(state, statuses)
         if run is not None:
-            from mloop.tracking import log_metrics
-
             log_metrics(
                 {
                     "nodes_ran": sum(s.status == RAN for s in statuses.values()),
@@ -355,9 +352,6 @@ def _write_records(state: RunState) -> None:
     node_cache.record(state.cache_rows)
     state.cache_rows.clear()
     if state.edges:
-        from mloop.store import get_store
-        from mloop.store.lineage import add_edges
-
         add_edges(get_store(), state.edges)
         state.edges.clear()
 

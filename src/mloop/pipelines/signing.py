@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from mloop.core.config import get_settings
+from mloop.core.errors import ConfigError
 
 __all__ = ["KEY_FILE", "sign", "signing_key", "valid"]
 
@@ -41,8 +42,6 @@ def signing_key() -> bytes:
         except ValueError:
             key = b""
         if len(key) < 32:
-            from mloop.core.errors import ConfigError
-
             raise ConfigError(
                 f"the cache signing key {path} is not 64 hexadecimal characters; delete the "
                 "file (a new key is made on the next run, and the cache is built again)."

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mloop.core.errors import StoreUnavailable
-from mloop.features.online import Row
+from mloop.features.online.protocol import Row
 
 _KEEP_NEWER = """
 local kept = 0

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mloop.core.errors import StoreUnavailable
-from mloop.features.online import Row
+from mloop.features.online.protocol import Row
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS online_features (
