@@ -17,6 +17,7 @@ from mloop.streams.ledger import Ledger, RedisLedger, SqliteLedger
 from mloop.streams.metrics import StreamMetrics
 from mloop.streams.protocol import Message, Sink, Source
 from mloop.streams.push import push
+from mloop.streams.quality import QualityWindow, StreamQuality
 from mloop.streams.records import DeadLetter
 from mloop.streams.runner import StreamRunner, run, run_async
 from mloop.streams.windows import WindowAggregator, WindowUpdate
@@ -26,11 +27,13 @@ __all__ = [
     "DeadLetter",
     "Ledger",
     "Message",
+    "QualityWindow",
     "RedisLedger",
     "Sink",
     "Source",
     "SqliteLedger",
     "StreamMetrics",
+    "StreamQuality",
     "StreamRunner",
     "WindowAggregator",
     "WindowUpdate",
