@@ -237,7 +237,7 @@ class WindowAggregator:
         at: np.ndarray,
         bounds: dict[int, tuple[np.ndarray, np.ndarray]],
         prefix: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-        extremes: dict[tuple[str | None, str], _SparseTable],
+        extremes: dict[tuple[str, str], _SparseTable],
     ) -> pd.DataFrame:
         import numpy as np
         import pandas as pd
