@@ -159,7 +159,7 @@ class StreamRunner:
                     except Exception as nack_error:  # the broker redelivers on reconnection
                         _log.warning("stream %s: nack failed: %s", self._source_url, nack_error)
                     await asyncio.sleep(backoff)
-                if self.max_records is not None and self._handled() >= self.max_records:
+                if self.max_records is not None and self.handled >= self.max_records:
                     break
         finally:
             await self._close()
@@ -180,7 +180,9 @@ class StreamRunner:
             self.metrics.anomalies += window.anomalies
             self.metrics.flagged += len(window.flagged)
 
-    def _handled(self) -> int:
+    @property
+    def handled(self) -> int:
+        """Records finished so far: scored, dead-lettered or found to be duplicates."""
         records = self.metrics.records
         return records["scored"] + records["dead_letter"] + records["duplicate"]
 
