@@ -10,7 +10,9 @@ The same 200,000 card transactions (time-ordered, 5,000 accounts over one day) g
 - mloop, one batch: the same code on all events at once (the vectorised limit);
 - pandas: ``groupby().rolling("10min", closed="left")``;
 - offline: the FeatureView's training set (DuckDB), which every result must equal;
-- Bytewax 0.21 (``--bytewax``, its own venv): ``stateful_map`` per account, per event.
+- Bytewax 0.21 (``--bytewax``, its own venv): ``stateful_map`` per account, per event;
+  and ``SlidingWindower`` (10-minute windows every minute, ``fold_window`` to count and
+  sum), whose every window is checked against the offline definition at its end.
 
 Writes benchmarks/results/streams_windows.json (not with --smoke).
 """
@@ -100,6 +102,25 @@ def offline(frame: pd.DataFrame) -> tuple[float, pd.DataFrame]:
     return time.perf_counter() - started, result
 
 
+def _sliding_equal(frame: pd.DataFrame, path: str) -> bool:
+    """Each Bytewax window ``[end - 10 min, end)`` of an account equals the offline value at
+    ``end`` (the FeatureView's window ends just before its event time, as a window does)."""
+    from mloop import features as fs
+
+    windows = pd.read_parquet(path)
+    store = fs.FeatureStore()
+    definition = view(frame)
+    store.apply([definition.entity, definition])
+    offline_rows = store.get_training_set(
+        windows[["account", "end"]].rename(columns={"end": "event_timestamp"}),
+        ["tx:tx_count_10m", "tx:amount_sum_10m"],
+    )
+    return bool(
+        (offline_rows["tx_count_10m"].to_numpy() == windows["count"].to_numpy()).all()
+        and np.allclose(offline_rows["amount_sum_10m"], windows["sum"], rtol=1e-9, atol=1e-6)
+    )
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     import os
 
@@ -152,6 +173,14 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         figures["mloop_batches_10000_vs_bytewax"] = round(
             figures["mloop_batches_10000_per_second"] / peer["per_second"], 1
         )
+        sliding = run_peer(python, HERE / "peer_bytewax_sliding.py", [str(data)])
+        figures["bytewax_sliding_per_second"] = sliding["per_second"]
+        figures["bytewax_sliding_windows"] = sliding["windows"]
+        figures["bytewax_sliding_same_as_offline"] = _sliding_equal(frame, sliding["output"])
+        for label in ("mloop_batches_1000", "mloop_batches_10000"):
+            figures[f"{label}_vs_bytewax_sliding"] = round(
+                figures[f"{label}_per_second"] / sliding["per_second"], 1
+            )
     print(figures)
     return figures
 

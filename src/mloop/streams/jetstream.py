@@ -17,7 +17,7 @@ from typing import Any
 
 from mloop.core.log import get_logger
 from mloop.streams.address import Address
-from mloop.streams.protocol import Message
+from mloop.streams.protocol import Message, settled
 
 _log = get_logger("mloop.streams")
 
@@ -101,7 +101,8 @@ class JetStreamSource(_Connection):
         for m in messages:
             self._in_flight.pop(id(m.handle), None)
         try:
-            await asyncio.gather(*(m.handle.ack() for m in messages))
+            for m in messages:  # each ack is a buffered publish: no task per message
+                await m.handle.ack()
             await self.client.flush(timeout=5)
         except Exception as exc:
             _log.warning("JetStream %s: acknowledgements may be lost: %s", self.stream, exc)
@@ -143,7 +144,7 @@ class JetStreamSink(_Connection):
                 )
                 for key, body in messages
             ]
-            await asyncio.wait_for(asyncio.gather(*acks), 60)
+            await settled(acks, 60)
             return
         await asyncio.gather(
             *(

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mloop.streams.address import Address
-from mloop.streams.protocol import Message, drain
+from mloop.streams.protocol import Message, drain, settled
 
 
 class _Connection:
@@ -83,7 +83,7 @@ class RabbitMQSink(_Connection):
         channel = await self.channel.get_underlay_channel()
         if _batchable(channel):
             confirms = await _write_batch(channel, self.address.name, messages)
-            await asyncio.wait_for(asyncio.gather(*confirms), _CONFIRM_SECONDS)
+            await settled(confirms, _CONFIRM_SECONDS)
             return
         await self._publish_each(messages)
 
