@@ -102,23 +102,28 @@ def offline(frame: pd.DataFrame) -> tuple[float, pd.DataFrame]:
     return time.perf_counter() - started, result
 
 
-def _sliding_equal(frame: pd.DataFrame, path: str) -> bool:
-    """Each Bytewax window ``[end - 10 min, end)`` of an account equals the offline value at
-    ``end`` (the FeatureView's window ends just before its event time, as a window does)."""
-    from mloop import features as fs
+def _sliding_wrong(frame: pd.DataFrame, path: str) -> int:
+    """How many Bytewax windows differ from the count and sum of their account's events in
+    ``[end - 10 min, end)``, computed independently (sorted keys, prefix sums).
 
+    (Not the FeatureView at ``end``: offline, a feature is a value of the source row
+    found as of a time, and a window_agg row leaves its own event out.)
+    """
     windows = pd.read_parquet(path)
-    store = fs.FeatureStore()
-    definition = view(frame)
-    store.apply([definition.entity, definition])
-    offline_rows = store.get_training_set(
-        windows[["account", "end"]].rename(columns={"end": "event_timestamp"}),
-        ["tx:tx_count_10m", "tx:amount_sum_10m"],
+    accounts = pd.Index(frame["account"].unique())
+    seconds = (frame["ts"] - frame["ts"].min().floor("D")).dt.total_seconds().astype("int64")
+    key = accounts.get_indexer(frame["account"]).astype("int64") * 2**40 + seconds.to_numpy()
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    prefix = np.concatenate([[0.0], np.cumsum(frame["amount"].to_numpy()[order])])
+    ends = (windows["end"] - frame["ts"].min().floor("D")).dt.total_seconds().astype("int64")
+    codes = accounts.get_indexer(windows["account"]).astype("int64") * 2**40
+    high = np.searchsorted(key, codes + ends.to_numpy(), "left")
+    low = np.searchsorted(key, codes + ends.to_numpy() - 600, "left")
+    same = ((high - low) == windows["count"].to_numpy()) & np.isclose(
+        prefix[high] - prefix[low], windows["sum"], rtol=1e-9, atol=1e-6
     )
-    return bool(
-        (offline_rows["tx_count_10m"].to_numpy() == windows["count"].to_numpy()).all()
-        and np.allclose(offline_rows["amount_sum_10m"], windows["sum"], rtol=1e-9, atol=1e-6)
-    )
+    return int((~same).sum())
 
 
 def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -176,7 +181,9 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         sliding = run_peer(python, HERE / "peer_bytewax_sliding.py", [str(data)])
         figures["bytewax_sliding_per_second"] = sliding["per_second"]
         figures["bytewax_sliding_windows"] = sliding["windows"]
-        figures["bytewax_sliding_same_as_offline"] = _sliding_equal(frame, sliding["output"])
+        # EventClock(wait_for_system_duration=0): its watermark also advances with the
+        # system clock, so on a slow run an event can be judged late and left out
+        figures["bytewax_sliding_windows_wrong"] = _sliding_wrong(frame, sliding["output"])
         for label in ("mloop_batches_1000", "mloop_batches_10000"):
             figures[f"{label}_vs_bytewax_sliding"] = round(
                 figures[f"{label}_per_second"] / sliding["per_second"], 1
