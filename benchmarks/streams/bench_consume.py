@@ -6,8 +6,9 @@
    with mloop's source of that broker (batches of 1,000, acknowledged per batch; MQTT at
    QoS 0, consumed while published, as a QoS 0 subscriber must be);
 2. full path: ``mloop.streams.run`` of a registered scikit-learn model on the same
-   kind of messages (consume → validate → score → publish one output each → prediction
-   log → ledger → ack), on RabbitMQ, NATS JetStream and Redis Streams.
+   kind of messages (consume → ingestion checks of a data Suite → validate → score →
+   publish one output each → prediction log → ledger → ack), on RabbitMQ, NATS
+   JetStream and Redis Streams. No online-store enrichment (see BENCHMARKS.md).
 
 Writes benchmarks/results/streams_consume.json (not with --smoke).
 """
@@ -171,8 +172,16 @@ async def full_path(scheme: str, model: str, records: list[dict[str, Any]]) -> d
         for r in records
     ]
     await fill(scheme, name, bodies)
+    from mloop.data import Suite, checks
+
+    suite = Suite("bench-tx", [checks.between("amount", 0, 100_000), checks.between("hour", 0, 23)])
     runner = StreamRunner(
-        model, url(scheme, name), url(scheme, name + "_out"), max_records=len(records), batch=1_000
+        model,
+        url(scheme, name),
+        url(scheme, name + "_out"),
+        max_records=len(records),
+        batch=1_000,
+        suite=suite,
     )
     await runner.service.start()
     started = time.perf_counter()

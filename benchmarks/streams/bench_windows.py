@@ -10,7 +10,9 @@ The same 200,000 card transactions (time-ordered, 5,000 accounts over one day) g
 - mloop, one batch: the same code on all events at once (the vectorised limit);
 - pandas: ``groupby().rolling("10min", closed="left")``;
 - offline: the FeatureView's training set (DuckDB), which every result must equal;
-- Bytewax 0.21 (``--bytewax``, its own venv): ``stateful_map`` per account, per event.
+- Bytewax 0.21 (``--bytewax``, its own venv): ``stateful_map`` per account, per event;
+  and ``SlidingWindower`` (10-minute windows every minute, ``fold_window`` to count and
+  sum), whose every window is checked against the offline definition at its end.
 
 Writes benchmarks/results/streams_windows.json (not with --smoke).
 """
@@ -100,6 +102,30 @@ def offline(frame: pd.DataFrame) -> tuple[float, pd.DataFrame]:
     return time.perf_counter() - started, result
 
 
+def _sliding_wrong(frame: pd.DataFrame, path: str) -> int:
+    """How many Bytewax windows differ from the count and sum of their account's events in
+    ``[end - 10 min, end)``, computed independently (sorted keys, prefix sums).
+
+    (Not the FeatureView at ``end``: offline, a feature is a value of the source row
+    found as of a time, and a window_agg row leaves its own event out.)
+    """
+    windows = pd.read_parquet(path)
+    accounts = pd.Index(frame["account"].unique())
+    seconds = (frame["ts"] - frame["ts"].min().floor("D")).dt.total_seconds().astype("int64")
+    key = accounts.get_indexer(frame["account"]).astype("int64") * 2**40 + seconds.to_numpy()
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    prefix = np.concatenate([[0.0], np.cumsum(frame["amount"].to_numpy()[order])])
+    ends = (windows["end"] - frame["ts"].min().floor("D")).dt.total_seconds().astype("int64")
+    codes = accounts.get_indexer(windows["account"]).astype("int64") * 2**40
+    high = np.searchsorted(key, codes + ends.to_numpy(), "left")
+    low = np.searchsorted(key, codes + ends.to_numpy() - 600, "left")
+    same = ((high - low) == windows["count"].to_numpy()) & np.isclose(
+        prefix[high] - prefix[low], windows["sum"], rtol=1e-9, atol=1e-6
+    )
+    return int((~same).sum())
+
+
 def bench(args: argparse.Namespace) -> dict[str, Any]:
     import os
 
@@ -152,6 +178,16 @@ def bench(args: argparse.Namespace) -> dict[str, Any]:
         figures["mloop_batches_10000_vs_bytewax"] = round(
             figures["mloop_batches_10000_per_second"] / peer["per_second"], 1
         )
+        sliding = run_peer(python, HERE / "peer_bytewax_sliding.py", [str(data)])
+        figures["bytewax_sliding_per_second"] = sliding["per_second"]
+        figures["bytewax_sliding_windows"] = sliding["windows"]
+        # EventClock(wait_for_system_duration=0): its watermark also advances with the
+        # system clock, so on a slow run an event can be judged late and left out
+        figures["bytewax_sliding_windows_wrong"] = _sliding_wrong(frame, sliding["output"])
+        for label in ("mloop_batches_1000", "mloop_batches_10000"):
+            figures[f"{label}_vs_bytewax_sliding"] = round(
+                figures[f"{label}_per_second"] / sliding["per_second"], 1
+            )
     print(figures)
     return figures
 

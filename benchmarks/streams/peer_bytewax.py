@@ -48,7 +48,7 @@ def main(path: str) -> None:
         return state, (rid, count, total)
 
     flow = Dataflow("windows")
-    stream = op.input("in", flow, TestingSource(items))
+    stream = op.input("in", flow, TestingSource(items, batch_size=1_000))
     keyed = op.map("key", stream, lambda e: (e[0], (e[1], e[2], e[3])))
     counted = op.stateful_map("window", keyed, window)
     op.output("out", counted, TestingSink(out))

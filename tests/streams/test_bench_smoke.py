@@ -45,3 +45,9 @@ def test_the_consume_benchmark_reads_every_message_of_each_broker(tmp_path: Path
         assert f"raw consume {scheme}" in out and "'received': 300" in out
         assert f"full path   {scheme}" in out
     assert out.count("'scored': 200") == 3
+
+
+def test_the_memory_benchmark_samples_a_runner_at_its_maximum_rate(tmp_path: Path) -> None:
+    require("redis")
+    out = _run("bench_rss.py", tmp_path)
+    assert "'growth_after_warmup':" in out and "'dead_letters': {}" in out

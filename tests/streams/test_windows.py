@@ -12,10 +12,17 @@ from hypothesis import strategies as st
 
 from mloop import features as fs
 from mloop.core.errors import InvalidInput
-from mloop.streams.push import push
 from mloop.streams.windows import WindowAggregator
 
 START = pd.Timestamp("2026-03-01", tz="UTC")
+FEATURES = [
+    "tx_count_10m",
+    "amount_sum_10m",
+    "amount_mean_10m",
+    "amount_std_10m",
+    "amount_min_10m",
+    "amount_max_5m",
+]
 
 
 def _view(source: pd.DataFrame) -> fs.FeatureView:
@@ -25,12 +32,14 @@ def _view(source: pd.DataFrame) -> fs.FeatureView:
         entity=account,
         source=source,
         timestamp="ts",
-        features=["tx_count_10m", "amount_sum_10m", "amount_mean_10m", "amount_std_10m"],
+        features=FEATURES,
         transforms=[
             fs.window_agg(None, "count", "10m", name="tx_count_10m"),
             fs.window_agg("amount", "sum", "10m", name="amount_sum_10m"),
             fs.window_agg("amount", "mean", "10m", name="amount_mean_10m"),
             fs.window_agg("amount", "std", "10m", name="amount_std_10m"),
+            fs.window_agg("amount", "min", "10m", name="amount_min_10m"),
+            fs.window_agg("amount", "max", "5m", name="amount_max_5m"),
         ],
     )
 
@@ -51,11 +60,9 @@ def _events(seed: int, n: int = 300, accounts: int = 6, minutes: int = 60) -> pd
     )
 
 
-FEATURES = ["tx_count_10m", "amount_sum_10m", "amount_mean_10m", "amount_std_10m"]
-
-
 def _assert_same(streamed: pd.DataFrame, offline: pd.DataFrame) -> None:
     assert list(streamed["tx_count_10m"]) == list(offline["tx_count_10m"])
+    assert offline["amount_min_10m"].notna().sum() > 0  # the windows are not all empty
     for name in FEATURES[1:]:
         np.testing.assert_allclose(
             streamed[name].to_numpy(float), offline[name].to_numpy(float), rtol=1e-9, atol=1e-7
@@ -154,7 +161,7 @@ def test_pushed_rows_are_served_online_as_materialized_ones_are() -> None:
     store = _applied(events)
     windows = WindowAggregator(_view(events), allowed_lateness="0s")
     update = windows.update(events)
-    assert push(store, "tx", update.latest) == events["account"].nunique()
+    assert store.push("tx", update.latest) == events["account"].nunique()
     accounts = sorted(events["account"].unique())
     served = store.get_online_features(
         [{"account": a} for a in accounts], [f"tx:{f}" for f in FEATURES]
@@ -180,7 +187,20 @@ def test_a_view_with_a_transform_streams_cannot_compute_is_refused() -> None:
         entity=account,
         source=_events(0),
         timestamp="ts",
-        transforms=[fs.window_agg("amount", "max", "10m", name="amount_max_10m")],
+        transforms=[fs.delta("amount", "10m", name="amount_change_10m")],
     )
-    with pytest.raises(InvalidInput, match="amount_max_10m"):
+    with pytest.raises(InvalidInput, match="amount_change_10m"):
         WindowAggregator(view)
+
+
+def test_pushing_to_an_unknown_view_or_without_a_feature_says_which() -> None:
+    from mloop.core.errors import NotFound
+
+    events = _events(3, n=20)
+    store = _applied(events)
+    update = WindowAggregator(_view(events), allowed_lateness="0s").update(events)
+    with pytest.raises(NotFound, match="'txx' is not applied"):
+        store.push("txx", update.latest)
+    with pytest.raises(InvalidInput, match=r"lack column\(s\) \['amount_max_5m'\]"):
+        store.push("tx", update.latest.drop(columns=["amount_max_5m"]))
+    assert store.push("tx", update.latest.iloc[:0]) == 0

@@ -50,6 +50,31 @@ def results(
     return _records.list_results(dataset, suite, limit)
 
 
+def save_result(result: ValidationResult, dataset: str | None = None) -> ValidationResult:
+    """Store a result made outside ``Suite.validate`` (e.g. a window of a stream); sets ``result.id``.
+
+    The suite must be stored (``suite.save()``); ``dataset`` (``name@3``) links the result to
+    a dataset version.
+
+    Raises:
+        InvalidInput: the result has no suite version (its suite was never saved).
+    """
+    from mloop.core.errors import InvalidInput
+    from mloop.data._records import save_result as write
+
+    if result.suite_version is None:
+        raise InvalidInput(
+            f"result of suite {result.suite!r} has no suite version; save the suite first "
+            "(suite.save()) and set result.suite_version = suite.version."
+        )
+    link = None
+    if dataset is not None:
+        found = get_version(dataset)
+        link = (found.name, found.version)
+    write(result, link)
+    return result
+
+
 def get_result(result_id: str) -> ValidationResult:
     """A stored validation result (its samples, not its full failing index).
 
@@ -84,6 +109,7 @@ __all__ = [
     "profile",
     "register",
     "results",
+    "save_result",
     "suggest_suite",
     "suites",
     "versions",

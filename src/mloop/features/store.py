@@ -4,6 +4,7 @@
 >>> store.apply([origin, weather])
 >>> train = store.get_training_set(flights, features=["weather:temp", "weather:pressure_change_3h"])
 >>> store.materialize(start, end)
+>>> store.push("weather", latest_rows)             # rows computed on a stream
 >>> store.get_online_features([{"origin": "JFK"}], features=["weather:temp"]).to_dict()
 """
 
@@ -176,6 +177,25 @@ class FeatureStore:
     def materializations(self, view: str | None = None) -> list[MaterializationRecord]:
         """Past materializations, newest first."""
         return list_materializations(self.metadata, view)
+
+    def push(self, view: str, rows: pd.DataFrame) -> int:
+        """Write feature rows computed elsewhere (e.g. a stream's window aggregates) online,
+        where materialization puts them; return the rows kept (never a row older than the
+        stored one). ``rows`` holds the join keys, the view's timestamp and its features.
+
+        >>> store.push("tx", streams.WindowAggregator(tx).update(events).latest)
+
+        Raises:
+            NotFound: ``view`` is not an applied feature view.
+            InvalidInput: a key, the timestamp or a feature column is missing.
+        """
+        from mloop.features.push import push_rows
+
+        found = self._definition("feature_view", view)
+        if found is None:
+            self.get_definition("feature_view", view)  # raises NotFound, naming the nearest
+        assert found is not None
+        return push_rows(self.online, found[0], found[1], rows)
 
     def get_online_features(
         self,

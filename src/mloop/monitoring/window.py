@@ -35,6 +35,8 @@ METRIC_PREFIXES = (
     "kpi.<name>",
     "quality.failed_checks",
     "quality.findings",
+    "quality.anomalies",
+    "quality.anomaly_rate",
     "rows",
     "label_coverage",
     "latency.p50",
@@ -139,6 +141,9 @@ class Window:
             return float(len(self.quality.get("failed", [])))
         if metric == "quality.findings":
             return float(len(self.drift.findings))
+        if metric in ("quality.anomalies", "quality.anomaly_rate"):  # a stream's windows
+            found = self.quality.get(rest)
+            return None if found is None else float(found)
         raise InvalidInput(
             f"metric {metric!r} is not known."
             + did_you_mean(metric, [p.split("<")[0].rstrip(".") for p in METRIC_PREFIXES])

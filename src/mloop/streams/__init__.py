@@ -16,7 +16,7 @@ from mloop.streams.brokers import sink, source
 from mloop.streams.ledger import Ledger, RedisLedger, SqliteLedger
 from mloop.streams.metrics import StreamMetrics
 from mloop.streams.protocol import Message, Sink, Source
-from mloop.streams.push import push
+from mloop.streams.quality import QualityWindow, StreamQuality
 from mloop.streams.records import DeadLetter
 from mloop.streams.runner import StreamRunner, run, run_async
 from mloop.streams.windows import WindowAggregator, WindowUpdate
@@ -26,17 +26,18 @@ __all__ = [
     "DeadLetter",
     "Ledger",
     "Message",
+    "QualityWindow",
     "RedisLedger",
     "Sink",
     "Source",
     "SqliteLedger",
     "StreamMetrics",
+    "StreamQuality",
     "StreamRunner",
     "WindowAggregator",
     "WindowUpdate",
     "dead_letter_url",
     "parse_url",
-    "push",
     "run",
     "run_async",
     "sink",

@@ -2,8 +2,9 @@
 
 ``mloop_stream_messages_total``, ``mloop_stream_records_total{outcome}`` (scored,
 duplicate, dead_letter), ``mloop_stream_dead_letters_total{reason}``,
-``mloop_stream_batches_total`` and ``mloop_stream_redeliveries_total`` (batches given back
-to the broker after a failure). ``--metrics-port`` serves them over HTTP.
+``mloop_stream_batches_total``, ``mloop_stream_redeliveries_total`` (batches given back
+to the broker after a failure) and, with quality windows, ``mloop_stream_quality_windows_total``,
+``mloop_stream_anomalies_total`` and ``mloop_stream_flagged_total``. ``--metrics-port`` serves them over HTTP.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ class StreamMetrics:
     messages: int = 0
     batches: int = 0
     redeliveries: int = 0
+    quality_windows: int = 0  # windows closed by the StreamQuality (quality=)
+    anomalies: int = 0  # records its detector flagged
+    flagged: int = 0  # records flagged by a check or the detector
     records: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
 
@@ -41,6 +45,9 @@ class StreamMetrics:
             "messages": self.messages,
             "batches": self.batches,
             "redeliveries": self.redeliveries,
+            "quality_windows": self.quality_windows,
+            "anomalies": self.anomalies,
+            "flagged": self.flagged,
             "records": dict(self.records),
             "dead_letters": dict(self.dead_letters),
         }
@@ -61,6 +68,9 @@ class StreamMetrics:
                 "Batches given back to the broker after a failure.",
                 self.redeliveries,
             ),
+            ("mloop_stream_quality_windows", "Quality windows closed.", self.quality_windows),
+            ("mloop_stream_anomalies", "Records the anomaly detector flagged.", self.anomalies),
+            ("mloop_stream_flagged", "Records flagged by a check or the detector.", self.flagged),
         ):
             yield CounterMetricFamily(name, text, value=value)
         records = CounterMetricFamily(

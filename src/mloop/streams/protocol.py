@@ -73,3 +73,18 @@ async def drain(inbox: asyncio.Queue[Any], max_messages: int, timeout: float) ->
     while len(batch) < max_messages and not inbox.empty():
         batch.append(inbox.get_nowait())
     return batch
+
+
+async def settled(futures: Sequence[asyncio.Future[Any]], timeout: float) -> None:
+    """Wait for every future (the broker's confirms of a batch), ``timeout`` seconds at most.
+
+    Awaited one after the other: once the first is done the rest usually are, and this
+    costs nothing per future, where ``asyncio.gather`` wraps each one (a measurable share
+    of a 1,000-message batch).
+    """
+
+    async def each() -> None:
+        for future in futures:
+            await future
+
+    await asyncio.wait_for(each(), timeout)

@@ -33,6 +33,7 @@ from mloop.streams.address import dead_letter_url
 from mloop.streams.ledger import ACTED, DONE, Ledger, open_ledger
 from mloop.streams.metrics import StreamMetrics
 from mloop.streams.protocol import Message, Sink, Source
+from mloop.streams.quality import StreamQuality
 from mloop.streams.records import DeadLetter, decode
 
 _log = get_logger("mloop.streams")
@@ -53,6 +54,7 @@ class StreamRunner:
         batch: int = 256,
         max_message_bytes: int = 1 << 20,
         suite: Any = None,
+        quality: StreamQuality | None = None,
         ledger: str | Ledger | None = None,
         log: bool = True,
         max_records: int | None = None,
@@ -81,6 +83,9 @@ class StreamRunner:
         self.batch = batch
         self.max_message_bytes = max_message_bytes
         self.suite = _suite(suite)
+        if quality is not None and not isinstance(quality, StreamQuality):
+            raise InvalidInput(f"quality={quality!r} must be a streams.StreamQuality.")
+        self.quality = quality
         self.max_records = max_records
         self.idle_seconds = idle_seconds
         self.metrics = StreamMetrics()
@@ -154,17 +159,44 @@ class StreamRunner:
                     except Exception as nack_error:  # the broker redelivers on reconnection
                         _log.warning("stream %s: nack failed: %s", self._source_url, nack_error)
                     await asyncio.sleep(backoff)
-                if self.max_records is not None and self._handled() >= self.max_records:
+                if self.max_records is not None and self.handled >= self.max_records:
                     break
         finally:
             await self._close()
         return self.metrics
 
-    def _handled(self) -> int:
+    def _observe(self, records: list[dict[str, Any]], keys: list[str]) -> None:
+        """Give new records to the quality windows (a failure there never stops scoring)."""
+        import pandas as pd
+
+        assert self.quality is not None
+        try:
+            closed = self.quality.observe(pd.DataFrame.from_records(records, index=keys))
+        except MloopError as exc:
+            _log.error("stream %s: the quality window failed: %s", self._source_url, exc)
+            return
+        for window in closed:
+            self.metrics.quality_windows += 1
+            self.metrics.anomalies += window.anomalies
+            self.metrics.flagged += len(window.flagged)
+
+    @property
+    def handled(self) -> int:
+        """Records finished so far: scored, dead-lettered or found to be duplicates."""
         records = self.metrics.records
         return records["scored"] + records["dead_letter"] + records["duplicate"]
 
     async def _close(self) -> None:
+        if self.quality is not None and self.quality.pending:
+            try:
+                last = await asyncio.to_thread(self.quality.flush)
+            except Exception as exc:
+                _log.error("stream: closing the last quality window failed: %s", exc)
+            else:
+                if last is not None:
+                    self.metrics.quality_windows += 1
+                    self.metrics.anomalies += last.anomalies
+                    self.metrics.flagged += len(last.flagged)
         for part in (self.source, self.sink, self.dead_sink):
             try:
                 await part.close()
@@ -187,6 +219,10 @@ class StreamRunner:
         acted = [i for i, k in enumerate(keys) if states.get(k, ("",))[0] == ACTED]
         duplicates = decoded.duplicates + len(keys) - len(fresh) - len(acted)
 
+        if self.quality is not None and fresh:
+            await asyncio.to_thread(
+                self._observe, [records[i] for i in fresh], [keys[i] for i in fresh]
+            )
         outputs, rejected = await self._score([records[i] for i in fresh], [keys[i] for i in fresh])
         dead += rejected
         if outputs:
@@ -391,7 +427,8 @@ def run(
     back to the broker), ``max_records`` records or ``idle_seconds`` without input.
     Options: ``dead_letter`` (default ``<source>.dead`` on the same broker), ``key``
     (``request_id``), ``batch`` (256), ``max_message_bytes`` (1 MiB), ``suite`` (ingestion
-    checks), ``ledger`` (``sqlite:///…`` or ``redis://…``), ``log`` (True).
+    checks), ``ledger`` (``sqlite:///…`` or ``redis://…``), ``log`` (True), ``quality`` (a
+    :class:`~mloop.streams.StreamQuality`: windows judged by a suite and a detector).
 
     Raises:
         InvalidInput: a bad URL, target or option.

@@ -1,9 +1,10 @@
 """Window aggregates of a FeatureView computed on a stream, equal to the offline feature rows.
 
-The view's ``window_agg`` transforms (count, sum, mean, std per entity over
+The view's ``window_agg`` transforms (count, sum, mean, std, min, max per entity over
 ``[event time - window, event time)``) are computed per micro-batch, vectorised: the
-retained events and the batch are sorted by (entity, event time) once, and every
-aggregate is a difference of prefix sums between two binary-searched bounds.
+retained events and the batch are sorted by (entity, event time) once; count, sum, mean
+and std are differences of prefix sums between two binary-searched bounds, min and max
+two lookups in a sparse table (range-minimum query) over the same sorted rows.
 
 Event time and lateness (docs/decisions/0162-streams-windows.md):
 
@@ -12,7 +13,7 @@ Event time and lateness (docs/decisions/0162-streams-windows.md):
   windows of later events, and the entity's latest row (what goes online) is recomputed
   from every event retained, so online values equal the offline rows;
 - an event before the watermark is **late**: it is returned in ``WindowUpdate.late``
-  (the runner dead-letters it with reason ``late``) and not counted online; an offline
+  (for the caller to dead-letter, reason ``late``) and not counted online; an offline
   recomputation includes it;
 - an event's own row (``WindowUpdate.rows``) sees every event of its entity received
   until the end of its micro-batch;
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-STREAMED = ("count", "sum", "mean", "std")
+STREAMED = ("count", "sum", "mean", "std", "min", "max")
 
 
 @dataclass
@@ -194,6 +195,11 @@ class WindowAggregator:
         windows = sorted({a.micros for a in self.aggs})
         bounds = {w: self._bounds(code, ts, w) for w in windows}
         prefix = {column: _prefix(sorted_[column]) for column in self.columns}
+        extremes = {
+            (a.column, a.agg): _SparseTable(sorted_[a.column], a.agg)
+            for a in self.aggs
+            if a.agg in ("min", "max") and a.column is not None
+        }
         # rows of the batch, in the batch's order; the last row of each entity of the batch
         in_batch = np.flatnonzero(sorted_["batch"] >= 0)
         in_batch = in_batch[np.argsort(sorted_["batch"][in_batch], kind="stable")]
@@ -202,8 +208,8 @@ class WindowAggregator:
         last = last[touched]
         self._state = {k: sorted_[k] for k in state}
         return (
-            self._frame(sorted_, in_batch, bounds, prefix),
-            self._frame(sorted_, last, bounds, prefix),
+            self._frame(sorted_, in_batch, bounds, prefix, extremes),
+            self._frame(sorted_, last, bounds, prefix, extremes),
         )
 
     @staticmethod
@@ -231,6 +237,7 @@ class WindowAggregator:
         at: np.ndarray,
         bounds: dict[int, tuple[np.ndarray, np.ndarray]],
         prefix: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+        extremes: dict[tuple[str, str], _SparseTable],
     ) -> pd.DataFrame:
         import numpy as np
         import pandas as pd
@@ -247,7 +254,9 @@ class WindowAggregator:
             n_pre, x_pre, xx_pre = prefix[agg.column]
             n = n_pre[e] - n_pre[s]
             total = x_pre[e] - x_pre[s]
-            if agg.agg == "count":
+            if agg.agg in ("min", "max"):
+                data[agg.name] = extremes[(agg.column, agg.agg)].query(s, e)
+            elif agg.agg == "count":
                 data[agg.name] = n.astype("int64")
             elif agg.agg == "sum":
                 data[agg.name] = total
@@ -298,6 +307,44 @@ def _empty(columns: list[str]) -> dict[str, Any]:
     for column in columns:
         state[column] = np.zeros(0, dtype="float64")
     return state
+
+
+class _SparseTable:
+    """Range min (or max) of ``values[s:e]`` for many ranges at once, nulls ignored.
+
+    Level ``j`` holds the extreme of every run of ``2**j`` values, so a range is covered by
+    two overlapping runs: ``O(n log n)`` to build (numpy passes), ``O(1)`` per query.
+    An empty range, or one of nulls only, gives NaN (as the offline aggregate does).
+    """
+
+    def __init__(self, values: np.ndarray, agg: str) -> None:
+        import numpy as np
+
+        self.pick = np.fmin if agg == "min" else np.fmax  # fmin/fmax skip NaN
+        self.levels = [values]
+        width = 1
+        while 2 * width <= len(values):
+            previous = self.levels[-1]
+            self.levels.append(self.pick(previous[:-width], previous[width:]))
+            width *= 2
+
+    def query(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        length = end - start
+        out = np.full(len(start), np.nan)
+        some = length > 0
+        if not some.any():
+            return out
+        s, n = start[some], length[some]
+        level = np.floor(np.log2(n)).astype("int64")
+        found = np.empty(len(s))
+        for j in np.unique(level).tolist():
+            rows = level == j
+            table = self.levels[j]
+            found[rows] = self.pick(table[s[rows]], table[s[rows] + n[rows] - (1 << j)])
+        out[some] = found
+        return out
 
 
 def _prefix(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
