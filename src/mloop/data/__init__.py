@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import builtins
 
+from mloop.core.errors import InvalidInput
 from mloop.data import _records, checks
 from mloop.data.anomaly import Contribution, Detector, Flag
 from mloop.data.datasets import DatasetVersion, get_version, list_datasets, load, register, versions
@@ -59,9 +60,6 @@ def save_result(result: ValidationResult, dataset: str | None = None) -> Validat
     Raises:
         InvalidInput: the result has no suite version (its suite was never saved).
     """
-    from mloop.core.errors import InvalidInput
-    from mloop.data._records import save_result as write
-
     if result.suite_version is None:
         raise InvalidInput(
             f"result of suite {result.suite!r} has no suite version; save the suite first "
@@ -71,7 +69,7 @@ def save_result(result: ValidationResult, dataset: str | None = None) -> Validat
     if dataset is not None:
         found = get_version(dataset)
         link = (found.name, found.version)
-    write(result, link)
+    _records.save_result(result, link)
     return result
 
 

@@ -22,6 +22,7 @@ from mloop.features.definitions import Definition, Definitions, kind_of
 from mloop.features.materialize_run import list_materializations, run_materialization
 from mloop.features.online import open_online_store
 from mloop.features.online_read import read_online
+from mloop.features.push import push_rows
 from mloop.features.training import build_training_set
 from mloop.features.training_set import load as load_training_set
 from mloop.store import get_artifacts, get_store
@@ -189,11 +190,9 @@ class FeatureStore:
             NotFound: ``view`` is not an applied feature view.
             InvalidInput: a key, the timestamp or a feature column is missing.
         """
-        from mloop.features.push import push_rows
-
-        found = self._definition("feature_view", view)
+        found = self._definitions.find("feature_view", view)
         if found is None:
-            self.get_definition("feature_view", view)  # raises NotFound, naming the nearest
+            self._definitions.get("feature_view", view)  # raises NotFound, naming the nearest
         assert found is not None
         return push_rows(self.online, found[0], found[1], rows)
 

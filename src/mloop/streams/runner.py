@@ -27,7 +27,9 @@ from typing import Any
 from mloop.core.config import get_settings
 from mloop.core.errors import InvalidInput, MloopError, StoreUnavailable
 from mloop.core.log import get_logger
+from mloop.data import Suite
 from mloop.serving import Graph, Service, load_target
+from mloop.store.predictions import PredictionLogWriter, read_predictions
 from mloop.streams import brokers
 from mloop.streams.address import dead_letter_url
 from mloop.streams.ledger import ACTED, DONE, Ledger, open_ledger
@@ -91,8 +93,6 @@ class StreamRunner:
         self.metrics = StreamMetrics()
         self.writer: Any = None
         if log:
-            from mloop.store.predictions import PredictionLogWriter
-
             # flushed by this runner only, before it acknowledges (never by its own timer)
             self.writer = PredictionLogWriter(flush_rows=1 << 40, flush_seconds=1e9)
         self.service = Service([self.graph], log=self.writer or False)
@@ -345,8 +345,6 @@ class StreamRunner:
         """Which of ``keys`` the prediction log does not hold (logged since ``since_ms`` - 10 min)."""
         if self.writer is None:
             return set()
-        from mloop.store.predictions import read_predictions
-
         missing = set(keys)
         for model in self.graph.model_names():
             logged = read_predictions(model, start=since_ms - 600_000)
@@ -376,8 +374,6 @@ def _suite(suite: Any) -> Any:
     if suite is None or hasattr(suite, "validate"):
         return suite
     if isinstance(suite, str):
-        from mloop.data import Suite
-
         return Suite.load(suite)
     raise InvalidInput(
         f"suite {suite!r} must be a data Suite or a stored suite name (name@version)."
