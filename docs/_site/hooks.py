@@ -44,6 +44,7 @@ PACKAGES = (
     "monitoring",
     "loop",
     "streams",
+    "genai",
     "lineage",
     "store",
     "errors",
