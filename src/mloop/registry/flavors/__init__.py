@@ -23,7 +23,9 @@ from mloop.registry.flavors.base import ModelFiles, Saved
 
 MODEL_FILE = objects.MODEL_FILE
 
-__all__ = ["MODEL_FILE", "ModelFiles", "Saved", "flavor_of", "load", "save"]
+__all__ = ["MODEL_FILE", "ModelFiles", "Saved", "code_modules", "flavor_of", "load", "save"]
+
+code_modules = code.loaded_modules
 
 
 def flavor_of(model: Any, requested: str | None = None) -> str:
