@@ -15,6 +15,7 @@ sha256 is checked against the metadata store first (the artifact store does that
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mloop.core.errors import InvalidInput
@@ -99,7 +100,8 @@ def _columns(example: Any) -> list[str]:
 
 def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> Any:
     """The model object of a saved model, after checking the packages it was logged with."""
-    environment.warn_on_drift(dict(meta.get("library_versions") or {}), label)
+    environment.check_versions(dict(meta.get("library_versions") or {}), label)
+    files = replace(files, label=label)
     if flavor == "code":
         return code.load(files, meta, label)
     if flavor in ("sklearn", "python_function"):

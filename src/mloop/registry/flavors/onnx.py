@@ -117,25 +117,27 @@ def _difference(model: Any, onnx_model: OnnxModel, frame: Any) -> dict[str, Any]
 def load(files: ModelFiles, meta: dict[str, Any], label: str) -> OnnxModel:
     """The graph in an onnxruntime session."""
     data = files.read(str(meta.get("model_file", MODEL_FILE)))
-    return onnx_model(data, list(meta.get("columns") or []), label)
+    version = dict(meta.get("library_versions") or {}).get("onnxruntime")
+    pin = f"onnxruntime=={version}" if version else "mloop[onnx]"
+    return onnx_model(data, list(meta.get("columns") or []), label, pin)
 
 
-def onnx_model(graph: bytes, columns: list[str], label: str) -> OnnxModel:
+def onnx_model(graph: bytes, columns: list[str], label: str, pin: str = "") -> OnnxModel:
     """The graph in a session: an :class:`OnnxClassifier` when it has a ``probabilities``
-    output."""
-    session = _session(graph, label)
+    output (``pin``: what to install when onnxruntime is missing)."""
+    session = _session(graph, label, pin or "mloop[onnx]")
     outputs = [o.name for o in session.get_outputs()]
     kind = OnnxClassifier if "probabilities" in outputs else OnnxModel
     return kind(session, graph, columns, label)
 
 
-def _session(data: bytes, label: str) -> Any:
+def _session(data: bytes, label: str, pin: str) -> Any:
     try:
         import onnxruntime
     except ImportError:
         raise InvalidInput(
             f"{label} is an ONNX model and onnxruntime is not installed; install it: "
-            "pip install 'mloop[onnx]'."
+            f"pip install '{pin}'."
         ) from None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1  # one request batch per core; the server scales out
