@@ -234,3 +234,43 @@ def card(
 
     Path(path).write_text(text)
     console.print(f"model card of {found.name} version {found.version} written to {path}")
+
+
+@app.command("env")
+def env(
+    uri: str = typer.Argument(..., help="models:/<name>@<alias> or models:/<name>/<version>"),
+    mloop_source: str | None = typer.Option(
+        None, "--mloop-source", help="The mloop wheel or project folder to install mloop from."
+    ),
+    python: str | None = typer.Option(
+        None, "--python", help="The interpreter to build on (default: this one)."
+    ),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Build again even if cached."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Create (or find in the cache) a virtual environment with exactly the packages the
+    model was logged with; mloop itself comes from the local project or wheel.
+
+    Example: mloop models env models:/delays@champion
+    """
+    from mloop.registry.flavors.venv import model_env
+
+    found = model_env(uri, mloop_source, python, rebuild)
+    info = {
+        "path": str(found.path),
+        "python": str(found.python),
+        "key": found.key,
+        "built": found.built,
+        "seconds": round(found.seconds, 1),
+        "packages": list(found.requirements.pins),
+        "mloop_wheel": str(found.wheel),
+    }
+    if as_json:
+        emit_json(info)
+        return
+    state = "built" if found.built else "found in the cache"
+    console.print(f"[bold]{uri}[/bold]: environment {state} in {found.seconds:.1f} s")
+    console.print(f"  {found.path}")
+    console.print(f"  python {found.python}; mloop from {found.wheel.name}")
+    console.print("  " + ", ".join(found.requirements.pins))
+    console.print(f"Serve from it: mloop serve {uri} --env-manager venv")
