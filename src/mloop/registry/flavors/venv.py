@@ -90,9 +90,7 @@ def env_root() -> Path:
 def project_of_running_mloop() -> Path | None:
     """The mloop project folder this process imports mloop from (a source checkout or an
     editable install), or None for an installed wheel."""
-    import mloop
-
-    package = Path(mloop.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[2]  # mloop/registry/flavors/venv.py
     for candidate in (package.parent.parent, package.parent):
         pyproject = candidate / "pyproject.toml"
         if pyproject.is_file() and 'name = "mloop"' in pyproject.read_text():
