@@ -274,3 +274,46 @@ def env(
     console.print(f"  python {found.python}; mloop from {found.wheel.name}")
     console.print("  " + ", ".join(found.requirements.pins))
     console.print(f"Serve from it: mloop serve {uri} --env-manager venv")
+
+
+@app.command("build-image")
+def build_image(
+    uri: str = typer.Argument(..., help="models:/<name>@<alias> or models:/<name>/<version>"),
+    output: str = typer.Option(..., "--output", help="A new or empty folder for the context."),
+    mloop_source: str | None = typer.Option(
+        None, "--mloop-source", help="The mloop wheel or project folder to install mloop from."
+    ),
+) -> None:
+    """Write a container build context: Dockerfile, requirements lock, the model's files,
+    mloop's wheel, install.sh and entrypoint.sh (which runs mloop serve).
+
+    Example: mloop models build-image models:/delays@champion --output image
+    """
+    from mloop.registry.flavors.image import build_context
+
+    context = build_context(uri, output, mloop_source)
+    console.print(f"[bold]{uri}[/bold]: build context in {context.path}")
+    for name in context.files:
+        if not name.startswith("model/"):
+            console.print(f"  {name}")
+    console.print(f"  model/ ({sum(f.startswith('model/') for f in context.files)} files)")
+    console.print(
+        f"Build and run it: docker build -t {context.served_uri.split(':/')[1].split('@')[0]} "
+        f"{context.path} && docker run -p 8080:8080 <image>"
+    )
+
+
+@app.command("import")
+def import_(
+    folder: str = typer.Argument(..., help="A folder of a model's files (MLmodel.json and more)."),
+    name: str = typer.Option(..., "--name", help="The registered model to add a version to."),
+    alias: str | None = typer.Option(None, "--alias", help="Point this alias at the version."),
+) -> None:
+    """Register a model from a folder of its files, such as a build context's model/.
+
+    Example: mloop models import image/model --name delays --alias champion
+    """
+    from mloop.registry.flavors.image import import_model
+
+    version = import_model(folder, name, alias)
+    console.print(f"registered {version.name} version {version.version} ({version.flavor})")

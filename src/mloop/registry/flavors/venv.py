@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -32,11 +33,13 @@ from typing import Any
 from mloop.core.config import get_settings
 from mloop.core.errors import InvalidInput, MloopError, NotFound
 from mloop.core.log import get_logger
+from mloop.registry.models import model_metadata
 
 _log = get_logger("mloop.registry")
 ROOT_ENV = "MLOOP_MODELS_ENV_ROOT"
 MARKER = "mloop-env.json"
 LOCK_FILE = "requirements.lock"
+_UNLOCKED = ("mloop", "pip")  # mloop comes from its wheel; pip is the installer
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class ModelEnv:
     seconds: float
 
     def lock(self) -> list[str]:
-        """``name==version`` of every distribution installed in it (mloop excluded)."""
+        """``name==version`` of every distribution installed in it (but mloop and pip)."""
         return (self.path / LOCK_FILE).read_text().splitlines()
 
 
@@ -161,8 +164,6 @@ def model_env(
         InvalidInput: the interpreter's Python version differs from the model's.
         EnvBuildError: venv or pip failed (the message ends with pip's last lines).
     """
-    from mloop.registry.models import model_metadata
-
     meta = model_metadata(model_uri)
     return build(Requirements.of(meta), f"model {model_uri}", mloop_source, python, rebuild)
 
@@ -241,13 +242,15 @@ def _reinstall_mloop(path: Path, wheel: Path, label: str) -> None:
 def _finish(path: Path, requirements: Requirements, wheel_sha: str) -> None:
     """Write the lock (``pip freeze`` less mloop) and, last, the marker of a complete env."""
     frozen = subprocess.run(
-        [str(_python_in(path)), "-m", "pip", "freeze", "--exclude-editable"],
+        [str(_python_in(path)), "-m", "pip", "freeze", "--all", "--exclude-editable"],
         capture_output=True,
         text=True,
         check=True,
         env=clean_env(),
     ).stdout.splitlines()
-    lock = sorted(line for line in frozen if line and not line.lower().startswith("mloop"))
+    lock = sorted(
+        line for line in frozen if line and re.split(r"[\s=@\[]", line)[0].lower() not in _UNLOCKED
+    )
     (path / LOCK_FILE).write_text("\n".join(lock) + "\n")
     marker = {
         "python_version": requirements.python_version,
