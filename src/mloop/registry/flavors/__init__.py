@@ -6,7 +6,8 @@
   artifacts (:mod:`mloop.registry.flavors.code`);
 - ``xgboost`` / ``lightgbm``: native boosters in their own formats (UBJSON, model text);
 - ``onnx``: an ONNX graph served with onnxruntime (scikit-learn models converted on request);
-- ``pytorch``: a module's weights (safetensors) plus the code of its class.
+- ``pytorch``: a module's weights (safetensors) plus the code of its class, or a
+  TorchScript module or exported program (:mod:`mloop.registry.flavors.torch_programs`).
 
 Loading never unpickles: a skops file is rebuilt only from exact type names that were
 reviewed or allowed by an admin (:mod:`mloop.registry.flavors.trust`), and every file's
@@ -19,7 +20,15 @@ from dataclasses import replace
 from typing import Any
 
 from mloop.core.errors import InvalidInput
-from mloop.registry.flavors import boosters, code, environment, objects, onnx, pytorch
+from mloop.registry.flavors import (
+    boosters,
+    code,
+    environment,
+    objects,
+    onnx,
+    pytorch,
+    torch_programs,
+)
 from mloop.registry.flavors.base import ModelFiles, Saved
 
 MODEL_FILE = objects.MODEL_FILE
@@ -46,7 +55,7 @@ def flavor_of(model: Any, requested: str | None = None) -> str:
         return booster
     if onnx.is_onnx(model):
         return "onnx"
-    if pytorch.is_torch(model):
+    if torch_programs.form_of(model) is not None or pytorch.is_torch(model):
         return "pytorch"
     if objects.is_sklearn(model):
         return "sklearn"
@@ -84,6 +93,13 @@ def save(
         )
     if flavor in ("xgboost", "lightgbm"):
         return boosters.save(model, flavor)
+    if flavor == "pytorch" and torch_programs.form_of(model) is not None:
+        if source is not None or init_args:
+            raise InvalidInput(
+                f"{label}: a TorchScript module or exported program carries its own code; "
+                "leave code= and init_args= unset."
+            )
+        return torch_programs.save(model, example, label)
     if flavor == "pytorch":
         return pytorch.save(model, source, init_args, example, label)
     if flavor == "onnx":
@@ -110,6 +126,8 @@ def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> An
         return boosters.load(flavor, files, meta, label)
     if flavor == "onnx":
         return onnx.load(files, meta, label)
+    if flavor == "pytorch" and meta.get("form"):
+        return torch_programs.load(files, meta, label)
     if flavor == "pytorch":
         return pytorch.load(files, meta, label)
     raise InvalidInput(

@@ -70,7 +70,7 @@ def save(
     predictor = torch_model(rebuilt, columns, None, label, meta["classes"])
     signature = None
     if example is not None:
-        predictor.spec = _spec(predictor._tensor(example))
+        predictor.spec = spec_of(predictor._tensor(example))
         inputs = predictor._tensor(example)
         was_training = module.training
         module.eval()
@@ -87,7 +87,7 @@ def save(
             )
         if isinstance(predictor, TorchClassifier):
             predictor.predict_proba(example)  # checks that forward gives probabilities
-        signature = _signature(example, predictor)
+        signature = signature_of(example, predictor)
         meta["tensor_spec"] = predictor.spec
     packages = ("torch", "safetensors", *code_meta["code_imports"].values())
     return Saved(files, meta, packages, predictor, signature)
@@ -182,11 +182,11 @@ def _classes(module: Any, label: str) -> list[Any] | None:
     return [c.item() if hasattr(c, "item") else c for c in classes]
 
 
-def _spec(tensor: Any) -> dict[str, Any]:
+def spec_of(tensor: Any) -> dict[str, Any]:
     return {"dtype": str(tensor.dtype).removeprefix("torch."), "shape": [-1, *tensor.shape[1:]]}
 
 
-def _signature(example: Any, predictor: TorchModel) -> Signature:
+def signature_of(example: Any, predictor: TorchModel) -> Signature:
     """Columns for a DataFrame example; a tensor spec (dtype, shape with a batch
     dimension of -1) for an array or tensor."""
     import numpy as np
