@@ -167,7 +167,9 @@ def check_exported(data: bytes, label: str) -> None:
             try:
                 torch.load(io.BytesIO(archive.read(name)), weights_only=True)
             except Exception:
-                raise refuse(f"a pickled payload with objects other than tensors ({inner})")
+                raise refuse(
+                    f"a pickled payload with objects other than tensors ({inner})"
+                ) from None
         if inner.startswith("models/") and inner.endswith(".json"):
             _check_graph(json.loads(archive.read(name)), refuse)
 
