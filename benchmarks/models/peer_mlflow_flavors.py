@@ -17,6 +17,7 @@ from pathlib import Path
 def save(args: argparse.Namespace) -> dict[str, object]:
     import mlflow.onnx
     import mlflow.pytorch
+    import numpy as np
     import onnx
     import torch
     from safetensors.torch import load_file
@@ -27,7 +28,8 @@ def save(args: argparse.Namespace) -> dict[str, object]:
     net = DelayMLP(inputs=args.inputs)
     net.load_state_dict(load_file(args.weights))
     net.eval()
-    mlflow.pytorch.save_model(net, f"{args.out}/mlp", code_paths=[args.code])
+    example = np.zeros((5, args.inputs), dtype="float32")  # MLflow 3 exports (pt2) from it
+    mlflow.pytorch.save_model(net, f"{args.out}/mlp", code_paths=[args.code], input_example=example)
     mlflow.onnx.save_model(onnx.load(args.onnx), f"{args.out}/onnx")
     return {"mlflow": mlflow.__version__, "torch": torch.__version__}
 
