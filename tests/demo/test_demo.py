@@ -97,8 +97,11 @@ def _check_report(report: Path) -> None:
 def test_the_full_demo_runs_the_whole_loop_on_real_data(mloop_home: Path) -> None:
     result = run_demo(Scenario(), mloop_home, progress=False)
 
+    challengers = result.pipeline["challengers"].get("models", [])
     versions = {result.initial_version} | {r["version"] for r in result.retraining_runs}
+    versions |= {c["version"] for c in challengers}  # an XGBoost and a PyTorch challenger
     assert result.initial_version == 1
+    assert [c["version"] for c in challengers] in ([2, 3], [])  # [] without torch or xgboost
     assert result.data["quarantined"][0]["values"]["wind_speed"] == pytest.approx(1048.36058)
     pressure = [c for c in result.data["checks"] if c["check"] == "not_null(pressure)"]
     assert pressure and pressure[0]["failed_rows"] > 1000 and pressure[0]["severity"] == "warn"
@@ -120,7 +123,10 @@ def test_the_full_demo_runs_the_whole_loop_on_real_data(mloop_home: Path) -> Non
 
 
 @pytest.mark.timeout(1200)
-def test_a_second_run_in_the_same_folder_reuses_what_did_not_change(mloop_home: Path) -> None:
+def test_a_second_run_in_the_same_folder_reuses_what_did_not_change(
+    mloop_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLOOP_DEMO_CHALLENGERS", "false")  # the full run above has them
     short = Scenario(days_per_month=1).with_months("4")
     first = run_demo(short, mloop_home, progress=False)
     again = run_demo(short, mloop_home, progress=False)
@@ -152,6 +158,7 @@ def test_the_demo_runs_on_postgresql_redis_and_ray_by_environment_variables(
     folder = mloop_home / "at-scale"
     env = {
         **os.environ,
+        "MLOOP_DEMO_CHALLENGERS": "false",  # the embedded full run has them
         "MLOOP_DB_URL": pg_url,
         "MLOOP_ONLINE_URL": redis_url,
         "MLOOP_RUNNER": "ray",

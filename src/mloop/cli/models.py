@@ -237,3 +237,86 @@ def card(
 
     Path(path).write_text(text)
     console.print(f"model card of {found.name} version {found.version} written to {path}")
+
+
+@app.command("env")
+def env(
+    uri: str = typer.Argument(..., help="models:/<name>@<alias> or models:/<name>/<version>"),
+    mloop_source: str | None = typer.Option(
+        None, "--mloop-source", help="The mloop wheel or project folder to install mloop from."
+    ),
+    python: str | None = typer.Option(
+        None, "--python", help="The interpreter to build on (default: this one)."
+    ),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Build again even if cached."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Create (or find in the cache) a virtual environment with exactly the packages the
+    model was logged with; mloop itself comes from the local project or wheel.
+
+    Example: mloop models env models:/delays@champion
+    """
+    from mloop.registry.flavors.venv import model_env
+
+    found = model_env(uri, mloop_source, python, rebuild)
+    info = {
+        "path": str(found.path),
+        "python": str(found.python),
+        "key": found.key,
+        "built": found.built,
+        "seconds": round(found.seconds, 1),
+        "packages": list(found.requirements.pins),
+        "mloop_wheel": str(found.wheel),
+    }
+    if as_json:
+        emit_json(info)
+        return
+    state = "built" if found.built else "found in the cache"
+    console.print(f"[bold]{uri}[/bold]: environment {state} in {found.seconds:.1f} s")
+    console.print(f"  {found.path}")
+    console.print(f"  python {found.python}; mloop from {found.wheel.name}")
+    console.print("  " + ", ".join(found.requirements.pins))
+    console.print(f"Serve from it: mloop serve {uri} --env-manager venv")
+
+
+@app.command("build-image")
+def build_image(
+    uri: str = typer.Argument(..., help="models:/<name>@<alias> or models:/<name>/<version>"),
+    output: str = typer.Option(..., "--output", help="A new or empty folder for the context."),
+    mloop_source: str | None = typer.Option(
+        None, "--mloop-source", help="The mloop wheel or project folder to install mloop from."
+    ),
+) -> None:
+    """Write a container build context: Dockerfile, requirements lock, the model's files,
+    mloop's wheel, install.sh and entrypoint.sh (which runs mloop serve).
+
+    Example: mloop models build-image models:/delays@champion --output image
+    """
+    from mloop.registry.flavors.image import build_context
+
+    context = build_context(uri, output, mloop_source)
+    console.print(f"[bold]{uri}[/bold]: build context in {context.path}")
+    for name in context.files:
+        if not name.startswith("model/"):
+            console.print(f"  {name}")
+    console.print(f"  model/ ({sum(f.startswith('model/') for f in context.files)} files)")
+    console.print(
+        f"Build and run it: docker build -t {context.served_uri.split(':/')[1].split('@')[0]} "
+        f"{context.path} && docker run -p 8080:8080 <image>"
+    )
+
+
+@app.command("import")
+def import_(
+    folder: str = typer.Argument(..., help="A folder of a model's files (MLmodel.json and more)."),
+    name: str = typer.Option(..., "--name", help="The registered model to add a version to."),
+    alias: str | None = typer.Option(None, "--alias", help="Point this alias at the version."),
+) -> None:
+    """Register a model from a folder of its files, such as a build context's model/.
+
+    Example: mloop models import image/model --name delays --alias champion
+    """
+    from mloop.registry.flavors.image import import_model
+
+    version = import_model(folder, name, alias)
+    console.print(f"registered {version.name} version {version.version} ({version.flavor})")

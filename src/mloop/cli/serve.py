@@ -36,6 +36,15 @@ def serve(
         1.5, "--poll-seconds", help="How often an alias is checked for a new version."
     ),
     no_log: bool = typer.Option(False, "--no-log", help="Do not write the prediction log."),
+    env_manager: str = typer.Option(
+        "local",
+        "--env-manager",
+        help="local: serve with this Python's packages; venv: from a virtual environment "
+        "with exactly the packages the model was logged with (built once, cached).",
+    ),
+    mloop_source: str | None = typer.Option(
+        None, "--mloop-source", help="With --env-manager venv: the mloop wheel or project."
+    ),
 ) -> None:
     """Serve models or application graphs over HTTP (FastAPI on uvicorn).
 
@@ -51,6 +60,12 @@ def serve(
 
     if workers < 1:
         raise InvalidInput(f"--workers {workers} must be at least 1.")
+    if env_manager not in ("local", "venv"):
+        raise InvalidInput(f"--env-manager {env_manager!r} is unknown; use 'local' or 'venv'.")
+    if env_manager == "venv":
+        given = locals()
+        options = [f"--{flag}={given[name]}" for name, flag in _PASSED_ON.items()]
+        raise typer.Exit(_serve_in_venv(targets, options, no_log, mloop_source))
     os.environ[TARGET_ENV] = "\n".join(targets)
     os.environ[OPTIONS_ENV] = json.dumps(
         {
@@ -85,6 +100,41 @@ def serve(
         log_level="warning",
         timeout_graceful_shutdown=30,
     )
+
+
+_PASSED_ON = {
+    "host": "host",
+    "port": "port",
+    "workers": "workers",
+    "max_batch_rows": "max-batch-rows",
+    "max_wait_ms": "max-wait-ms",
+    "max_queue": "max-queue",
+    "timeout": "timeout",
+    "max_body_mb": "max-body-mb",
+    "poll_seconds": "poll-seconds",
+}
+
+
+def _serve_in_venv(
+    targets: list[str], options: list[str], no_log: bool, mloop_source: str | None
+) -> int:
+    """``mloop serve`` run by the Python of the models' own environment."""
+    from mloop.core.errors import InvalidInput
+    from mloop.registry.flavors.venv import model_env, run_in
+
+    envs = {target: model_env(target, mloop_source) for target in targets}
+    paths = {env.path for env in envs.values()}
+    if len(paths) > 1:
+        raise InvalidInput(
+            "these models were logged with different packages, so no one environment serves "
+            "them all: "
+            + "; ".join(f"{t} -> {e.path.name}" for t, e in envs.items())
+            + ". Serve each with its own mloop serve --env-manager venv."
+        )
+    env = next(iter(envs.values()))
+    state = "built" if env.built else "reused"
+    console.print(f"[bold]environment[/bold] {env.path} ({state} in {env.seconds:.1f} s)")
+    return run_in(env, ["serve", *targets, *options, *(["--no-log"] if no_log else [])])
 
 
 def score(

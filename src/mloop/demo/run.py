@@ -171,6 +171,8 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
         "card": str(write_card(reports / "cards", version, model_card_html(version))),
     }
 
+    _challengers(params, quality, state, steps)
+
     steps.start("server", "4. materialize features, start the server")
     from mloop import data
 
@@ -220,7 +222,11 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
 
     def month_end(month: int, start: datetime, end: datetime) -> None:
         state["month"] = month
-        versions = {state["initial_version"], *(r["version"] for r in training.runs)}
+        versions = {
+            state["initial_version"],
+            *state.get("challenger_versions", ()),
+            *(r["version"] for r in training.runs),
+        }
         for window in _observe_month(monitor, start, end, versions):
             state["windows"].append((month, window))
         decision = policy.step(now=end)
@@ -247,6 +253,34 @@ def _loop(scenario: Scenario, state: dict[str, Any], steps: _Steps) -> None:
     finally:
         serving_log.setLevel(level)
     steps.finish()
+
+
+def _challengers(
+    params: dict[str, Any], quality: Any, state: dict[str, Any], steps: _Steps
+) -> None:
+    """Step 3b (:mod:`mloop.demo.challengers`), unless its packages are missing or
+    ``MLOOP_DEMO_CHALLENGERS=false``."""
+    import os
+
+    from mloop import data
+    from mloop.demo.challengers import missing_packages, run_challengers
+
+    missing = missing_packages()
+    if os.environ.get("MLOOP_DEMO_CHALLENGERS", "true").lower() in ("0", "false", "no"):
+        state["pipeline"]["challengers"] = {"skipped": "MLOOP_DEMO_CHALLENGERS=false"}
+        return
+    if missing:
+        state["pipeline"]["challengers"] = {
+            "skipped": f"{', '.join(missing)} not installed: pip install 'mloop[torch,boosting]'"
+        }
+        return
+    steps.start("challengers", "3b. XGBoost and PyTorch challengers against the champion")
+    started = time.perf_counter()
+    flights = data.load(quality.datasets["flights"])
+    results = run_challengers(params, flights)
+    seconds = round(time.perf_counter() - started, 1)
+    state["pipeline"]["challengers"] = {"models": results, "seconds": seconds}
+    state["challenger_versions"] = [r["version"] for r in results]
 
 
 def _observe_month(monitor: Any, start: datetime, end: datetime, versions: set[int]) -> list[Any]:

@@ -249,6 +249,15 @@ def tables(result: DemoResult) -> list[Table]:
         f"{answered.get(str(result.initial_version), 0):,}",
         "training pipeline, gate passed, promoted to champion",
     )
+    for challenger in result.pipeline.get("challengers", {}).get("models", []):
+        verdict = "gate passed, promoted to champion" if challenger["promoted"] else "gate refused"
+        models.add_row(
+            str(challenger["version"]),
+            "2013-04-01 (January–March)",
+            _fmt(challenger.get("roc_auc")),
+            f"{answered.get(str(challenger['version']), 0):,}",
+            f"{challenger['framework']} challenger (model from code): {verdict}",
+        )
     promoted = {d["challenger"]: d for d in result.decisions}
     for run in result.retraining_runs:
         decision = promoted.get(run["version"], {})

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mloop.core.errors import InvalidInput, NotFound
 from mloop.core.ids import new_id
+from mloop.registry.flavors import code_modules
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,7 +174,8 @@ def _score_ray(runtime: ModelRuntime, chunks: Iterator[pd.DataFrame]) -> Iterato
     from mloop.serving.runtime import model_outputs
 
     ray = ensure_ray()
-
+    for module in code_modules():  # models from code: their classes travel by value
+        ray.cloudpickle.register_pickle_by_value(module)
     model_ref = ray.put(runtime.model)
     proba, uri = runtime.proba, runtime.uri
 

@@ -327,8 +327,12 @@ def _frame_of(inputs: Any) -> Any:
 
 
 def decided_by_proba(estimator: Any) -> bool:
-    """Whether ``estimator.predict`` is the class of highest ``predict_proba`` (ties aside)."""
+    """Whether ``estimator.predict`` is the class of highest ``predict_proba`` (ties aside):
+    the scikit-learn classifiers listed above, and models that declare it with a class
+    attribute ``decided_by_proba = True`` (mloop's booster and PyTorch classifiers)."""
     kind = type(estimator)
+    if getattr(kind, "decided_by_proba", False) is True:
+        return True
     return kind.__name__ in _DECIDED_BY_PROBA.get(kind.__module__, ())
 
 

@@ -6,7 +6,8 @@
   artifacts (:mod:`mloop.registry.flavors.code`);
 - ``xgboost`` / ``lightgbm``: native boosters in their own formats (UBJSON, model text);
 - ``onnx``: an ONNX graph served with onnxruntime (scikit-learn models converted on request);
-- ``pytorch``: a module's weights (safetensors) plus the code of its class.
+- ``pytorch``: a module's weights (safetensors) plus the code of its class, or a
+  TorchScript module or exported program (:mod:`mloop.registry.flavors.torch_programs`).
 
 Loading never unpickles: a skops file is rebuilt only from exact type names that were
 reviewed or allowed by an admin (:mod:`mloop.registry.flavors.trust`), and every file's
@@ -15,15 +16,26 @@ sha256 is checked against the metadata store first (the artifact store does that
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from mloop.core.errors import InvalidInput
-from mloop.registry.flavors import boosters, code, environment, objects, onnx, pytorch
+from mloop.registry.flavors import (
+    boosters,
+    code,
+    environment,
+    objects,
+    onnx,
+    pytorch,
+    torch_programs,
+)
 from mloop.registry.flavors.base import ModelFiles, Saved
 
 MODEL_FILE = objects.MODEL_FILE
 
-__all__ = ["MODEL_FILE", "ModelFiles", "Saved", "flavor_of", "load", "save"]
+__all__ = ["MODEL_FILE", "ModelFiles", "Saved", "code_modules", "flavor_of", "load", "save"]
+
+code_modules = code.loaded_modules
 
 
 def flavor_of(model: Any, requested: str | None = None) -> str:
@@ -43,7 +55,7 @@ def flavor_of(model: Any, requested: str | None = None) -> str:
         return booster
     if onnx.is_onnx(model):
         return "onnx"
-    if pytorch.is_torch(model):
+    if torch_programs.form_of(model) is not None or pytorch.is_torch(model):
         return "pytorch"
     if objects.is_sklearn(model):
         return "sklearn"
@@ -81,6 +93,13 @@ def save(
         )
     if flavor in ("xgboost", "lightgbm"):
         return boosters.save(model, flavor)
+    if flavor == "pytorch" and torch_programs.form_of(model) is not None:
+        if source is not None or init_args:
+            raise InvalidInput(
+                f"{label}: a TorchScript module or exported program carries its own code; "
+                "leave code= and init_args= unset."
+            )
+        return torch_programs.save(model, example, label)
     if flavor == "pytorch":
         return pytorch.save(model, source, init_args, example, label)
     if flavor == "onnx":
@@ -97,7 +116,8 @@ def _columns(example: Any) -> list[str]:
 
 def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> Any:
     """The model object of a saved model, after checking the packages it was logged with."""
-    environment.warn_on_drift(dict(meta.get("library_versions") or {}), label)
+    environment.check_versions(dict(meta.get("library_versions") or {}), label)
+    files = replace(files, label=label)
     if flavor == "code":
         return code.load(files, meta, label)
     if flavor in ("sklearn", "python_function"):
@@ -106,6 +126,8 @@ def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> An
         return boosters.load(flavor, files, meta, label)
     if flavor == "onnx":
         return onnx.load(files, meta, label)
+    if flavor == "pytorch" and meta.get("form"):
+        return torch_programs.load(files, meta, label)
     if flavor == "pytorch":
         return pytorch.load(files, meta, label)
     raise InvalidInput(

@@ -27,13 +27,26 @@ class Saved:
 
 @dataclass(frozen=True)
 class ModelFiles:
-    """The files of one logged model, each checked against its recorded sha256 on read."""
+    """The files of one logged model, each checked against its recorded sha256 on read
+    (``label`` names the model in errors)."""
 
     store: ArtifactStore | RemoteArtifacts
     folder: str
+    label: str = "the model"
 
     def read(self, name: str) -> bytes:
-        return self.store.get_bytes(f"{self.folder}/{name}")
+        """The bytes of one file of the model.
+
+        Raises:
+            NotFound: the file is missing (never recorded, or deleted from the store).
+        """
+        try:
+            return self.store.get_bytes(f"{self.folder}/{name}")
+        except NotFound as exc:
+            raise NotFound(
+                f"{self.label}: its file {name!r} is missing ({exc}); restore the artifact "
+                "store from a backup, or log and register the model again."
+            ) from None
 
     def download(self, name: str, destination: Path, folder: bool = False) -> Path:
         """Copy a file (or, with ``folder``, every file under a folder) of the model to

@@ -6,12 +6,17 @@ object, so loading parses data and runs nothing. Their scikit-learn wrappers
 (``XGBClassifier``, ``LGBMClassifier``...) stay in the ``sklearn`` flavor.
 
 The loaded model is a :class:`BoosterModel`: ``predict(frame)`` takes the booster's
-features by name, checks them, and returns what the booster predicts (probabilities for
-a logistic objective, values for a regression).
+features by name and checks them. A classifier's booster (XGBoost ``binary:logistic`` or
+``multi:softprob``, LightGBM ``binary``, ``multiclass`` or ``multiclassova``) keeps
+scikit-learn's contract, like every mloop model: ``predict`` gives the class (the most
+probable one, the first on a tie, as ``XGBClassifier`` does), ``predict_proba`` one column
+per class of ``classes_``. Other objectives return what the booster predicts (decision
+0153).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -20,6 +25,8 @@ from mloop.registry.flavors.base import ModelFiles, Saved
 
 XGBOOST_FILE = "model.ubj"
 LIGHTGBM_FILE = "model.txt"
+_XGB_PROBABILITIES = ("binary:logistic", "multi:softprob")
+_LGB_PROBABILITIES = ("binary", "multiclass", "multiclassova")
 
 
 def flavor_of(model: Any) -> str | None:
@@ -38,20 +45,35 @@ def save(model: Any, flavor: str) -> Saved:
     if flavor == "xgboost":
         data = bytes(model.save_raw(raw_format="ubj"))
         features = list(model.feature_names or [])
-        return Saved(
-            {XGBOOST_FILE: data},
-            {"model_file": XGBOOST_FILE, "features": features},
-            ("xgboost",),
-            BoosterModel(model, flavor, features, "model"),
-        )
-    data = model.model_to_string().encode()
+        classes = _xgboost_classes(model)
+        meta = {"model_file": XGBOOST_FILE, "features": features, "classes": classes}
+        predictor = booster_model(model, flavor, features, "model", classes)
+        return Saved({XGBOOST_FILE: data}, meta, ("xgboost",), predictor)
+    text = model.model_to_string()
     features = list(model.feature_name())
-    return Saved(
-        {LIGHTGBM_FILE: data},
-        {"model_file": LIGHTGBM_FILE, "features": features},
-        ("lightgbm",),
-        BoosterModel(model, flavor, features, "model"),
+    classes = _lightgbm_classes(text)
+    meta = {"model_file": LIGHTGBM_FILE, "features": features, "classes": classes}
+    predictor = booster_model(model, flavor, features, "model", classes)
+    return Saved({LIGHTGBM_FILE: text.encode()}, meta, ("lightgbm",), predictor)
+
+
+def _xgboost_classes(booster: Any) -> list[int] | None:
+    """``[0, 1]`` (or ``0..k-1``) when the objective gives class probabilities."""
+    learner = json.loads(booster.save_config())["learner"]
+    if learner["objective"]["name"] not in _XGB_PROBABILITIES:
+        return None
+    count = int(learner["learner_model_param"].get("num_class", "0"))
+    return list(range(max(count, 2)))
+
+
+def _lightgbm_classes(text: str) -> list[int] | None:
+    """The classes of a LightGBM model text whose objective gives probabilities."""
+    header = dict(
+        line.split("=", 1) for line in text.split("\n\n", 1)[0].splitlines() if "=" in line
     )
+    if header.get("objective", "").split(" ")[0] not in _LGB_PROBABILITIES:
+        return None
+    return list(range(max(int(header.get("num_class", "1")), 2)))
 
 
 def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> BoosterModel:
@@ -79,7 +101,17 @@ def load(flavor: str, files: ModelFiles, meta: dict[str, Any], label: str) -> Bo
         raise InvalidInput(
             f"{label}: its {flavor} model file cannot be read ({exc}); log the model again."
         ) from None
-    return BoosterModel(booster, flavor, list(meta.get("features") or []), label)
+    classes = meta.get("classes")
+    return booster_model(booster, flavor, list(meta.get("features") or []), label, classes)
+
+
+def booster_model(
+    booster: Any, flavor: str, features: list[str], label: str, classes: list[int] | None
+) -> BoosterModel:
+    """A :class:`BoosterClassifier` when the booster gives class probabilities."""
+    if classes is None:
+        return BoosterModel(booster, flavor, features, label)
+    return BoosterClassifier(booster, flavor, features, label, classes)
 
 
 class BoosterModel:
@@ -122,7 +154,7 @@ class BoosterModel:
                 )
         return np.ascontiguousarray(frame.to_numpy(dtype=np.float32))
 
-    def predict(self, frame: Any) -> Any:
+    def _raw(self, frame: Any) -> Any:
         matrix = self._matrix(frame)
         if self.flavor == "xgboost":
             import xgboost
@@ -130,3 +162,31 @@ class BoosterModel:
             names = self.features or None
             return self.booster.predict(xgboost.DMatrix(matrix, feature_names=names))
         return self.booster.predict(matrix)
+
+    def predict(self, frame: Any) -> Any:
+        return self._raw(frame)
+
+
+class BoosterClassifier(BoosterModel):
+    """A booster whose objective gives class probabilities, with scikit-learn's contract."""
+
+    decided_by_proba = True  # serving takes the class from the probabilities: one call
+
+    def __init__(
+        self, booster: Any, flavor: str, features: list[str], label: str, classes: list[int]
+    ) -> None:
+        import numpy as np
+
+        super().__init__(booster, flavor, features, label)
+        self.classes_ = np.asarray(classes)
+
+    def predict(self, frame: Any) -> Any:
+        """The most probable class of each row (the first on a tie)."""
+        return self.classes_.take(self.predict_proba(frame).argmax(axis=1))
+
+    def predict_proba(self, frame: Any) -> Any:
+        """One probability column per class of ``classes_``."""
+        import numpy as np
+
+        raw = np.asarray(self._raw(frame), dtype=np.float64)
+        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw

@@ -30,6 +30,7 @@ from mloop.registry.flavors.base import ModelFiles, Saved
 
 CODE_FILE = "code/model.py"
 ARTIFACTS = "artifacts"
+MODULE_PREFIX = "mloop_model_"
 
 
 def is_code(model: Any) -> bool:
@@ -124,7 +125,7 @@ def import_source(
     """``source`` imported as a fresh module; a failure names the model and the fix
     (``providers``: module -> distribution, ``recorded``: the versions logged with it)."""
     where = f"<code of {label}>"
-    name = f"mloop_model_{hashlib.sha256(source).hexdigest()[:16]}"
+    name = f"{MODULE_PREFIX}{hashlib.sha256(source).hexdigest()[:16]}"
     spec = importlib.util.spec_from_loader(name, loader=None, origin=where)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
@@ -147,6 +148,13 @@ def import_source(
             "file and log it again."
         ) from None
     return module
+
+
+def loaded_modules() -> list[ModuleType]:
+    """The modules built from models' stored code in this process. No other process can
+    import them by name, so a pickler that ships a model elsewhere (Ray's cloudpickle)
+    must carry their classes by value."""
+    return [m for n, m in list(sys.modules.items()) if n.startswith(MODULE_PREFIX)]
 
 
 def model_class(

@@ -2,7 +2,8 @@
 
 Recorded at log time (the flavor's libraries plus the distributions its code imports);
 checked at load time, where a missing package is an error naming the version to install
-and a different version is a warning.
+and a different version is a warning, or an error where the host asks for exact versions
+(``[models] exact_versions = true`` or ``MLOOP_MODELS_EXACT_VERSIONS=true``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import sys
 from collections.abc import Iterable
 from importlib import metadata
 
+from mloop.core.errors import InvalidInput
 from mloop.core.log import get_logger
+from mloop.registry.flavors import trust
 
 _log = get_logger("mloop.registry")
 
@@ -68,14 +71,28 @@ def install_hint(module: str, providers: dict[str, str], recorded: dict[str, str
     return f"{logged}install it: pip install '{pin}'"
 
 
-def warn_on_drift(recorded: dict[str, str], label: str) -> None:
-    """Log a warning for each recorded package whose installed version differs."""
+def check_versions(recorded: dict[str, str], label: str) -> None:
+    """Warn about each recorded package installed at another version, or with
+    :func:`trust.exact_versions`, refuse the model naming the first such package.
+
+    Raises:
+        InvalidInput: exact versions are required and a package differs.
+    """
+    exact = trust.exact_versions()
     for name, version in recorded.items():
         try:
             installed = metadata.version(name)
         except metadata.PackageNotFoundError:
+            continue  # the flavor names it with its pin when it needs it
+        if installed == version or name == "mloop":
             continue
-        if installed != version and name != "mloop":
-            _log.warning(
-                "%s was logged with %s==%s; %s is installed here", label, name, version, installed
+        if exact:
+            raise InvalidInput(
+                f"{label} was logged with {name}=={version}, and this host has {name} "
+                f"{installed} while exact versions are required ([models] exact_versions); "
+                f"install it: pip install '{name}=={version}', or serve the model from its own "
+                "environment: mloop serve <uri> --env-manager venv."
             )
+        _log.warning(
+            "%s was logged with %s==%s; %s is installed here", label, name, version, installed
+        )

@@ -37,7 +37,7 @@ def is_onnx(model: Any) -> bool:
 def save(model: Any, columns: list[str], label: str) -> Saved:
     """An ONNX graph as it is, checked by opening it with onnxruntime."""
     data = model.SerializeToString()
-    predictor = onnx_model(_session(data, label), columns, label)
+    predictor = onnx_model(data, columns, label)
     return Saved(
         {MODEL_FILE: data}, {"model_file": MODEL_FILE, "columns": columns}, PACKAGES, predictor
     )
@@ -78,7 +78,7 @@ def convert(model: Any, example: Any, label: str) -> Saved:
                 "without flavor='onnx'."
             ) from None
     data = graph.SerializeToString()
-    predictor = onnx_model(_session(data, label), list(frame.columns), label)
+    predictor = onnx_model(data, list(frame.columns), label)
     conversion = _difference(model, predictor, frame)
     _log.log(
         30 if conversion["label_agreement"] < 1 or conversion["max_abs_diff"] > 1e-4 else 20,
@@ -117,23 +117,27 @@ def _difference(model: Any, onnx_model: OnnxModel, frame: Any) -> dict[str, Any]
 def load(files: ModelFiles, meta: dict[str, Any], label: str) -> OnnxModel:
     """The graph in an onnxruntime session."""
     data = files.read(str(meta.get("model_file", MODEL_FILE)))
-    return onnx_model(_session(data, label), list(meta.get("columns") or []), label)
+    version = dict(meta.get("library_versions") or {}).get("onnxruntime")
+    pin = f"onnxruntime=={version}" if version else "mloop[onnx]"
+    return onnx_model(data, list(meta.get("columns") or []), label, pin)
 
 
-def onnx_model(session: Any, columns: list[str], label: str) -> OnnxModel:
-    """An :class:`OnnxClassifier` when the graph has a ``probabilities`` output."""
+def onnx_model(graph: bytes, columns: list[str], label: str, pin: str = "") -> OnnxModel:
+    """The graph in a session: an :class:`OnnxClassifier` when it has a ``probabilities``
+    output (``pin``: what to install when onnxruntime is missing)."""
+    session = _session(graph, label, pin or "mloop[onnx]")
     outputs = [o.name for o in session.get_outputs()]
     kind = OnnxClassifier if "probabilities" in outputs else OnnxModel
-    return kind(session, columns, label)
+    return kind(session, graph, columns, label)
 
 
-def _session(data: bytes, label: str) -> Any:
+def _session(data: bytes, label: str, pin: str) -> Any:
     try:
         import onnxruntime
     except ImportError:
         raise InvalidInput(
             f"{label} is an ONNX model and onnxruntime is not installed; install it: "
-            "pip install 'mloop[onnx]'."
+            f"pip install '{pin}'."
         ) from None
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1  # one request batch per core; the server scales out
@@ -146,12 +150,17 @@ def _session(data: bytes, label: str) -> Any:
 class OnnxModel:
     """An onnxruntime session behind ``predict(DataFrame or array)``, input checked first."""
 
-    def __init__(self, session: Any, columns: list[str], label: str) -> None:
+    def __init__(self, session: Any, graph: bytes, columns: list[str], label: str) -> None:
         self.session = session
+        self.graph = graph
         self.columns = columns
         self.label = label
         self.inputs = session.get_inputs()
         self.outputs = [o.name for o in session.get_outputs()]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # a session cannot be pickled: ship the graph (Ray batch scoring) and reopen it
+        return (onnx_model, (self.graph, self.columns, self.label))
 
     def _cast(self, values: Any, spec: Any, field: str) -> Any:
         import numpy as np

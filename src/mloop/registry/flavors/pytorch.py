@@ -8,6 +8,12 @@ loaded with ``torch.load(weights_only=True)``. The class comes from the stored s
 as for models from code: loading builds ``cls(**init_args)``, loads the weights strictly
 and switches to ``eval()``. Inference runs on the CPU in batches under
 ``torch.inference_mode()``.
+
+A module that names its classes in a class attribute (``classes = [0, 1]``) is a
+classifier whose ``forward`` returns probabilities: the positive class's (one output, a
+sigmoid) or one per class (a softmax). Its loaded model keeps scikit-learn's contract:
+``predict`` gives the most probable class (the first on a tie), ``predict_proba`` one
+column per class of ``classes_`` (decision 0153).
 """
 
 from __future__ import annotations
@@ -60,10 +66,11 @@ def save(
         "columns": columns,
     }
     rebuilt = _rebuild(files[code.CODE_FILE], meta, weights, label)  # type: ignore[arg-type]
-    predictor = TorchModel(rebuilt, columns, None, label)
+    meta["classes"] = _classes(module, label)
+    predictor = torch_model(rebuilt, columns, None, label, meta["classes"])
     signature = None
     if example is not None:
-        predictor.spec = _spec(predictor._tensor(example))
+        predictor.spec = spec_of(predictor._tensor(example))
         inputs = predictor._tensor(example)
         was_training = module.training
         module.eval()
@@ -78,7 +85,9 @@ def save(
                 "differently from the module given; keep all its state in parameters and buffers "
                 "and pass the constructor's arguments as init_args."
             )
-        signature = _signature(example, predictor)
+        if isinstance(predictor, TorchClassifier):
+            predictor.predict_proba(example)  # checks that forward gives probabilities
+        signature = signature_of(example, predictor)
         meta["tensor_spec"] = predictor.spec
     packages = ("torch", "safetensors", *code_meta["code_imports"].values())
     return Saved(files, meta, packages, predictor, signature)
@@ -156,14 +165,28 @@ def load(files: ModelFiles, meta: dict[str, Any], label: str) -> TorchModel:
     source = files.read(str(meta.get("code_file", code.CODE_FILE)))
     weights = files.read(str(meta["weights_file"]))
     net = _rebuild(source, meta, weights, label)
-    return TorchModel(net, list(meta.get("columns") or []), meta.get("tensor_spec"), label)
+    columns = list(meta.get("columns") or [])
+    return torch_model(net, columns, meta.get("tensor_spec"), label, meta.get("classes"))
 
 
-def _spec(tensor: Any) -> dict[str, Any]:
+def _classes(module: Any, label: str) -> list[Any] | None:
+    """The module's ``classes`` attribute, checked to be a list of at least two labels."""
+    classes = getattr(module, "classes", None)
+    if classes is None:
+        return None
+    if not isinstance(classes, (list, tuple)) or len(classes) < 2:
+        raise InvalidInput(
+            f"{label}: {type(module).__name__}.classes = {classes!r}; a classifier names its "
+            "classes as a list of at least two labels, e.g. classes = [0, 1]."
+        )
+    return [c.item() if hasattr(c, "item") else c for c in classes]
+
+
+def spec_of(tensor: Any) -> dict[str, Any]:
     return {"dtype": str(tensor.dtype).removeprefix("torch."), "shape": [-1, *tensor.shape[1:]]}
 
 
-def _signature(example: Any, predictor: TorchModel) -> Signature:
+def signature_of(example: Any, predictor: TorchModel) -> Signature:
     """Columns for a DataFrame example; a tensor spec (dtype, shape with a batch
     dimension of -1) for an array or tensor."""
     import numpy as np
@@ -182,6 +205,19 @@ def _signature(example: Any, predictor: TorchModel) -> Signature:
         ColSpec("input", _LOGICAL.get(spec["dtype"], spec["dtype"]), shape=tuple(spec["shape"])),
     )
     return Signature(inputs, (out_spec,))
+
+
+def torch_model(
+    module: Any,
+    columns: list[str],
+    spec: dict[str, Any] | None,
+    label: str,
+    classes: list[Any] | None,
+) -> TorchModel:
+    """A :class:`TorchClassifier` when the module names its classes."""
+    if classes is None:
+        return TorchModel(module, columns, spec, label)
+    return TorchClassifier(module, columns, spec, label, classes)
 
 
 class TorchModel:
@@ -249,6 +285,9 @@ class TorchModel:
             )
 
     def predict(self, data: Any) -> Any:
+        return self._forward(data)
+
+    def _forward(self, data: Any) -> Any:
         import torch
 
         tensor = self._tensor(data)
@@ -258,3 +297,51 @@ class TorchModel:
                 parts.append(self.module(tensor[start : start + self.batch_size]))
         out = torch.cat(parts).cpu().numpy()
         return out.reshape(-1) if out.ndim == 2 and out.shape[1] == 1 else out
+
+
+class TorchClassifier(TorchModel):
+    """A module whose ``forward`` returns class probabilities, with scikit-learn's contract."""
+
+    decided_by_proba = True  # serving takes the class from the probabilities: one call
+
+    def __init__(
+        self,
+        module: Any,
+        columns: list[str],
+        spec: dict[str, Any] | None,
+        label: str,
+        classes: list[Any],
+    ) -> None:
+        import numpy as np
+
+        super().__init__(module, columns, spec, label)
+        self.classes_ = np.asarray(classes)
+
+    def predict(self, data: Any) -> Any:
+        """The most probable class of each row (the first on a tie)."""
+        return self.classes_.take(self.predict_proba(data).argmax(axis=1))
+
+    def predict_proba(self, data: Any) -> Any:
+        """One probability column per class of ``classes_``.
+
+        Raises:
+            InvalidInput: ``forward`` gave something other than probabilities.
+        """
+        import numpy as np
+
+        out = np.asarray(self._forward(data), dtype=np.float64)
+        count = len(self.classes_)
+        if out.ndim == 1 and count == 2:
+            out = np.column_stack([1.0 - out, out])
+        if out.ndim != 2 or out.shape[1] != count:
+            raise InvalidInput(
+                f"{self.label}: forward returned shape {list(out.shape)} for {count} classes; "
+                "return one probability per row (two classes) or one per class."
+            )
+        if out.size and (np.nanmin(out) < 0 or np.nanmax(out) > 1):
+            raise InvalidInput(
+                f"{self.label}: forward returned values outside [0, 1] and the module names "
+                "classes, so they must be probabilities; end forward with torch.sigmoid "
+                "(one output) or torch.softmax (one per class)."
+            )
+        return out

@@ -208,6 +208,7 @@ def refusal(model: str, names: list[str]) -> str:
 
 
 CODE_ENV = "MLOOP_MODELS_ALLOW_CODE"
+EXACT_ENV = "MLOOP_MODELS_EXACT_VERSIONS"
 
 
 def code_allowed() -> bool:
@@ -216,11 +217,25 @@ def code_allowed() -> bool:
     Raises:
         ConfigError: the value is not a boolean.
     """
-    raw: Any = os.environ.get(CODE_ENV, "")
-    origin = CODE_ENV
+    return _flag(CODE_ENV, "allow_code", True)
+
+
+def exact_versions() -> bool:
+    """Whether a model whose recorded package versions differ from the installed ones is
+    refused (``[models] exact_versions``, default false: a warning).
+
+    Raises:
+        ConfigError: the value is not a boolean.
+    """
+    return _flag(EXACT_ENV, "exact_versions", False)
+
+
+def _flag(env: str, key: str, default: bool) -> bool:
+    raw: Any = os.environ.get(env, "")
+    origin = env
     if raw == "":
-        raw = get_settings().section("models").get("allow_code", True)
-        origin = "[models] allow_code"
+        raw = get_settings().section("models").get(key, default)
+        origin = f"[models] {key}"
     if isinstance(raw, bool):
         return raw
     text = str(raw).strip().lower()
