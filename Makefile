@@ -41,7 +41,7 @@ typecheck: $(DEV_STAMP)
 
 layers: $(DEV_STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python tools/import_metrics.py --max-deferred 226 --max-cycles 4
+	$(BIN)/python tools/import_metrics.py --max-deferred 235 --max-cycles 4
 
 # one BLAS/OpenMP thread per test worker: two workers on two cores must not oversubscribe
 unit: $(DEV_STAMP)

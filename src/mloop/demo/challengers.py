@@ -19,9 +19,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import mloop
+from mloop import monitoring, registry
+from mloop.core.errors import GateFailed
+from mloop.demo.challenger_models import MLP_FILE, XGB_FILE
 from mloop.demo.gate import release_gate
 from mloop.demo.scenario import FEATURES, MODEL, TARGET
 from mloop.demo.training import build_training_set, select_flights, split_by_time
+from mloop.evaluation import Gate, rules
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,8 +43,6 @@ def missing_packages() -> list[str]:
 
 def run_challengers(params: dict[str, Any], flights: pd.DataFrame) -> list[dict[str, Any]]:
     """Train, log, gate and maybe promote each challenger; one summary per challenger."""
-    import mloop
-
     with mloop.start_run(run_name="challengers", nested=True):
         entities = select_flights(flights, params["until"], params["data"])
         train, validation = split_by_time(build_training_set(entities), params["split"])
@@ -64,11 +67,6 @@ def _release(
     release: dict[str, Any],
     started: float,
 ) -> dict[str, Any]:
-    import mloop
-    from mloop import monitoring, registry
-    from mloop.core.errors import GateFailed
-    from mloop.evaluation import Gate, rules
-
     info = mloop.log_model(
         code,
         f"challenger-{name}",
@@ -104,8 +102,7 @@ def _categories(train: pd.DataFrame) -> dict[str, list[str]]:
 def _train_booster(train: pd.DataFrame, folder: Path) -> tuple[str, dict[str, str]]:
     import xgboost
 
-    from mloop.demo.challenger_models import XGB_FILE
-    from mloop.demo.challenger_models.delay_xgb import encode
+    from mloop.demo.challenger_models.delay_xgb import encode  # imports xgboost (heavy)
 
     encoding = {"features": FEATURES, "categories": _categories(train)}
     matrix = xgboost.DMatrix(encode(train, encoding), label=train[TARGET])
@@ -122,8 +119,7 @@ def _train_mlp(train: pd.DataFrame, folder: Path) -> tuple[str, dict[str, str]]:
     import torch
     from safetensors.torch import save_file
 
-    from mloop.demo.challenger_models import MLP_FILE
-    from mloop.demo.challenger_models.delay_mlp import Net, encode
+    from mloop.demo.challenger_models.delay_mlp import Net, encode  # imports torch (heavy)
 
     numbers = [f for f in FEATURES if f not in CATEGORIES]
     values = train[numbers].astype("float64")
