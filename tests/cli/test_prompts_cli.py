@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 import mloop.genai as genai
+from mloop.cli import output
 from mloop.cli.main import app
 
 runner = CliRunner()
@@ -52,7 +54,7 @@ def test_errors_are_one_clear_line(tmp_path: Path) -> None:
     assert "prompt 'nothing' is not registered" in str(result.exception or result.output)
 
 
-def test_traces_search_prints_matching_spans() -> None:
+def test_traces_search_prints_matching_spans(monkeypatch: pytest.MonkeyPatch) -> None:
     genai.record_llm_call(
         provider="openai", model="gpt-4o-mini", route="chat", user="ada", cost=0.01
     )
@@ -61,5 +63,7 @@ def test_traces_search_prints_matching_spans() -> None:
     assert [(s["model"], s["user"], s["cost"]) for s in found] == [("gpt-4o-mini", "ada", 0.01)]
     shown = json.loads(_cli("traces", "show", found[0]["trace_id"], "--json"))
     assert [s["name"] for s in shown] == ["chat gpt-4o-mini"]
-    wide = runner.invoke(app, ["traces", "search", "--user", "bob"], env={"COLUMNS": "250"})
+    # the console is made once per process, before COLUMNS could say anything: widen it
+    monkeypatch.setattr(output.console, "width", 250)
+    wide = runner.invoke(app, ["traces", "search", "--user", "bob"])
     assert "chat smollm2" in wide.output and "ada" not in wide.output

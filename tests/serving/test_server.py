@@ -225,6 +225,7 @@ def test_a_serving_process_freezes_its_long_lived_heap_at_start_and_after_a_swap
         real(collect)
 
     monkeypatch.setattr(serving, "freeze_long_lived", recording)
+    gc.unfreeze()  # an in-process gateway app of an earlier test may have frozen the heap
     assert gc.get_freeze_count() == 0
     plain = create_app(champion, log=False, watch=False)
     with running(plain):
