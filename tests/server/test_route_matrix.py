@@ -30,7 +30,16 @@ ADMIN_ONLY = {
     ("POST", "/api/v1/loop/decisions/{decision_id}/approve"),
     ("POST", "/api/v1/loop/decisions/{decision_id}/reject"),
 }
-READS = {("POST", "/api/v1/runs/search")}  # a read with a body
+READS = {  # reads with a body (MLflow's API searches with POST)
+    ("POST", "/api/v1/runs/search"),
+    ("POST", "/api/2.0/mlflow/runs/search"),
+    ("POST", "/api/2.0/mlflow/experiments/search"),
+    ("POST", "/api/2.0/mlflow/logged-models/search"),
+    ("POST", "/api/2.0/mlflow/registered-models/get-latest-versions"),
+}
+
+
+ARTIFACT = "runs/" + "0" * 32 + "/artifacts/f"  # an artifact path of a run (that is absent)
 
 
 def _routes(team: Team) -> list[tuple[str, str]]:
@@ -41,11 +50,18 @@ def _routes(team: Team) -> list[tuple[str, str]]:
 def _call(team: Team, method: str, path: str, headers: dict[str, str]) -> int:
     concrete = re.sub(
         r"\{(\w+)(:path)?\}",
-        lambda m: "1" if m[1] in ("token_id", "version", "part") else "x1",
+        lambda m: (
+            "1" if m[1] in ("token_id", "version", "part") else ARTIFACT if m[1] == "path" else "x1"
+        ),
         path,
     )
     body = {} if method in ("POST", "PUT", "PATCH") else None
-    params = {"uri": "runs:/0123", "upload_id": "abcdefgh", "parts": 1}
+    params = {
+        "uri": "runs:/0123",
+        "upload_id": "abcdefgh",
+        "parts": 1,
+        "path": ARTIFACT,
+    }
     return team.client.request(
         method, concrete, json=body, headers=headers, params=params
     ).status_code

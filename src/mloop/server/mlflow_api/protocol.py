@@ -39,11 +39,13 @@ STATUS = {
     "INVALID_PARAMETER_VALUE": 400,
     "RESOURCE_ALREADY_EXISTS": 400,
     "BAD_REQUEST": 400,
+    "UNAUTHENTICATED": 401,
     "PERMISSION_DENIED": 403,
     "RESOURCE_DOES_NOT_EXIST": 404,
     "ENDPOINT_NOT_FOUND": 404,
     "RESOURCE_CONFLICT": 409,
     "NOT_IMPLEMENTED": 501,
+    "REQUEST_LIMIT_EXCEEDED": 429,
     "TEMPORARILY_UNAVAILABLE": 503,
     "INTERNAL_ERROR": 500,
 }
@@ -70,7 +72,8 @@ def error_code(error: MloopError) -> str:
         return "PERMISSION_DENIED"
     if isinstance(error, StoreUnavailable):
         return "TEMPORARILY_UNAVAILABLE"
-    return "INTERNAL_ERROR"
+    by_status = {401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "REQUEST_LIMIT_EXCEEDED"}
+    return by_status.get(error.http_status, "INTERNAL_ERROR")
 
 
 def error_response(code: str, message: str) -> JSONResponse:
