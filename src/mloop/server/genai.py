@@ -16,6 +16,8 @@ membership is refused at most that long after.
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -96,4 +98,15 @@ def mount_genai(app: FastAPI, gateway_section: dict[str, Any] | None = None) -> 
     authenticate = gateway_authenticator(state.store) if state.required else None
     router = create_gateway_router(load_config(section), authenticate, store=state.store)
     app.include_router(router)
-    app.add_event_handler("shutdown", router.gateway.aclose)  # type: ignore[attr-defined]
+    gateway = router.gateway  # type: ignore[attr-defined]
+    previous = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(target: Any) -> AsyncIterator[Any]:
+        try:
+            async with previous(target) as state:
+                yield state
+        finally:  # flush the usage ledger, close upstream connections
+            await gateway.aclose()
+
+    app.router.lifespan_context = lifespan
