@@ -131,3 +131,18 @@ def test_otlp_ingest_needs_a_write_token(server: Server) -> None:
 def test_without_a_gateway_section_the_server_has_no_gateway_routes() -> None:
     paths = create_app(auth=False, gateway={}).openapi()["paths"]
     assert "/v1/traces" in paths and "/v1/chat/completions" not in paths
+
+
+def test_the_gateway_section_of_mloop_toml_mounts_the_gateway(mloop_home, upstream) -> None:
+    (mloop_home / "mloop.toml").write_text(
+        "[gateway.routes.chat]\n"
+        f'deployments = [{{provider = "openai", model = "gpt-x", api_base = "{upstream.base}"}}]\n'
+    )
+    app = create_app(auth=False)
+    assert "/v1/chat/completions" in app.openapi()["paths"]
+    with Served(app) as served:
+        client = openai.OpenAI(base_url=served.url + "/v1", api_key="unused", max_retries=0)
+        answer = client.chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert answer.choices[0].message.content == "primary: hi"
