@@ -125,6 +125,9 @@ def main() -> None:
     parser.add_argument("--skip-peers", action="store_true")
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--name", default="genai_gateway", help="results/<name>.json")
+    parser.add_argument(
+        "--no-tracing", action="store_true", help="mloop's gateway without its span per call"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="gw-bench-"))
@@ -155,7 +158,9 @@ def main() -> None:
         config.write_text(
             "api_keys:\n  - {env: GW_BENCH_KEY, user: bench}\nroutes:\n  chat:\n    deployments:\n"
             f'      - {{provider: openai, model: bench-model, api_base: "{base}"}}\n'
+            + ("tracing: false\n" if args.no_tracing else "")
         )
+        results["tracing"] = not args.no_tracing
         port = free_port()
         mloop_proc = start(
             [

@@ -30,7 +30,7 @@ ADMIN_ONLY = {
     ("POST", "/api/v1/loop/decisions/{decision_id}/approve"),
     ("POST", "/api/v1/loop/decisions/{decision_id}/reject"),
 }
-READS = {  # reads with a body
+READS = {  # reads with a body (MLflow's API searches with POST)
     ("POST", "/api/v1/runs/search"),
     ("POST", "/api/2.0/mlflow/runs/search"),
     ("POST", "/api/2.0/mlflow/experiments/search"),
@@ -39,7 +39,7 @@ READS = {  # reads with a body
 }
 
 
-RUN = "0123456789abcdef0123456789abcdef"  # a well-formed run id no run has
+ARTIFACT = "runs/" + "0" * 32 + "/artifacts/f"  # an artifact path of a run (that is absent)
 
 
 def _routes(team: Team) -> list[tuple[str, str]]:
@@ -51,11 +51,7 @@ def _call(team: Team, method: str, path: str, headers: dict[str, str]) -> int:
     concrete = re.sub(
         r"\{(\w+)(:path)?\}",
         lambda m: (
-            "1"
-            if m[1] in ("token_id", "version", "part")
-            else f"runs/{RUN}/artifacts/x1"
-            if m[1] == "path" or m[2]
-            else "x1"
+            "1" if m[1] in ("token_id", "version", "part") else ARTIFACT if m[1] == "path" else "x1"
         ),
         path,
     )
@@ -64,7 +60,7 @@ def _call(team: Team, method: str, path: str, headers: dict[str, str]) -> int:
         "uri": "runs:/0123",
         "upload_id": "abcdefgh",
         "parts": 1,
-        "path": f"runs/{RUN}/artifacts",
+        "path": ARTIFACT,
     }
     return team.client.request(
         method, concrete, json=body, headers=headers, params=params

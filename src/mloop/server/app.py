@@ -27,6 +27,7 @@ from mloop.server.auth import AuthState, read, write
 from mloop.server.auth import accounts as auth_accounts
 from mloop.server.auth.errors import TooManyRequests
 from mloop.server.docs import add_offline_docs
+from mloop.server.genai import mount_genai
 from mloop.server.metrics import MetricsMiddleware, ServerMetrics
 from mloop.store import get_store
 
@@ -80,11 +81,13 @@ def _add_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal error; see the server log.")
 
 
-def create_app(auth: bool | None = None) -> FastAPI:
+def create_app(auth: bool | None = None, gateway: dict[str, Any] | None = None) -> FastAPI:
     """The server app over the configured stores.
 
     ``auth``: whether requests need a token; by default, when at least one user or service
-    account exists (``mloop users create``).
+    account exists (``mloop users create``). ``gateway``: the LLM gateway's configuration
+    (by default the ``[gateway]`` section of ``mloop.toml``; the gateway is mounted when
+    there is one). ``POST /v1/traces`` (OTLP) is always mounted.
     """
     store = get_store()
     if auth is None:
@@ -133,6 +136,7 @@ def create_app(auth: bool | None = None) -> FastAPI:
     for module in (session, experiments, runs, artifacts, registry, audit, loop):
         app.include_router(module.router)
     _mount_mlflow(app)
+    mount_genai(app, gateway)
     return app
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from mloop.core.errors import MloopError
 from mloop.server.docs import add_offline_docs
+from mloop.server.guard import GuardMiddleware, token_guard
 
 if TYPE_CHECKING:
     from mloop.features import FeatureStore
@@ -43,13 +44,20 @@ class OnlineAnswer(BaseModel):
     )
 
 
-def create_app(store: FeatureStore | None = None) -> FastAPI:
-    """The FastAPI application serving ``store`` (default: the configured feature store)."""
+def create_app(store: FeatureStore | None = None, auth: bool | None = None) -> FastAPI:
+    """The FastAPI application serving ``store`` (default: the configured feature store).
+
+    ``auth``: whether requests need the server's tokens (``read``; ``write`` for
+    ``/features/refresh``); by default when accounts exist (:mod:`mloop.server.guard`).
+    """
     from mloop import features as fs
 
     feature_store = store or fs.FeatureStore()
     app = FastAPI(title="mloop online features", version="1", docs_url=None, redoc_url=None)
     add_offline_docs(app, "mloop online features")  # Swagger UI without a CDN
+    guard = token_guard(auth)
+    if guard is not None:
+        app.add_middleware(GuardMiddleware, guard=guard)
 
     @app.exception_handler(MloopError)
     def _mloop_error(_: Request, exc: MloopError) -> JSONResponse:

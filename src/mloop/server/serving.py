@@ -31,6 +31,7 @@ from fastapi.responses import Response
 
 from mloop.core.log import get_logger
 from mloop.server.docs import add_offline_docs, request_example
+from mloop.server.guard import TokenGuard, token_guard
 from mloop.serving import Limits, Service, error_body
 from mloop.serving.errors import PayloadTooLarge, UnsupportedMediaType
 
@@ -240,8 +241,12 @@ class ServingApp(FastAPI):
     """FastAPI with the two prediction routes answered by a raw ASGI handler in front."""
 
     predict_handler: _Predict | None = None
+    token_guard: TokenGuard | None = None  # the server's tokens, when auth is configured
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        guard = self.token_guard
+        if guard is not None and scope["type"] == "http" and not await guard.allow(scope, send):
+            return
         handler = self.predict_handler
         if handler is not None and scope["type"] == "http":
             matched, name = handler.match(scope)
@@ -259,6 +264,7 @@ def create_app(
     poll_seconds: float = 1.5,
     drain_seconds: float = 30.0,
     freeze_heap: bool = False,
+    auth: bool | None = None,
 ) -> FastAPI:
     """The FastAPI app serving ``target`` (a model URI, graphs, or ``file.py:graph``).
 
@@ -266,6 +272,9 @@ def create_app(
     object alive out of the cyclic garbage collector's reach (:func:`freeze_long_lived`). For a
     process that only serves (``mloop serve`` sets it), not for an app run inside another
     program, whose heap it would freeze too.
+
+    ``auth``: whether requests need the server's tokens (``read``; ``feedback`` for
+    ``POST /v1/feedback``); by default when accounts exist (see :mod:`mloop.server.guard`).
 
     >>> app = create_app("models:/delays@champion")
     >>> uvicorn.run(app, port=8080)
@@ -300,6 +309,7 @@ def create_app(
     )
     app.state.service = service
     app.predict_handler = _Predict(service)
+    app.token_guard = token_guard(auth)
     add_offline_docs(app, "mloop model server")
     app.openapi = functools.partial(_openapi, app, service)  # type: ignore[method-assign]
 

@@ -14,6 +14,7 @@ from mloop.genai.gateway.accounting import UsageLedger, spent_by
 from mloop.genai.gateway.cache import open_cache
 from mloop.genai.gateway.config import GatewayConfig
 from mloop.genai.gateway.engine import Gateway
+from mloop.genai.gateway.guarding import TracingHook
 from mloop.genai.gateway.limits import Counter, MemoryLimiter
 from mloop.genai.gateway.metrics import PrometheusHook
 from mloop.store.db import MetadataStore
@@ -44,7 +45,8 @@ def seed_limits(limiter: MemoryLimiter, config: GatewayConfig, store: MetadataSt
 def open_gateway(
     config: GatewayConfig, *, store: MetadataStore | None = None, hooks: Sequence[object] = ()
 ) -> tuple[Gateway, UsageLedger]:
-    """A :class:`Gateway` with Prometheus metrics and a usage ledger (in ``store`` if given).
+    """A :class:`Gateway` with Prometheus metrics, a usage ledger (in ``store`` if given) and
+    a span per call (unless ``tracing: false``).
 
     The response cache opens when a route turns it on; in-process limits start from what the
     ledger recorded in their current window. Returns the gateway and its ledger (close it).
@@ -59,7 +61,8 @@ def open_gateway(
         if store is not None and config.limits:
             count = seed_limits(limiter, config, store)
             _log.info("gateway: %d limit counters resumed from the usage ledger", count)
-    gateway = Gateway(
-        config, hooks=[*hooks, PrometheusHook(), ledger], limiter=limiter, cache=cache
-    )
+    standard: list[object] = [PrometheusHook(), ledger]
+    if config.tracing:
+        standard.append(TracingHook())
+    gateway = Gateway(config, hooks=[*hooks, *standard], limiter=limiter, cache=cache)
     return gateway, ledger

@@ -154,6 +154,7 @@ class GatewayConfig(_Strict):
     cache: CacheConfig = Field(default_factory=lambda: CacheConfig.model_validate({}))
     cooldown_seconds: float = Field(30.0, ge=0)
     backoff_seconds: float = Field(0.05, ge=0)  # first retry's wait, doubled each time
+    tracing: bool = True  # record each call as a span (mloop.genai.search_traces)
 
     @model_validator(mode="after")
     def _fallbacks_exist(self) -> GatewayConfig:

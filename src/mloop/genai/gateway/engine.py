@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from mloop.core.errors import ConfigError, NotFound, did_you_mean
+from mloop.core.errors import ConfigError, InvalidInput, NotFound, did_you_mean
 from mloop.core.log import get_logger
 from mloop.core.principal import Principal
 from mloop.genai.gateway.cache import ResponseCache
@@ -26,6 +26,7 @@ from mloop.genai.gateway.caching import lookup, remember
 from mloop.genai.gateway.config import Deployment, GatewayConfig, Price, Route
 from mloop.genai.gateway.embeddings import embed
 from mloop.genai.gateway.errors import NoDeployment, RateLimited
+from mloop.genai.gateway.guarding import default_guardrail_factory
 from mloop.genai.gateway.hooks import CallContext, HookSet, Outcome, guardrail_factory
 from mloop.genai.gateway.limits import (
     Limiter,
@@ -83,20 +84,15 @@ class Gateway:
         self._providers: dict[str, Provider] = {}
         self._candidates: dict[str, list[Candidate]] = {}
         self._hooks: dict[str, HookSet] = {}
-        factory = guardrail_factory()
+        factory = guardrail_factory() or default_guardrail_factory
         for name, route in config.routes.items():
             self._candidates[name] = [
                 self._candidate(d, provider_factory) for d in route.deployments
             ]
-            route_hooks: list[object] = []
-            if route.guardrails:
-                if factory is None:
-                    raise ConfigError(
-                        f"Route {name!r} has guardrails {route.guardrails!r} but no guardrail "
-                        "factory is registered; install and enable mloop's guardrails, or remove "
-                        "the route's guardrails key (calls would otherwise go out unchecked)."
-                    )
+            try:
                 route_hooks = [factory(name, spec) for spec in route.guardrails]
+            except InvalidInput as exc:
+                raise ConfigError(f"routes.{name}.{exc}") from None
             self._hooks[name] = HookSet.of([*route_hooks, *hooks])
         self._worst_price = {name: self._chain_price(name) for name in config.routes}
         if limiter is None:

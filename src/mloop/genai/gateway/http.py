@@ -55,6 +55,8 @@ def _error(exc: BaseException) -> Response:
     if isinstance(exc, RateLimited):
         headers["retry-after"] = str(max(1, round(exc.retry_after)))
         code = exc.limit
+    if getattr(exc, "guardrail", None) is not None:  # GuardrailBlocked names it
+        code = f"guardrail_{exc.guardrail}"  # type: ignore[attr-defined]
     if isinstance(exc, NotFound):
         code = "model_not_found"
         param = "model"
