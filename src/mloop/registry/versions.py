@@ -210,6 +210,7 @@ def _existing_version(conn: Connection, name: str, version: int) -> Any:
         raise NotFound(
             f"model {name!r} has no version {version}"
             + (f"; its latest is {latest}." if latest is not None else "; it has no versions yet.")
+            + f" `mloop models versions {name}` lists them."
         )
     return row
 
@@ -257,11 +258,7 @@ def get_version(
     store = store or get_store()
     with store.read() as conn:
         version = resolve(conn, name, version_or_alias)
-        row = conn.execute(
-            select(VersionRow).where(VersionRow.name == name, VersionRow.version == version)
-        ).first()
-        if row is None:
-            raise NotFound(f"model {name!r} has no version {version}.")
+        row = _existing_version(conn, name, version)
         return _version_entity(conn, row)
 
 
@@ -377,17 +374,7 @@ def set_alias(
 
     def work(conn: Connection) -> int:
         target = resolve(conn, name, version)
-        if (
-            conn.execute(
-                select(VersionRow.version).where(
-                    VersionRow.name == name, VersionRow.version == target
-                )
-            ).first()
-            is None
-        ):
-            raise NotFound(
-                f"model {name!r} has no version {target}; `mloop models versions {name}` lists them."
-            )
+        _existing_version(conn, name, target)
         previous = conn.execute(
             select(ModelAlias.version).where(ModelAlias.name == name, ModelAlias.alias == alias)
         ).scalar()
