@@ -6,11 +6,8 @@ the model from it: the context is complete without an engine."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +18,7 @@ import mloop
 from mloop.core.errors import InvalidInput, NotFound
 from mloop.registry.flavors.image import build_context, import_model
 from mloop.store import get_artifacts
+from tests.registry.served import served
 from tests.registry.test_model_env import _champion, _mloop, env_root  # noqa: F401
 
 
@@ -72,27 +70,16 @@ def test_the_build_context_installs_and_serves_the_model_in_a_fresh_venv(
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     assert "registered delays version 1 (sklearn)" in install.stdout
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        ["sh", str(context / "entrypoint.sh"), "--no-log"],
-        cwd=elsewhere,
-        env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, "entrypoint.sh exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+    with served(
+        lambda port: subprocess.Popen(
+            ["sh", str(context / "entrypoint.sh"), "--no-log"],
+            cwd=elsewhere,
+            env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+            start_new_session=True,
+        ),
+        "entrypoint.sh",
+        timeout=300,
+    ) as url:
         rows = X.head(5)
         response = httpx.post(
             f"{url}/v1/models/delays/predict",
@@ -102,13 +89,6 @@ def test_the_build_context_installs_and_serves_the_model_in_a_fresh_venv(
         assert response.status_code == 200, response.text
         expected = mloop.load_model("models:/delays@champion").predict(rows)
         assert response.json()["predictions"] == expected.tolist()
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
     assert (context / ".mloop").is_dir()  # the image's own mloop home, beside the scripts
 
 

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -30,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 import mloop
 from mloop.core.errors import InvalidInput
 from mloop.registry.flavors.venv import Requirements, build
+from tests.registry.served import served
 
 ENV_ROOT = Path(
     os.environ.get("MLOOP_TEST_ENV_ROOT", Path.home() / ".cache" / "mloop-tests" / "envs")
@@ -67,37 +65,17 @@ def _mloop(*args: str, **options: object) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def _serving(*args: str) -> Iterator[str]:
-    """``mloop serve ... --env-manager venv`` on a free port; its whole process group is
-    stopped at the end."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    """``mloop serve ... --env-manager venv`` on a free port."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mloop", "serve", *args, "--port", str(port), "--no-log"],
-        env=env,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert server.poll() is None, "mloop serve --env-manager venv exited"
-            assert time.monotonic() < deadline, "the server did not start"
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+    command = [sys.executable, "-m", "mloop", "serve", *args, "--no-log"]
+    with served(
+        lambda port: subprocess.Popen(
+            [*command, "--port", str(port)], env=env, start_new_session=True
+        ),
+        "mloop serve --env-manager venv",
+        timeout=600,
+    ) as url:
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
 
 
 @pytest.mark.slow
